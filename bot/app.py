@@ -1,0 +1,67 @@
+"""The one place the Bolt app is assembled: client, middleware, listeners."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+import handlers
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
+    """A Web API client that waits out 429s and retries 5xx and dropped connections.
+
+    Bolt copies these retry handlers into the client each request gets, so listeners
+    inherit them; they sleep inside the call, which is why nothing rate-limited runs
+    before `ack()`.
+    """
+    return WebClient(
+        token=token,
+        base_url=api_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build_app(services: Services, listener_executor: Executor | None = None) -> App:
+    settings = services.settings
+    settings.require("slack_bot_token", "slack_signing_secret")
+    app = App(
+        client=build_client(settings.slack_bot_token, settings.slack_api_url),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+        listener_executor=listener_executor,
+    )
+
+    @app.middleware
+    def provide_services(context: BoltContext, next) -> None:
+        context["services"] = services
+        next()
+
+    @app.middleware
+    def drop_event_retries(body: dict, context: BoltContext, next) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed; act on each event id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not services.workspaces.claim_request(context.team_id or "", f"event:{event_id}"):
+            logger.info("event %s already handled (retry %s): skipped", event_id, body.get("retry_attempt"))
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    handlers.register_all(app)
+    return app

@@ -1,0 +1,145 @@
+"""`alignbot`: serve the bot, manage its database, print its manifest, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+EXIT_CONFIG_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alignbot",
+        description="A self-hosted Slack bot that helps sales and marketing align. "
+        "Settings come from environment variables or a .env file (see the README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bot (Socket Mode or HTTP)",
+        description=(
+            "Run the bot. Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN; HTTP mode needs "
+            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET and serves /slack/events and /healthz."
+        ),
+    )
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument("--socket", action="store_true", help="connect to Slack over Socket Mode (the default)")
+    mode.add_argument("--http", action="store_true", help="serve HTTP for Slack's requests")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: interface to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+
+    database = commands.add_parser("db", help="manage the database schema", description="Manage the schema.")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    database_commands.add_parser("upgrade", help="apply all migrations (also done at start-up)")
+    downgrade = database_commands.add_parser("downgrade", help="revert migrations")
+    downgrade.add_argument(
+        "revision", nargs="?", default="-1", help="target revision (default: one step back)"
+    )
+    database_commands.add_parser("current", help="print the schema revision in use")
+
+    manifest = commands.add_parser(
+        "manifest",
+        help="print the Slack app manifest (JSON)",
+        description=(
+            "Print the Slack app manifest declaring exactly what the bot uses. Paste it into "
+            "'Create New App → From an app manifest'."
+        ),
+    )
+    manifest.add_argument("--url", help="public HTTPS URL of /slack/events (HTTP mode)")
+    manifest.add_argument(
+        "--socket", action="store_true", help="a manifest for Socket Mode (no request URLs)"
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the bot against the local Slack sandbox and show a transcript",
+        description=(
+            "Start the bot against the built-in Slack sandbox on a fresh SQLite database (no Slack "
+            "credentials needed), play a short scenario as an admin and team members would, and print "
+            "what each person saw."
+        ),
+    )
+    demo.add_argument(
+        "--output", default="demo-output", help="folder for the transcript (default demo-output)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if settings.log_level != "DEBUG":
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+        return _run(arguments, settings)
+    except ConfigError as error:
+        print(f"alignbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+
+
+def _run(arguments: argparse.Namespace, settings: Settings) -> int:
+    if arguments.command == "manifest":
+        from bot.manifest import manifest_json
+
+        print(manifest_json(arguments.url, socket_mode=arguments.socket), end="")
+        return 0
+    if arguments.command == "db":
+        return _database(arguments, settings)
+    if arguments.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(arguments.output)
+    return _serve(arguments, settings)
+
+
+def _database(arguments: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import Database
+
+    database = Database(settings.effective_database_url)
+    try:
+        if arguments.db_command == "upgrade":
+            migrate.upgrade(database.engine)
+        elif arguments.db_command == "downgrade":
+            migrate.downgrade(database.engine, arguments.revision)
+        print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
+    finally:
+        database.dispose()
+    return 0
+
+
+def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import BotRuntime
+
+    if arguments.http:
+        settings.require("slack_bot_token", "slack_signing_secret")
+        BotRuntime(settings, host=arguments.host, port=arguments.port).serve_forever()
+        return 0
+    settings.require("slack_bot_token", "slack_app_token")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    # Socket Mode requests are not signed; Bolt needs a secret value only to construct the app.
+    runtime_settings = settings.model_copy(
+        update={"slack_signing_secret": settings.slack_signing_secret or "unused-in-socket-mode"}
+    )
+    runtime = BotRuntime(runtime_settings)
+    try:
+        SocketModeHandler(runtime.app, settings.slack_app_token).start()
+    finally:
+        runtime.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Settings from environment variables and an optional `.env` file.
+
+A missing or malformed setting is reported as one line naming the variable
+(see `load_settings`), so an operator never has to read a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("en", "fa")
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_API_URL
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    default_language: str = "en"
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone such as Europe/Berlin") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("expected sqlite:///path/to/file.db or postgresql+psycopg://user@host/db")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or an SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'alignbot.db').resolve()}"
+
+    def require(self, *names: str) -> None:
+        """Fail with one line per missing credential, before anything starts."""
+        for name in names:
+            if not getattr(self, name):
+                raise ConfigError(f"{name.upper()} is not set: {_EXPECTED[name]}")
+
+
+_EXPECTED = {
+    "slack_bot_token": "expected the bot token (xoxb-…) from the app's OAuth & Permissions page",
+    "slack_signing_secret": "expected the signing secret from the app's Basic Information page",
+    "slack_app_token": "expected an app-level token (xapp-…) with connections:write, for Socket Mode",
+}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{name} is invalid: {message}")
+        raise ConfigError("\n".join(lines)) from None

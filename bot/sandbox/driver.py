@@ -1,0 +1,296 @@
+"""Sends requests to a running bot exactly as Slack does: signed, in Slack's wire formats.
+
+Slash commands are form-encoded fields; interactions are form-encoded with one `payload`
+field holding JSON; Events API requests are JSON. Every request carries the v0 HMAC
+signature over `v0:{timestamp}:{body}` made with the app's signing secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.sandbox.server import SlackSandbox
+
+#: How a submitted element's value appears in `view.state.values`, by element type.
+_STATE_KEYS = {
+    "plain_text_input": "value",
+    "number_input": "value",
+    "email_text_input": "value",
+    "url_text_input": "value",
+    "static_select": "selected_option",
+    "radio_buttons": "selected_option",
+    "checkboxes": "selected_options",
+    "multi_static_select": "selected_options",
+    "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+}
+_INITIAL_KEYS = {
+    "plain_text_input": "initial_value",
+    "number_input": "initial_value",
+    "static_select": "initial_option",
+    "radio_buttons": "initial_option",
+    "checkboxes": "initial_options",
+    "multi_static_select": "initial_options",
+    "conversations_select": "initial_conversation",
+    "multi_conversations_select": "initial_conversations",
+    "users_select": "initial_user",
+    "multi_users_select": "initial_users",
+    "datepicker": "initial_date",
+    "timepicker": "initial_time",
+}
+
+
+@dataclass
+class DriverResponse:
+    """What the bot answered over HTTP, plus the response_url Slack gave it (if any)."""
+
+    status: int
+    body: str
+    response_url: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def sign(signing_secret: str, timestamp: int, body: bytes) -> str:
+    basestring = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(signing_secret.encode(), basestring, hashlib.sha256).hexdigest()
+
+
+def state_from_inputs(view: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict:
+    """Build `state.values` for a view: given values where named, the initial values elsewhere.
+
+    `inputs` maps block ids to plain values: a string for text and number inputs, an option
+    value for selects (the option is looked up in the view), an id or list of ids for
+    conversation and user pickers.
+    """
+    values: dict[str, dict] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind = element["type"]
+        block_id, action_id = block["block_id"], element["action_id"]
+        state: dict[str, Any] = {"type": kind}
+        if block_id in inputs:
+            value = inputs[block_id]
+            if kind in ("static_select", "radio_buttons"):
+                value = _option(element, value)
+            elif kind in ("checkboxes", "multi_static_select"):
+                value = [_option(element, v) for v in value]
+            state[_STATE_KEYS[kind]] = value
+        elif _INITIAL_KEYS.get(kind) in element:
+            state[_STATE_KEYS[kind]] = element[_INITIAL_KEYS[kind]]
+        elif kind in _STATE_KEYS:
+            state[_STATE_KEYS[kind]] = [] if kind.startswith("multi_") or kind == "checkboxes" else None
+        values[block_id] = {action_id: state}
+    return values
+
+
+def _option(element: Mapping[str, Any], value: str | None) -> dict | None:
+    if value is None:
+        return None
+    for option in element.get("options", []):
+        if option["value"] == value:
+            return option
+    return {"text": {"type": "plain_text", "text": value}, "value": value}
+
+
+class SlackDriver:
+    """Plays Slack's part towards the bot; the sandbox supplies trigger ids and response URLs."""
+
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        sandbox: SlackSandbox,
+        clock: Callable[[], float] = time.time,
+        path: str = "/slack/events",
+    ) -> None:
+        self.events_url = bot_url.rstrip("/") + path
+        self.signing_secret = signing_secret
+        self.sandbox = sandbox
+        self.clock = clock
+        self._event_ids = itertools.count(1)
+
+    @property
+    def team_id(self) -> str:
+        return self.sandbox.workspace.team_id
+
+    # -- the three wire formats -------------------------------------------------------
+
+    def slash_command(
+        self, user_id: str, text: str = "", command: str = "/align", channel_id: str | None = None
+    ) -> DriverResponse:
+        workspace = self.sandbox.workspace
+        channel_id = channel_id or self._dm_with_bot(user_id)
+        channel = workspace.channel(channel_id)
+        response_url = self.sandbox.issue_response_url(channel_id, user_id)
+        fields = {
+            "token": "sandbox-verification-token",
+            "team_id": workspace.team_id,
+            "team_domain": workspace.domain,
+            "channel_id": channel_id,
+            "channel_name": channel.name if channel else "directmessage",
+            "user_id": user_id,
+            "user_name": workspace.user(user_id).name,
+            "command": command,
+            "text": text,
+            "api_app_id": workspace.app_id,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": self.sandbox.issue_trigger_id(user_id),
+        }
+        body = urlencode(fields).encode()
+        response = self.post(body, "application/x-www-form-urlencoded")
+        response.response_url = response_url
+        return response
+
+    def interaction(self, payload: Mapping[str, Any]) -> DriverResponse:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def event(
+        self,
+        event: Mapping[str, Any],
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> DriverResponse:
+        workspace = self.sandbox.workspace
+        envelope = {
+            "token": "sandbox-verification-token",
+            "team_id": workspace.team_id,
+            "api_app_id": workspace.app_id,
+            "event": dict(event),
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._event_ids):010d}",
+            "event_time": int(self.clock()),
+            "authorizations": [
+                {"team_id": workspace.team_id, "user_id": workspace.bot_user_id, "is_bot": True}
+            ],
+            "is_ext_shared_channel": False,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.post(json.dumps(envelope).encode(), "application/json", headers)
+
+    # -- interactions, built the way Slack builds them ----------------------------------
+
+    def click(
+        self,
+        user_id: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str = "",
+        *,
+        view: Mapping[str, Any] | None = None,
+        message: Mapping[str, Any] | None = None,
+        channel_id: str | None = None,
+    ) -> DriverResponse:
+        """A button press in a message (give `message` and `channel_id`) or in a view."""
+        action: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "block_id": block_id,
+            "action_ts": f"{self.clock():.6f}",
+        }
+        if value is not None:
+            action["value"] = value
+        payload: dict[str, Any] = {
+            **self._interaction_common("block_actions", user_id),
+            "actions": [action],
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.get("id")}
+            payload["view"] = dict(view)
+        else:
+            channel_id = channel_id or (message or {}).get("channel") or self._dm_with_bot(user_id)
+            response_url = self.sandbox.issue_response_url(channel_id, user_id)
+            payload["container"] = {
+                "type": "message",
+                "message_ts": (message or {}).get("ts"),
+                "channel_id": channel_id,
+                "is_ephemeral": False,
+            }
+            payload["channel"] = {"id": channel_id}
+            payload["message"] = dict(message or {})
+            payload["response_url"] = response_url
+            response = self.interaction(payload)
+            response.response_url = response_url
+            return response
+        return self.interaction(payload)
+
+    def submit_view(self, user_id: str, view: Mapping[str, Any], inputs: Mapping[str, Any]) -> DriverResponse:
+        """Submit a modal the bot opened, with `inputs` (see `state_from_inputs`)."""
+        submitted = dict(view)
+        submitted["state"] = {"values": state_from_inputs(view, inputs)}
+        payload = {
+            **self._interaction_common("view_submission", user_id),
+            "view": submitted,
+            "response_urls": [],
+        }
+        return self.interaction(payload)
+
+    def _interaction_common(self, kind: str, user_id: str) -> dict[str, Any]:
+        workspace = self.sandbox.workspace
+        user = workspace.user(user_id)
+        return {
+            "type": kind,
+            "team": {"id": workspace.team_id, "domain": workspace.domain},
+            "user": {"id": user_id, "username": user.name, "name": user.name, "team_id": workspace.team_id},
+            "api_app_id": workspace.app_id,
+            "token": "sandbox-verification-token",
+            "trigger_id": self.sandbox.issue_trigger_id(user_id),
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    # -- transport ------------------------------------------------------------------
+
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        extra_headers: Mapping[str, str] | None = None,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        omit: tuple[str, ...] = (),
+    ) -> DriverResponse:
+        """POST a body to the bot, signed; tests may forge the timestamp or signature, or omit headers."""
+        timestamp = int(self.clock()) if timestamp is None else timestamp
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": signature or sign(self.signing_secret, timestamp, body),
+            **(extra_headers or {}),
+        }
+        for name in omit:
+            headers.pop(name, None)
+        request = urllib.request.Request(self.events_url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return DriverResponse(answer.status, answer.read().decode())
+        except urllib.error.HTTPError as error:
+            return DriverResponse(error.code, error.read().decode())
+
+    def _dm_with_bot(self, user_id: str) -> str:
+        return self.sandbox.dm_channel_for(user_id)

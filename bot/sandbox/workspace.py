@@ -1,0 +1,177 @@
+"""The fake Slack workspace the sandbox serves: people, channels and the app's own bot user.
+
+The seeded workspace deliberately contains the awkward cases a real one has (guests, a deactivated
+user, another bot, Slackbot, a channel the bot is not in, people in several timezones and locales)
+so the bot's handling of them is exercised by every test that runs against the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SandboxUser:
+    """One member of the workspace, with the fields the bot reads from users.info / users.list."""
+
+    id: str
+    name: str
+    real_name: str
+    tz: str = "America/Los_Angeles"
+    locale: str = "en-US"
+    is_admin: bool = False
+    is_owner: bool = False
+    is_bot: bool = False
+    deleted: bool = False
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
+    is_app_user: bool = False
+    display_name: str = ""
+    bot_id: str | None = None
+
+
+@dataclass
+class SandboxChannel:
+    """A conversation; DMs opened at runtime are also represented this way (``is_im``)."""
+
+    id: str
+    name: str
+    is_private: bool = False
+    is_archived: bool = False
+    members: list[str] = field(default_factory=list)
+    is_im: bool = False
+
+
+@dataclass
+class SandboxWorkspace:
+    """A whole workspace plus the identity of the installed app, as auth.test reports it."""
+
+    team_id: str
+    team_name: str
+    domain: str
+    bot_user_id: str
+    bot_id: str
+    app_id: str
+    users: list[SandboxUser]
+    channels: list[SandboxChannel]
+    bot_token: str = "xoxb-sandbox-token"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.domain}.slack.com/"
+
+    def user(self, user_id: str) -> SandboxUser | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+    def channel(self, channel_id: str) -> SandboxChannel | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def channel_by_name(self, name: str) -> SandboxChannel | None:
+        name = name.removeprefix("#")
+        return next((c for c in self.channels if c.name == name), None)
+
+
+BOT_USER_ID = "U0ALIGNBOT"
+BOT_ID = "B0ALIGNBOT"
+APP_ID = "A0ALIGNBOT"
+
+OWNER = "U0OWNER01"
+ADMIN = "U0ADMIN01"
+HEAD_OF_SALES = "U0SALESHD"
+HEAD_OF_MARKETING = "U0MKTGHD1"
+SALESPEOPLE = ("U0SALES01", "U0SALES02", "U0SALES03", "U0SALES04")
+MARKETERS = ("U0MKTG001", "U0MKTG002", "U0MKTG003", "U0MKTG004")
+SALES_AND_MARKETING = "U0BOTHSM1"
+GUEST = "U0GUEST01"
+DEACTIVATED = "U0FORMER1"
+OTHER_BOT = "U0CRMSYNC"
+SLACKBOT = "USLACKBOT"
+
+SALES_CHANNEL = "C0SALES01"
+MARKETING_CHANNEL = "C0MARKET1"
+LEADERSHIP_CHANNEL = "C0LEADER1"
+GENERAL_CHANNEL = "C0GENERAL"
+RANDOM_CHANNEL = "C0RANDOM1"
+
+
+def _person(user_id: str, real_name: str, tz: str, locale: str = "en-US", **flags: bool) -> SandboxUser:
+    first, _, last = real_name.partition(" ")
+    handle = f"{first}.{last}".lower() if last else first.lower()
+    return SandboxUser(
+        id=user_id, name=handle, real_name=real_name, display_name=first, tz=tz, locale=locale, **flags
+    )
+
+
+def default_workspace() -> SandboxWorkspace:
+    """Acme Inc.: a small sales + marketing org with every kind of member a real workspace has."""
+    users = [
+        _person(OWNER, "Olivia Owner", "America/New_York", is_owner=True, is_admin=True),
+        _person(ADMIN, "Alan Park", "America/Los_Angeles", is_admin=True),
+        _person(HEAD_OF_SALES, "Marcus Reed", "America/New_York"),
+        _person(HEAD_OF_MARKETING, "Sara Ahmadi", "Asia/Tehran", "fa-IR"),
+        _person(SALESPEOPLE[0], "Jamie Collins", "America/Los_Angeles"),
+        _person(SALESPEOPLE[1], "Reza Karimi", "Asia/Tehran", "fa-IR"),
+        _person(SALESPEOPLE[2], "Hannah Schmidt", "Europe/Berlin"),
+        _person(SALESPEOPLE[3], "Tom Fletcher", "Europe/London"),
+        _person(MARKETERS[0], "Leila Hosseini", "Asia/Tehran", "fa-IR"),
+        _person(MARKETERS[1], "Chris Morgan", "America/New_York"),
+        _person(MARKETERS[2], "Emma Wagner", "Europe/Berlin"),
+        _person(MARKETERS[3], "Noah Patel", "Europe/London"),
+        _person(SALES_AND_MARKETING, "Dana Brooks", "America/Los_Angeles"),
+        _person(GUEST, "Victor Lang", "Europe/Berlin", is_restricted=True),
+        _person(DEACTIVATED, "Peter Gray", "Europe/London", deleted=True),
+        SandboxUser(
+            id=OTHER_BOT,
+            name="crm-sync",
+            real_name="CRM Sync",
+            display_name="CRM Sync",
+            is_bot=True,
+            bot_id="B0CRMSYNC",
+        ),
+        SandboxUser(id=SLACKBOT, name="slackbot", real_name="Slackbot", display_name="Slackbot"),
+        SandboxUser(
+            id=BOT_USER_ID,
+            name="alignbot",
+            real_name="AlignBot",
+            display_name="AlignBot",
+            is_bot=True,
+            bot_id=BOT_ID,
+        ),
+    ]
+    full_members = [
+        u.id for u in users if not (u.is_bot or u.is_restricted or u.id in (SLACKBOT, BOT_USER_ID))
+    ]
+    channels = [
+        SandboxChannel(
+            id=SALES_CHANNEL,
+            name="sales",
+            members=[HEAD_OF_SALES, *SALESPEOPLE, SALES_AND_MARKETING, GUEST, OTHER_BOT, BOT_USER_ID],
+        ),
+        SandboxChannel(
+            id=MARKETING_CHANNEL,
+            name="marketing",
+            members=[HEAD_OF_MARKETING, *MARKETERS, SALES_AND_MARKETING, DEACTIVATED, BOT_USER_ID],
+        ),
+        SandboxChannel(
+            id=LEADERSHIP_CHANNEL,
+            name="leadership",
+            is_private=True,
+            members=[OWNER, HEAD_OF_SALES, HEAD_OF_MARKETING, BOT_USER_ID],
+        ),
+        SandboxChannel(id=GENERAL_CHANNEL, name="general", members=full_members),
+        SandboxChannel(
+            id=RANDOM_CHANNEL,
+            name="random",
+            members=[OWNER, ADMIN, SALESPEOPLE[0], MARKETERS[1], SALES_AND_MARKETING, BOT_USER_ID],
+        ),
+    ]
+    return SandboxWorkspace(
+        team_id="T0ACME001",
+        team_name="Acme",
+        domain="acme",
+        bot_user_id=BOT_USER_ID,
+        bot_id=BOT_ID,
+        app_id=APP_ID,
+        users=users,
+        channels=channels,
+    )

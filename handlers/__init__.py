@@ -1,0 +1,12 @@
+"""Slack listeners, one module per surface; each exposes `register(app)`."""
+
+from slack_bolt import App
+
+from handlers import align_command, home, setup_modal
+
+MODULES = (align_command, setup_modal, home)
+
+
+def register_all(app: App) -> None:
+    for module in MODULES:
+        module.register(app)

@@ -1,0 +1,115 @@
+"""`/align`: one slash command, dispatched on its first word."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import commands
+from bot.config import SUPPORTED_LANGUAGES
+from bot.manifest import COMMAND
+from bot.people import SlackUser
+from bot.services import Services
+from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from handlers.common import fetch_user, refusal, services_of
+from handlers.setup_modal import open_setup_modal
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(handle_align)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One `/align` call, with everything a subcommand needs to answer it."""
+
+    services: Services
+    client: WebClient
+    team_id: str
+    user: SlackUser
+    language: str
+    is_admin: bool
+    parsed: commands.ParsedCommand
+    trigger_id: str
+
+    def render(self, template: str, **context) -> dict:
+        return self.services.renderer.render(template, self.language, **context)
+
+
+def handle_align(ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
+    ack()
+    services = services_of(context)
+    user = fetch_user(client, command["user_id"])
+    invocation = Invocation(
+        services=services,
+        client=client,
+        team_id=context.team_id,
+        user=user,
+        language=services.workspaces.language_for(context.team_id, user),
+        is_admin=services.workspaces.may_administer(context.team_id, user),
+        parsed=commands.parse(command.get("text", "")),
+        trigger_id=command["trigger_id"],
+    )
+    subcommand = invocation.parsed.subcommand
+    if subcommand is None:
+        reply = _unknown(invocation)
+    elif subcommand.admin_only and not invocation.is_admin:
+        reply = refusal(services, invocation.team_id, invocation.language)
+    else:
+        reply = SUBCOMMAND_HANDLERS[subcommand.name](invocation)
+    if reply is not None:
+        respond(response_type="ephemeral", **reply)
+
+
+def _unknown(invocation: Invocation) -> dict:
+    return invocation.render(
+        "unknown_command",
+        typed=invocation.parsed.typed,
+        suggestion=invocation.parsed.suggestion,
+        subcommands=commands.available_to(invocation.is_admin),
+    )
+
+
+def _help(invocation: Invocation) -> dict:
+    config = invocation.services.workspaces.config(invocation.team_id)
+    return invocation.render(
+        "help",
+        subcommands=commands.available_to(invocation.is_admin),
+        threshold=config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD,
+    )
+
+
+def _status(invocation: Invocation) -> dict:
+    config = invocation.services.workspaces.config(invocation.team_id)
+    return invocation.render("status", config=config)
+
+
+def _language(invocation: Invocation) -> dict:
+    choice = invocation.parsed.args[0].lower() if invocation.parsed.args else ""
+    if choice not in SUPPORTED_LANGUAGES or len(invocation.parsed.args) > 1:
+        return invocation.render("language_usage", typed=" ".join(invocation.parsed.args))
+    invocation.services.workspaces.set_language(invocation.team_id, invocation.user.id, choice)
+    return invocation.services.renderer.render("language_changed", choice)
+
+
+def _setup(invocation: Invocation) -> dict | None:
+    error = open_setup_modal(
+        invocation.client,
+        invocation.services,
+        invocation.team_id,
+        invocation.user,
+        invocation.language,
+        invocation.trigger_id,
+    )
+    return invocation.render("slack_failed", error=error) if error else None
+
+
+SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
+    "help": _help,
+    "status": _status,
+    "language": _language,
+    "setup": _setup,
+}

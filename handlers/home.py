@@ -1,0 +1,45 @@
+"""The App Home tab, and its admin button that opens the setup modal."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from handlers.common import fetch_user, refusal, services_of
+from handlers.setup_modal import open_setup_modal
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(handle_home_opened)
+    app.action("open_setup")(handle_open_setup)
+
+
+def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    services = services_of(context)
+    user = fetch_user(client, event["user"])
+    view = services.renderer.render(
+        "home",
+        services.workspaces.language_for(context.team_id, user),
+        config=services.workspaces.config(context.team_id),
+        is_admin=services.workspaces.may_administer(context.team_id, user),
+        default_threshold=DEFAULT_ANONYMITY_THRESHOLD,
+    )
+    client.views_publish(user_id=user.id, view=view)
+
+
+def handle_open_setup(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user = fetch_user(client, body["user"]["id"])
+    language = services.workspaces.language_for(context.team_id, user)
+    if not services.workspaces.may_administer(context.team_id, user):
+        client.chat_postMessage(channel=user.id, **refusal(services, context.team_id, language))
+        return
+    error = open_setup_modal(client, services, context.team_id, user, language, body["trigger_id"])
+    if error:
+        client.chat_postMessage(
+            channel=user.id, **services.renderer.render("slack_failed", language, error=error)
+        )

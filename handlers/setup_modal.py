@@ -1,0 +1,124 @@
+"""The `/align setup` modal: opening it, and storing what an admin submits."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import workspace_setup
+from bot.people import SlackUser
+from bot.services import Services
+from handlers.common import fetch_user, refusal, services_of
+
+CALLBACK_ID = "setup"
+
+
+def register(app: App) -> None:
+    app.view(CALLBACK_ID)(handle_submission)
+
+
+def open_setup_modal(
+    client: WebClient, services: Services, team_id: str, user: SlackUser, language: str, trigger_id: str
+) -> str | None:
+    """Open the modal for an admin; returns Slack's error code when it could not be opened."""
+    view = services.renderer.render(
+        "setup_modal",
+        language,
+        form=services.workspaces.setup_form(team_id, user),
+        private_metadata=json.dumps({"language": language}),
+        min_threshold=workspace_setup.MIN_ANONYMITY_THRESHOLD,
+        max_threshold=workspace_setup.MAX_ANONYMITY_THRESHOLD,
+    )
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        return str(error.response.get("error", "unknown_error"))
+    return None
+
+
+def form_from_state(values: Mapping[str, Mapping[str, Any]]) -> workspace_setup.SetupForm:
+    """Read the submitted modal's state; absent or malformed fields become empty values."""
+
+    def field(block_id: str) -> Mapping[str, Any]:
+        return (values.get(block_id) or {}).get("value") or {}
+
+    def ids(block_id: str, key: str) -> tuple[str, ...]:
+        selected = field(block_id).get(key) or []
+        return tuple(item for item in selected if isinstance(item, str))
+
+    language_option = field("default_language").get("selected_option") or {}
+    return workspace_setup.SetupForm(
+        sales_channels=ids("sales_channels", "selected_conversations"),
+        marketing_channels=ids("marketing_channels", "selected_conversations"),
+        leadership_channel=field("leadership_channel").get("selected_conversation") or None,
+        timezone=str(field("timezone").get("value") or ""),
+        default_language=str(language_option.get("value") or ""),
+        anonymity_threshold=str(field("anonymity_threshold").get("value") or ""),
+        admins=ids("admins", "selected_users"),
+    )
+
+
+def _channels_without_bot(client: WebClient, channels: tuple[str, ...], logger: logging.Logger) -> list[str]:
+    missing = []
+    for channel in channels:
+        try:
+            if not client.conversations_info(channel=channel)["channel"].get("is_member"):
+                missing.append(channel)
+        except SlackApiError as error:
+            logger.warning("conversations.info %s failed: %s", channel, error.response.get("error"))
+            missing.append(channel)
+    return missing
+
+
+def handle_submission(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
+) -> None:
+    services = services_of(context)
+    language = _metadata_language(view)
+    config, errors = workspace_setup.validate(form_from_state(view["state"]["values"]))
+    if errors:
+        ack(
+            response_action="errors",
+            errors=services.renderer.render(
+                "setup_field_errors",
+                language,
+                errors=errors,
+                min_threshold=workspace_setup.MIN_ANONYMITY_THRESHOLD,
+                max_threshold=workspace_setup.MAX_ANONYMITY_THRESHOLD,
+            ),
+        )
+        return
+    ack()
+    team_id = context.team_id
+    user = fetch_user(client, body["user"]["id"])
+    if not services.workspaces.may_administer(team_id, user):
+        logger.warning("setup submitted by %s, who is not an admin: refused", user.id)
+        client.chat_postMessage(channel=user.id, **refusal(services, team_id, language))
+        return
+    if not services.workspaces.save_setup(team_id, config, user.id, f"view:{view['id']}"):
+        logger.info("setup view %s submitted again: already stored", view["id"])
+        return
+    channels = (
+        config.sales_channels + config.marketing_channels + tuple(filter(None, [config.leadership_channel]))
+    )
+    message = services.renderer.render(
+        "setup_saved",
+        language,
+        config=config,
+        configured_by=user.id,
+        channels_without_bot=_channels_without_bot(client, channels, logger),
+    )
+    client.chat_postMessage(channel=user.id, **message)
+
+
+def _metadata_language(view: dict) -> str:
+    try:
+        return str(json.loads(view.get("private_metadata") or "{}").get("language", "en"))
+    except (ValueError, AttributeError):
+        return "en"

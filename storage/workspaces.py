@@ -1,0 +1,98 @@
+"""Reading and writing a workspace's configuration and its people's preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.workspace_setup import WorkspaceConfig
+from storage.models import (
+    Base,
+    DepartmentChannel,
+    HandledRequest,
+    PersonPreference,
+    Workspace,
+    WorkspaceAdmin,
+)
+
+SALES = "sales"
+MARKETING = "marketing"
+
+
+def insert_once(session: Session, model: type[Base], **values: object) -> bool:
+    """Insert a row unless its key exists already; True when this call inserted it.
+
+    This is how idempotency keys are enforced: by the database's own uniqueness, so two
+    processes racing on the same key cannot both win.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    key = model.__table__.primary_key.columns.values()[0]
+    inserted = session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(key))
+    return inserted.first() is not None
+
+
+def load_config(session: Session, team_id: str) -> WorkspaceConfig | None:
+    workspace = session.get(Workspace, team_id)
+    if workspace is None:
+        return None
+    return WorkspaceConfig(
+        sales_channels=tuple(c.channel_id for c in workspace.channels if c.department == SALES),
+        marketing_channels=tuple(c.channel_id for c in workspace.channels if c.department == MARKETING),
+        leadership_channel=workspace.leadership_channel_id,
+        timezone=workspace.timezone,
+        default_language=workspace.default_language,
+        anonymity_threshold=workspace.anonymity_threshold,
+        admins=tuple(a.user_id for a in workspace.admins),
+    )
+
+
+def save_config(
+    session: Session, team_id: str, config: WorkspaceConfig, configured_by: str, now: datetime
+) -> None:
+    """Replace the workspace's configuration as a whole (setup always submits every field)."""
+    workspace = session.get(Workspace, team_id, with_for_update=True)
+    if workspace is None:
+        workspace = Workspace(team_id=team_id)
+        session.add(workspace)
+    workspace.timezone = config.timezone
+    workspace.default_language = config.default_language
+    workspace.anonymity_threshold = config.anonymity_threshold
+    workspace.leadership_channel_id = config.leadership_channel
+    workspace.configured_by = configured_by
+    workspace.configured_at = now
+    workspace.channels = [
+        DepartmentChannel(team_id=team_id, channel_id=channel, department=SALES)
+        for channel in config.sales_channels
+    ] + [
+        DepartmentChannel(team_id=team_id, channel_id=channel, department=MARKETING)
+        for channel in config.marketing_channels
+    ]
+    workspace.admins = [WorkspaceAdmin(team_id=team_id, user_id=user) for user in config.admins]
+
+
+def configured_admins(session: Session, team_id: str) -> set[str]:
+    return set(session.scalars(select(WorkspaceAdmin.user_id).where(WorkspaceAdmin.team_id == team_id)))
+
+
+def language_override(session: Session, team_id: str, user_id: str) -> str | None:
+    preference = session.get(PersonPreference, (team_id, user_id))
+    return preference.language if preference else None
+
+
+def set_language(session: Session, team_id: str, user_id: str, language: str, now: datetime) -> None:
+    preference = session.get(PersonPreference, (team_id, user_id), with_for_update=True)
+    if preference is None:
+        session.add(PersonPreference(team_id=team_id, user_id=user_id, language=language, updated_at=now))
+    else:
+        preference.language = language
+        preference.updated_at = now
+
+
+def claim_request(session: Session, team_id: str, request_key: str, now: datetime) -> bool:
+    """True the first time a request key (an event id, a submitted view) is seen; repeats get False."""
+    return insert_once(session, HandledRequest, team_id=team_id, request_key=request_key, received_at=now)

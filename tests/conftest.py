@@ -1,0 +1,78 @@
+"""Fixtures: a real Slack sandbox, a real running bot on SQLite or PostgreSQL, and a signed driver.
+
+End-to-end tests run once per database in ALIGNBOT_TEST_DATABASES (default: both).
+PostgreSQL is reached at ALIGNBOT_TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432);
+each test gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from bot.config import Settings
+from bot.runtime import BotRuntime
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.server import SlackSandbox
+from bot.sandbox.workspace import default_workspace
+
+SIGNING_SECRET = "sandbox-signing-secret"
+DATABASES = [
+    name.strip() for name in os.environ.get("ALIGNBOT_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
+POSTGRES_URL = os.environ.get(
+    "ALIGNBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'alignbot.db'}"
+        return
+    name = f"alignbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SlackSandbox]:
+    """The Slack sandbox; at teardown, every payload it saw must have been valid Block Kit."""
+    with SlackSandbox(default_workspace()) as running:
+        yield running
+        invalid = running.invalid_payloads()
+        assert invalid == [], f"invalid Block Kit sent to Slack: {invalid}"
+
+
+@pytest.fixture
+def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=sandbox.workspace.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=sandbox.api_url,
+        database_url=database_url,
+        default_timezone="UTC",
+    )
+
+
+@pytest.fixture
+def bot(settings: Settings) -> Iterator[BotRuntime]:
+    with BotRuntime(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def driver(bot: BotRuntime, sandbox: SlackSandbox) -> SlackDriver:
+    return SlackDriver(bot.url, SIGNING_SECRET, sandbox)

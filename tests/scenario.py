@@ -1,0 +1,59 @@
+"""Helpers for scenario tests: send as Slack, wait for the bot, read what people saw."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.runtime import BotRuntime
+from bot.sandbox.driver import DriverResponse, SlackDriver
+from bot.sandbox.server import SlackSandbox
+from storage.models import Base
+
+
+def replies_to(sandbox: SlackSandbox, response: DriverResponse) -> list[dict[str, Any]]:
+    """What the bot posted to the response_url Slack gave it with this request."""
+    assert response.response_url, "this request had no response_url"
+    token = response.response_url.rsplit("/", 1)[1]
+    return [post.body for post in sandbox.response_url_posts if post.token == token]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """Every piece of text in a message or view, flattened, to assert on wording."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message)
+    return "\n".join(parts)
+
+
+def command(bot: BotRuntime, driver: SlackDriver, user_id: str, text: str) -> list[dict[str, Any]]:
+    """Run `/align <text>` as a person; return the ephemeral replies they saw."""
+    response = driver.slash_command(user_id, text)
+    assert response.status == 200, response.body
+    assert bot.wait_idle()
+    return replies_to(driver.sandbox, response)
+
+
+def row_counts(bot: BotRuntime) -> dict[str, int]:
+    """How many rows each table holds (to show a refused request stored nothing)."""
+    with bot.database.session() as session:
+        return {
+            table.name: session.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def slack_methods_called(sandbox: SlackSandbox) -> list[str]:
+    return [call.method for call in sandbox.calls if call.method != "auth.test"]

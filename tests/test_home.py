@@ -1,0 +1,53 @@
+"""The App Home tab, published on `app_home_opened`, and event retries handled once."""
+
+from __future__ import annotations
+
+from bot.sandbox.workspace import OWNER, SALESPEOPLE
+from tests.scenario import text_of
+
+MEMBER = SALESPEOPLE[0]
+
+
+def open_home(bot, driver, user_id: str, **options):
+    response = driver.event({"type": "app_home_opened", "user": user_id, "tab": "home"}, **options)
+    assert response.status == 200
+    assert bot.wait_idle()
+    return response
+
+
+def test_members_see_what_the_bot_is_and_how_answers_are_kept(bot, driver, sandbox):
+    open_home(bot, driver, MEMBER)
+    home = sandbox.home_views[MEMBER].view
+    text = text_of(home)
+    assert "confidential" in text
+    assert "Set up alignbot" not in text
+
+
+def test_admins_get_a_setup_button_that_opens_the_modal(bot, driver, sandbox):
+    open_home(bot, driver, OWNER)
+    home = sandbox.home_views[OWNER].view
+    assert "Set up alignbot" in text_of(home)
+    response = driver.click(OWNER, "open_setup", block_id="home_admin", view=home)
+    assert response.status == 200
+    assert bot.wait_idle()
+    assert sandbox.latest_view_for(OWNER).view["callback_id"] == "setup"
+
+
+def test_a_member_forging_the_setup_button_is_refused(bot, driver, sandbox):
+    driver.click(MEMBER, "open_setup", block_id="home_admin", view={"id": "V0", "type": "home"})
+    assert bot.wait_idle()
+    assert sandbox.calls_to("views.open") == []
+    assert "Nothing was changed" in text_of({"blocks": sandbox.dms_to(MEMBER)[0].blocks})
+
+
+def test_slack_retries_of_an_event_are_handled_once(bot, driver, sandbox):
+    open_home(bot, driver, MEMBER, event_id="Ev0RETRY1")
+    open_home(bot, driver, MEMBER, event_id="Ev0RETRY1", retry_num=1)
+    open_home(bot, driver, MEMBER, event_id="Ev0RETRY1", retry_num=2, retry_reason="http_error")
+    assert len(sandbox.calls_to("views.publish")) == 1
+
+
+def test_the_messages_tab_does_not_publish_a_home(bot, driver, sandbox):
+    driver.event({"type": "app_home_opened", "user": MEMBER, "tab": "messages"})
+    assert bot.wait_idle()
+    assert sandbox.calls_to("views.publish") == []

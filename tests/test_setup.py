@@ -1,0 +1,158 @@
+"""`/align setup` end to end: slash command → modal → submission → stored → confirmed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox.workspace import (
+    ADMIN,
+    HEAD_OF_SALES,
+    LEADERSHIP_CHANNEL,
+    MARKETING_CHANNEL,
+    OWNER,
+    SALES_CHANNEL,
+    SALESPEOPLE,
+)
+from storage.workspaces import load_config
+from tests.scenario import command, row_counts, text_of
+
+TEAM_ID = "T0ACME001"
+VALID_INPUTS = {
+    "sales_channels": [SALES_CHANNEL],
+    "marketing_channels": [MARKETING_CHANNEL],
+    "leadership_channel": LEADERSHIP_CHANNEL,
+    "timezone": "Europe/Berlin",
+    "default_language": "en",
+    "anonymity_threshold": "5",
+    "admins": [HEAD_OF_SALES],
+}
+
+
+def open_setup(bot, driver, user_id: str) -> dict:
+    assert command(bot, driver, user_id, "setup") == []
+    opened = driver.sandbox.latest_view_for(user_id)
+    assert opened is not None, "no modal was opened"
+    return opened.view
+
+
+def stored_config(bot):
+    with bot.database.session() as session:
+        return load_config(session, TEAM_ID)
+
+
+def test_admin_sets_up_the_workspace(bot, driver, sandbox):
+    view = open_setup(bot, driver, OWNER)
+    assert view["callback_id"] == "setup"
+    assert sandbox.calls_to("views.open")[0].response["ok"] is True
+    # The modal starts from the admin's own timezone (Olivia is in New York).
+    timezone_block = next(b for b in view["blocks"] if b.get("block_id") == "timezone")
+    assert timezone_block["element"]["initial_value"] == "America/New_York"
+
+    response = driver.submit_view(OWNER, view, VALID_INPUTS)
+    assert response.status == 200
+    assert response.body == ""  # a plain ack closes the modal
+    assert bot.wait_idle()
+
+    config = stored_config(bot)
+    assert config.sales_channels == (SALES_CHANNEL,)
+    assert config.marketing_channels == (MARKETING_CHANNEL,)
+    assert config.leadership_channel == LEADERSHIP_CHANNEL
+    assert config.timezone == "Europe/Berlin"
+    assert config.anonymity_threshold == 5
+    assert config.admins == (HEAD_OF_SALES,)
+
+    confirmation = sandbox.dms_to(OWNER)
+    assert len(confirmation) == 1
+    assert "alignbot is set up" in text_of({"blocks": confirmation[0].blocks})
+    assert f"<#{SALES_CHANNEL}>" in text_of({"blocks": confirmation[0].blocks})
+
+
+def test_setup_warns_about_channels_the_bot_is_not_in(bot, driver, sandbox):
+    view = open_setup(bot, driver, OWNER)
+    driver.submit_view(OWNER, view, {**VALID_INPUTS, "leadership_channel": "C0GENERAL"})
+    assert bot.wait_idle()
+    text = text_of({"blocks": sandbox.dms_to(OWNER)[0].blocks})
+    assert "/invite @alignbot" in text
+    assert "<#C0GENERAL>" in text
+
+
+def test_the_modal_reopens_with_the_saved_configuration(bot, driver, sandbox):
+    driver.submit_view(OWNER, open_setup(bot, driver, OWNER), VALID_INPUTS)
+    assert bot.wait_idle()
+    view = open_setup(bot, driver, ADMIN)
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks["sales_channels"]["element"]["initial_conversations"] == [SALES_CHANNEL]
+    assert blocks["timezone"]["element"]["initial_value"] == "Europe/Berlin"
+    assert blocks["admins"]["element"]["initial_users"] == [HEAD_OF_SALES]
+
+
+def test_a_configured_admin_may_change_the_setup(bot, driver, sandbox):
+    driver.submit_view(OWNER, open_setup(bot, driver, OWNER), VALID_INPUTS)
+    assert bot.wait_idle()
+    view = open_setup(bot, driver, HEAD_OF_SALES)
+    driver.submit_view(HEAD_OF_SALES, view, {**VALID_INPUTS, "anonymity_threshold": "7"})
+    assert bot.wait_idle()
+    assert stored_config(bot).anonymity_threshold == 7
+
+
+def test_a_member_is_refused_and_nothing_changes(bot, driver, sandbox):
+    replies = command(bot, driver, SALESPEOPLE[0], "setup")
+    assert len(replies) == 1
+    assert replies[0]["response_type"] == "ephemeral"
+    assert "Only Slack workspace admins and owners" in text_of(replies[0])
+    assert sandbox.calls_to("views.open") == []
+    assert row_counts(bot)["workspaces"] == 0
+
+
+def test_a_forged_submission_from_a_member_changes_nothing(bot, driver, sandbox):
+    """A member replaying an admin's modal as their own gets a refusal, never a config change."""
+    view = open_setup(bot, driver, OWNER)
+    response = driver.submit_view(SALESPEOPLE[1], view, VALID_INPUTS)
+    assert response.status == 200
+    assert bot.wait_idle()
+    assert row_counts(bot)["workspaces"] == 0
+    refusal = sandbox.dms_to(SALESPEOPLE[1])
+    assert len(refusal) == 1
+    assert "Nothing was changed" in text_of({"blocks": refusal[0].blocks})
+
+
+@pytest.mark.parametrize(
+    ("inputs", "fields"),
+    [
+        ({"timezone": "Mars/Olympus"}, {"timezone"}),
+        ({"anonymity_threshold": "2"}, {"anonymity_threshold"}),
+        ({"anonymity_threshold": "11"}, {"anonymity_threshold"}),
+        ({"timezone": "Nowhere", "anonymity_threshold": "abc"}, {"timezone", "anonymity_threshold"}),
+        ({"marketing_channels": [SALES_CHANNEL]}, {"marketing_channels"}),
+        ({"sales_channels": []}, {"sales_channels"}),
+    ],
+)
+def test_invalid_input_comes_back_as_field_errors_and_nothing_is_stored(bot, driver, sandbox, inputs, fields):
+    view = open_setup(bot, driver, OWNER)
+    response = driver.submit_view(OWNER, view, {**VALID_INPUTS, **inputs})
+    assert response.status == 200
+    answer = response.json()
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == fields
+    assert all(answer["errors"].values())
+    assert bot.wait_idle()
+    assert row_counts(bot)["workspaces"] == 0
+    assert sandbox.dms_to(OWNER) == []
+
+
+def test_the_modal_and_its_errors_speak_the_admins_language(bot, driver, sandbox):
+    command(bot, driver, OWNER, "language fa")
+    view = open_setup(bot, driver, OWNER)
+    assert view["title"]["text"] == "تنظیمات alignbot"
+    answer = driver.submit_view(OWNER, view, {**VALID_INPUTS, "timezone": "Mars/Olympus"}).json()
+    assert answer["errors"]["timezone"].startswith("این یک منطقهٔ زمانی IANA نیست")
+
+
+def test_a_double_submission_is_stored_and_confirmed_once(bot, driver, sandbox):
+    view = open_setup(bot, driver, OWNER)
+    first = driver.submit_view(OWNER, view, VALID_INPUTS)
+    second = driver.submit_view(OWNER, view, {**VALID_INPUTS, "anonymity_threshold": "9"})
+    assert first.status == second.status == 200
+    assert bot.wait_idle()
+    assert len(sandbox.dms_to(OWNER)) == 1
+    assert stored_config(bot).anonymity_threshold == 5

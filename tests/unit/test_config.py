@@ -1,0 +1,37 @@
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_need_no_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(_env_file=None)
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.effective_database_url.endswith("data/alignbot.db")
+    assert settings.slack_api_url == "https://slack.com/api/"
+
+
+def test_a_malformed_setting_names_the_variable(monkeypatch):
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    assert str(error.value) == "DEFAULT_TIMEZONE is invalid: expected an IANA timezone such as Europe/Berlin"
+
+
+def test_api_url_gets_a_trailing_slash(monkeypatch):
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    assert load_settings(_env_file=None).slack_api_url == "http://127.0.0.1:9999/api/"
+
+
+def test_missing_credentials_are_named():
+    settings = load_settings(_env_file=None, slack_bot_token=None)
+    with pytest.raises(ConfigError, match="^SLACK_BOT_TOKEN is not set"):
+        settings.require("slack_bot_token")
+
+
+def test_env_file_is_read(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DEFAULT_LANGUAGE=fa\nLOG_LEVEL=debug\n")
+    settings = load_settings()
+    assert settings.default_language == "fa"
+    assert settings.log_level == "DEBUG"
