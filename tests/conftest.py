@@ -19,6 +19,7 @@ from bot.runtime import BotRuntime
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace
+from tests.scenario import OffsetClock
 
 SIGNING_SECRET = "sandbox-signing-secret"
 DATABASES = [
@@ -47,9 +48,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SlackSandbox]:
+def sandbox_clock() -> OffsetClock:
+    return OffsetClock()
+
+
+@pytest.fixture
+def sandbox(sandbox_clock: OffsetClock) -> Iterator[SlackSandbox]:
     """The Slack sandbox; at teardown, every payload it saw must have been valid Block Kit."""
-    with SlackSandbox(default_workspace()) as running:
+    with SlackSandbox(default_workspace(), clock=sandbox_clock) as running:
         yield running
         invalid = running.invalid_payloads()
         assert invalid == [], f"invalid Block Kit sent to Slack: {invalid}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -57,3 +58,19 @@ def row_counts(bot: BotRuntime) -> dict[str, int]:
 
 def slack_methods_called(sandbox: SlackSandbox) -> list[str]:
     return [call.method for call in sandbox.calls if call.method != "auth.test"]
+
+
+class OffsetClock:
+    """The sandbox's clock: real time, moved forward by the test (trigger ids, response URLs).
+
+    Real time, because the bot's signature check compares against the real clock too.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds

@@ -14,7 +14,7 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.workspaces import load_config
-from tests.scenario import command, row_counts, text_of
+from tests.scenario import command, replies_to, row_counts, text_of
 
 TEAM_ID = "T0ACME001"
 VALID_INPUTS = {
@@ -156,3 +156,29 @@ def test_a_double_submission_is_stored_and_confirmed_once(bot, driver, sandbox):
     assert bot.wait_idle()
     assert len(sandbox.dms_to(OWNER)) == 1
     assert stored_config(bot).anonymity_threshold == 5
+
+
+def test_a_late_request_whose_trigger_expired_gets_a_clear_message(bot, driver, sandbox, sandbox_clock):
+    stale_trigger = sandbox.issue_trigger_id(OWNER)
+    sandbox_clock.advance(4)  # Slack's trigger ids live 3 seconds
+    response = driver.slash_command(OWNER, "setup", trigger_id=stale_trigger)
+    assert bot.wait_idle()
+    assert sandbox.calls_to("views.open")[0].response["error"] == "expired_trigger_id"
+    (reply,) = replies_to(sandbox, response)
+    assert "Please try again" in text_of(reply)
+    assert "expired_trigger_id" in text_of(reply)
+
+
+def test_a_slack_server_error_is_retried_and_the_modal_opens_once(bot, driver, sandbox):
+    sandbox.inject_fault("views.open", "server_error", status=503)
+    view = open_setup(bot, driver, OWNER)
+    assert view["callback_id"] == "setup"
+    statuses = [call.http_status for call in sandbox.calls_to("views.open")]
+    assert statuses == [503, 200]
+
+
+def test_a_rate_limited_call_waits_for_retry_after_and_succeeds(bot, driver, sandbox):
+    sandbox.inject_fault("users.info", "rate_limited", retry_after=1)
+    (reply,) = command(bot, driver, OWNER, "status")
+    assert "alignbot status" in text_of(reply)
+    assert [call.http_status for call in sandbox.calls_to("users.info")] == [429, 200]

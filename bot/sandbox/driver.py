@@ -136,8 +136,14 @@ class SlackDriver:
     # -- the three wire formats -------------------------------------------------------
 
     def slash_command(
-        self, user_id: str, text: str = "", command: str = "/align", channel_id: str | None = None
+        self,
+        user_id: str,
+        text: str = "",
+        command: str = "/align",
+        channel_id: str | None = None,
+        trigger_id: str | None = None,
     ) -> DriverResponse:
+        """`trigger_id` defaults to a fresh one; pass an older one to play a request Slack delivered late."""
         workspace = self.sandbox.workspace
         channel_id = channel_id or self._dm_with_bot(user_id)
         channel = workspace.channel(channel_id)
@@ -155,7 +161,7 @@ class SlackDriver:
             "api_app_id": workspace.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": self.sandbox.issue_trigger_id(user_id),
+            "trigger_id": trigger_id or self.sandbox.issue_trigger_id(user_id),
         }
         body = urlencode(fields).encode()
         response = self.post(body, "application/x-www-form-urlencoded")

@@ -1,0 +1,102 @@
+"""The `alignbot` command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def alignbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "DEFAULT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["db"], ["db", "upgrade"], ["db", "downgrade"], ["manifest"], ["demo"]]
+)
+def test_every_command_has_help(tmp_path, command):
+    result = alignbot(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "usage: alignbot" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["serve", "--http"], {}, "alignbot: SLACK_BOT_TOKEN is not set: expected the bot token"),
+        (["serve", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_SIGNING_SECRET is not set"),
+        (["serve", "--socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_APP_TOKEN is not set"),
+        (
+            ["db", "upgrade"],
+            {"DATABASE_URL": "mysql://db"},
+            "alignbot: DATABASE_URL is invalid: expected sqlite",
+        ),
+        (
+            ["manifest"],
+            {"DEFAULT_LANGUAGE": "de"},
+            "alignbot: DEFAULT_LANGUAGE is invalid: expected one of en, fa",
+        ),
+        (
+            ["manifest"],
+            {"SLACK_API_URL": "slack.com"},
+            "alignbot: SLACK_API_URL is invalid: expected an http(s) URL",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_and_exit_code_2(tmp_path, args, env, message):
+    result = alignbot(*args, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_settings_come_from_a_dotenv_file(tmp_path):
+    (tmp_path / ".env").write_text("DEFAULT_TIMEZONE=Nowhere/Land\n")
+    result = alignbot("manifest", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "DEFAULT_TIMEZONE is invalid" in result.stderr
+
+
+def test_db_upgrade_creates_the_default_sqlite_file(tmp_path):
+    result = alignbot("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "schema revision: 0001"
+    assert (tmp_path / "data" / "alignbot.db").exists()
+    downgraded = alignbot("db", "downgrade", "base", cwd=tmp_path)
+    assert downgraded.stdout.strip() == "schema revision: empty"
+
+
+def test_manifest_matches_the_copy_in_the_repo(tmp_path):
+    result = alignbot("manifest", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == (REPO / "docs" / "slack-app-manifest.json").read_text()
+
+
+def test_socket_mode_manifest_has_no_urls(tmp_path):
+    manifest = json.loads(alignbot("manifest", "--socket", cwd=tmp_path).stdout)
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "url" not in json.dumps(manifest)
+
+
+def test_demo_runs_without_credentials_and_prints_a_transcript(tmp_path):
+    result = alignbot("demo", "--output", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Olivia Owner (workspace owner) types /align setup" in result.stdout
+    assert "alignbot is set up" in result.stdout
+    assert "وضعیت alignbot" in result.stdout
+    assert (tmp_path / "out" / "transcript.txt").read_text(encoding="utf-8") in result.stdout

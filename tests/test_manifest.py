@@ -1,0 +1,41 @@
+"""The manifest declares what the listeners use: their command, events, and the scopes of what they call."""
+
+from __future__ import annotations
+
+from bot import manifest
+from bot.sandbox.workspace import OWNER, SALES_CHANNEL, SALESPEOPLE
+from tests.scenario import command
+from tests.test_setup import VALID_INPUTS
+
+
+def exercise_every_surface(bot, driver, sandbox) -> None:
+    for text in ("help", "status", "language fa", "nonsense", "setup"):
+        command(bot, driver, OWNER, text)
+    driver.submit_view(OWNER, sandbox.latest_view_for(OWNER).view, VALID_INPUTS)
+    driver.event({"type": "app_home_opened", "user": OWNER, "tab": "home"})
+    driver.click(OWNER, "open_setup", block_id="home_admin", view=sandbox.home_views.get(OWNER, {"id": "V"}))
+    assert bot.wait_idle()
+
+
+def test_every_method_called_is_declared_with_its_scopes(bot, driver, sandbox):
+    exercise_every_surface(bot, driver, sandbox)
+    called = {call.method for call in sandbox.calls}
+    undeclared = called - set(manifest.METHOD_SCOPES)
+    assert undeclared == set(), f"add these methods and their scopes to bot/manifest.py: {undeclared}"
+    declared = set(manifest.manifest()["oauth_config"]["scopes"]["bot"])
+    for method in called:
+        assert set(manifest.METHOD_SCOPES[method]) <= declared
+    unused = set(manifest.METHOD_SCOPES) - called
+    assert unused == set(), f"declared but never called (remove them or exercise them here): {unused}"
+
+
+def test_declared_events_and_command_are_handled_and_nothing_else_is(bot, driver, sandbox):
+    document = manifest.manifest()
+    for event_type in document["settings"]["event_subscriptions"]["bot_events"]:
+        assert driver.event({"type": event_type, "user": SALESPEOPLE[0], "tab": "home"}).status == 200
+    for declared in document["features"]["slash_commands"]:
+        assert driver.slash_command(SALESPEOPLE[0], "help", command=declared["command"]).status == 200
+    assert driver.slash_command(SALESPEOPLE[0], "", command="/other").status == 404
+    undeclared_event = {"type": "message", "channel": SALES_CHANNEL, "user": SALESPEOPLE[0], "text": "hi"}
+    assert driver.event(undeclared_event).status == 404
+    assert bot.wait_idle()
