@@ -19,8 +19,25 @@ from bot.services import Services
 logger = logging.getLogger(__name__)
 
 
+#: Methods that must not be sent twice: after a dropped connection Slack may already have acted.
+NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
+
+
+class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """Retries dropped connections, except for calls that would post a second message.
+
+    slack_sdk's own handler retries any method, so a response lost after Slack posted a
+    message would post it again; deliveries recover those through message metadata instead.
+    """
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
 def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
-    """A Web API client that waits out 429s and retries 5xx and dropped connections.
+    """A Web API client that waits out 429s and retries 5xx and (safely) dropped connections.
 
     Bolt copies these retry handlers into the client each request gets, so listeners
     inherit them; they sleep inside the call, which is why nothing rate-limited runs
@@ -31,7 +48,7 @@ def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
         base_url=api_url,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
+            SafeConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=3),
         ],

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -91,6 +104,8 @@ class PersonPreference(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    department: Mapped[str | None] = mapped_column(String(16))
+    """Chosen by people who are in both a sales and a marketing channel."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -102,3 +117,174 @@ class HandledRequest(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     request_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Cadence(Base):
+    """A recurring pulse: who is asked, when (local time in an IANA zone), and how."""
+
+    __tablename__ = "cadences"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    audience_channels: Mapped[list[str]] = mapped_column(JSON)
+    """Empty: the sales and marketing channels from setup."""
+    recurrence_kind: Mapped[str] = mapped_column(String(16))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)
+    interval_weeks: Mapped[int] = mapped_column(Integer)
+    nth: Mapped[int | None] = mapped_column(Integer)
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)
+    skip_weekends: Mapped[bool] = mapped_column(Boolean)
+    items_per_round: Mapped[int] = mapped_column(Integer)
+    answer_window_hours: Mapped[int] = mapped_column(Integer)
+    reminders: Mapped[int] = mapped_column(Integer)
+    reminder_spacing_hours: Mapped[int] = mapped_column(Integer)
+    delivery: Mapped[str] = mapped_column(String(16))
+    include_guests: Mapped[bool] = mapped_column(Boolean)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    skip_occurrence: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """`skip-next`: this one scheduled instant is recorded as skipped instead of sent."""
+    planned_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    """Every occurrence up to this instant has become a round or a recorded skip."""
+    seed: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PulseRound(Base):
+    """One sending of a cadence; unique per (cadence, occurrence), so it happens once."""
+
+    __tablename__ = "pulse_rounds"
+    __table_args__ = (UniqueConstraint("cadence_id", "occurrence_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    cadence_id: Mapped[int] = mapped_column(ForeignKey("cadences.id", ondelete="CASCADE"))
+    occurrence_key: Mapped[str] = mapped_column(String(64))
+    """The scheduled instant (ISO, UTC), or `now:<request>` for a round started by hand."""
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    """`open`, `closed`, or `skipped` (with `skip_reason`)."""
+    skip_reason: Mapped[str | None] = mapped_column(String(32))
+    item_ids: Mapped[list[str]] = mapped_column(JSON)
+    delivery: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ChannelPost(Base):
+    """In channel mode, the one shared post of a round in each audience channel."""
+
+    __tablename__ = "pulse_channel_posts"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
+class Delivery(Base):
+    """One person's copy of a round; unique per (round, person)."""
+
+    __tablename__ = "pulse_deliveries"
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id"),
+        Index("ix_pulse_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(16))
+    needs_department: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    """`pending` → `sending` → `sent`, or `failed` (with Slack's `error`); `in_channel` in channel mode."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_notice: Mapped[bool] = mapped_column(Boolean)
+    """Whether the DM was updated to say the round closed."""
+
+
+class Answer(Base):
+    """A person's rating of one statement in one round; tapping again updates it."""
+
+    __tablename__ = "pulse_answers"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    department: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Comment(Base):
+    """The optional free-text comment of a person on a round."""
+
+    __tablename__ = "pulse_comments"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    department: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Reminder(Base):
+    """Reminder number n of a delivery; the key makes each one go out once."""
+
+    __tablename__ = "pulse_reminders"
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("pulse_deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CustomItem(Base):
+    """A statement an admin added to the bank, mapped to a dimension."""
+
+    __tablename__ = "custom_items"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(32))
+    text_en: Mapped[str | None] = mapped_column(String(200))
+    text_fa: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DisabledItem(Base):
+    """A bank or custom statement an admin switched off for the workspace."""
+
+    __tablename__ = "disabled_items"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -37,6 +37,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
     "conversations.open": TIER_3,
     "conversations.info": TIER_3,
     "chat.update": TIER_3,
+    "conversations.history": TIER_3,
     "auth.test": TIER_4,
     "chat.postEphemeral": TIER_4,
     "users.info": TIER_4,
@@ -51,7 +52,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 """Calls per minute per method (Slack's tiers); chat.postMessage is limited per channel instead."""
 MESSAGES_PER_SECOND = 1.0
 
-FaultKind = Literal["server_error", "timeout", "rate_limited"]
+FaultKind = Literal["server_error", "timeout", "rate_limited", "lost_response"]
 RESPONSE_URL_FAULT_NAME = "response_url"
 """The method name under which faults for response_url POSTs are injected."""
 
@@ -114,8 +115,10 @@ class SandboxMessage:
     bot_id: str | None = None
     files: list[str] = field(default_factory=list)
     edited_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    """Slack's message metadata (event_type + event_payload), returned when asked for."""
 
-    def to_api(self, team_id: str, app_id: str | None) -> dict[str, Any]:
+    def to_api(self, team_id: str, app_id: str | None, include_metadata: bool = False) -> dict[str, Any]:
         message: dict[str, Any] = {
             "type": "message",
             "user": self.user,
@@ -131,6 +134,8 @@ class SandboxMessage:
             message["files"] = [{"id": file_id} for file_id in self.files]
         if self.edited_ts:
             message["edited"] = {"user": self.user, "ts": self.edited_ts}
+        if include_metadata and self.metadata:
+            message["metadata"] = self.metadata
         return message
 
 
@@ -300,6 +305,7 @@ class SlackSandbox:
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "users.list": self._users_list,
             "views.open": self._views_open,
@@ -453,7 +459,9 @@ class SlackSandbox:
 
         server_error answers ``status`` with an HTML page; rate_limited answers 429 with
         ``Retry-After: retry_after``; timeout holds the request ``delay`` seconds, then drops the
-        connection unanswered (and unprocessed), so a client with a shorter timeout times out.
+        connection unanswered (and unprocessed), so a client with a shorter timeout times out;
+        lost_response processes the call (a message really is posted) and then drops the
+        connection the same way, as when a process dies before it reads Slack's answer.
         Use ``"response_url"`` as the method to fault response_url POSTs.
         """
         with self._lock:
@@ -480,6 +488,14 @@ class SlackSandbox:
         received_at = self._clock()
         params, parse_error = _parse_params(query, headers, body)
         fault = self._take_fault(method)
+        if fault is not None and fault.kind == "lost_response":
+            with self._lock:
+                response, status, _headers = self._answer(method, params, headers, parse_error)
+                self.calls.append(
+                    RecordedCall(method, params, body, headers, received_at, response, status, fault.kind)
+                )
+            self._stopping.wait(fault.delay)
+            return None
         if fault is not None:
             reply = self._fault_reply(fault)
             response = dict(_RATELIMITED) if fault.kind == "rate_limited" else None
@@ -800,8 +816,34 @@ class SlackSandbox:
             params.get("thread_ts") or None,
             self.workspace.bot_id,
         )
+        metadata = _decoded(params.get("metadata"))
+        if metadata is not None:
+            if not isinstance(metadata, dict) or not metadata.get("event_type"):
+                raise _ApiError("invalid_metadata_format")
+            message.metadata = metadata
         api_message = message.to_api(self.workspace.team_id, self.workspace.app_id)
         return {"ok": True, "channel": channel.id, "ts": message.ts, "message": api_message}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, as Slack answers; `oldest`/`latest` bound the ts, metadata on request."""
+        channel = self._visible_conversation(params.get("channel"))
+        if not channel.is_im and self.workspace.bot_user_id not in channel.members:
+            raise _ApiError("not_in_channel")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        include_metadata = str(params.get("include_all_metadata", "")).lower() in ("true", "1")
+        messages = [
+            m.to_api(self.workspace.team_id, self.workspace.app_id, include_metadata)
+            for m in reversed(self.messages.get(channel.id, []))
+            if oldest < float(m.ts) <= latest and m.thread_ts in (None, m.ts)
+        ]
+        page, next_cursor = self._page(messages, params, default_limit=100)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": bool(next_cursor),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._visible_conversation(params.get("channel"))

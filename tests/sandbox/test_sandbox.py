@@ -550,3 +550,41 @@ def test_clear_faults(sandbox: SlackSandbox, client: WebClient) -> None:
     sandbox.inject_fault("auth.test", "server_error", times=5)
     sandbox.clear_faults()
     assert client.auth_test()["ok"]
+
+
+# ----- message metadata, history, and responses lost after processing --------------------------
+
+
+def test_history_returns_messages_newest_first_with_metadata_on_request(client: WebClient) -> None:
+    metadata = {"event_type": "alignbot_pulse", "event_payload": {"delivery": 7}}
+    first = client.chat_postMessage(channel=acme.SALESPEOPLE[0], text="one", metadata=metadata)
+    client.chat_postMessage(channel=acme.SALESPEOPLE[0], text="two")
+    dm = first["channel"]
+    history = client.conversations_history(channel=dm, include_all_metadata=True)
+    assert [m["text"] for m in history["messages"]] == ["two", "one"]
+    assert history["messages"][1]["metadata"] == metadata
+    plain = client.conversations_history(channel=dm)
+    assert "metadata" not in plain["messages"][1]
+    newer = client.conversations_history(channel=dm, oldest=first["ts"])
+    assert [m["text"] for m in newer["messages"]] == ["two"]
+
+
+def test_history_of_a_channel_the_bot_is_not_in_is_refused(client: WebClient) -> None:
+    assert slack_error(lambda: client.conversations_history(channel=acme.GENERAL_CHANNEL)) == "not_in_channel"
+
+
+def test_malformed_metadata_is_refused(client: WebClient) -> None:
+    def post() -> Any:
+        return client.chat_postMessage(channel=acme.SALES_CHANNEL, text="x", metadata={"a": 1})
+
+    assert slack_error(post) == "invalid_metadata_format"
+
+
+def test_a_lost_response_still_posts_the_message(sandbox: SlackSandbox) -> None:
+    sandbox.inject_fault("chat.postMessage", "lost_response", delay=0.2)
+    # No retry handlers: slack_sdk's default connection-error retry would post the message twice.
+    impatient = WebClient(token=TOKEN, base_url=sandbox.api_url, timeout=1, retry_handlers=[])
+    with pytest.raises(Exception):  # noqa: B017 - the connection is dropped: urllib raises whatever it raises
+        impatient.chat_postMessage(channel=acme.SALES_CHANNEL, text="did it arrive?")
+    assert [m.text for m in sandbox.messages_in(acme.SALES_CHANNEL)] == ["did it arrive?"]
+    assert sandbox.calls_to("chat.postMessage")[0].fault == "lost_response"
