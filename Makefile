@@ -33,7 +33,7 @@ format: $(STAMP)
 catalog: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
 		-o message_templates/locales/messages.pot message_templates
-	$(BIN)/pybabel update --no-location --omit-header --no-fuzzy-matching --ignore-obsolete \
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date \
 		-i message_templates/locales/messages.pot -l fa -o message_templates/locales/fa.po
 
 wheel: $(STAMP)

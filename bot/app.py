@@ -23,17 +23,23 @@ logger = logging.getLogger(__name__)
 NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
 
 
-class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
-    """Retries dropped connections, except for calls that would post a second message.
-
-    slack_sdk's own handler retries any method, so a response lost after Slack posted a
-    message would post it again; deliveries recover those through message metadata instead.
-    """
+class _SparingPosts:
+    """Leaves calls that post a message to the caller: a dropped connection or a 5xx may come
+    after Slack already posted, and slack_sdk's handlers would post it again. Pulse deliveries
+    look such messages up by their metadata instead (see `bot.pulse_runner`)."""
 
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:
         if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
             return False
         return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+class SafeConnectionErrorRetryHandler(_SparingPosts, ConnectionErrorRetryHandler):
+    """Retries dropped connections, except for posts."""
+
+
+class SafeServerErrorRetryHandler(_SparingPosts, ServerErrorRetryHandler):
+    """Retries Slack's 5xx answers, except for posts."""
 
 
 def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
@@ -50,7 +56,7 @@ def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
         retry_handlers=[
             SafeConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
-            ServerErrorRetryHandler(max_retry_count=3),
+            SafeServerErrorRetryHandler(max_retry_count=3),
         ],
     )
 

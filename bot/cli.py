@@ -134,6 +134,7 @@ def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
         update={"slack_signing_secret": settings.slack_signing_secret or "unused-in-socket-mode"}
     )
     runtime = BotRuntime(runtime_settings)
+    runtime.start_scheduler()
     try:
         SocketModeHandler(runtime.app, settings.slack_app_token).start()
     finally:

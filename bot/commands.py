@@ -17,7 +17,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("help", admin_only=False),
     Subcommand("status", admin_only=False),
     Subcommand("language", admin_only=False),
+    Subcommand("department", admin_only=False),
     Subcommand("setup", admin_only=True),
+    Subcommand("pulse", admin_only=True),
+    Subcommand("questions", admin_only=True),
 )
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.slack_text import escape, truncate
+from bot.workspace_setup import MAX_ANONYMITY_THRESHOLD, MIN_ANONYMITY_THRESHOLD
 
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
@@ -55,6 +56,10 @@ def _environment(language: str) -> Environment:
     )
     environment.globals["language"] = language
     environment.globals["rtl"] = language == "fa"
+    environment.globals["limits"] = {
+        "min_threshold": MIN_ANONYMITY_THRESHOLD,
+        "max_threshold": MAX_ANONYMITY_THRESHOLD,
+    }
     return environment
 
 
@@ -64,13 +69,13 @@ class Renderer:
     def __init__(self) -> None:
         self._environments = {language: _environment(language) for language in SUPPORTED_LANGUAGES}
 
-    def render(self, name: str, language: str, **context: Any) -> Any:
+    def render(self, template: str, language: str, /, **context: Any) -> Any:
         environment = self._environments.get(language) or self._environments["en"]
-        source = environment.get_template(f"{name}.json.j2").render(**context)
+        source = environment.get_template(f"{template}.json.j2").render(**context)
         try:
             return json.loads(source)
         except json.JSONDecodeError as error:
-            raise ValueError(f"template {name} ({language}) rendered invalid JSON: {error}") from None
+            raise ValueError(f"template {template} ({language}) rendered invalid JSON: {error}") from None
 
     def template_names(self) -> list[str]:
         return sorted(

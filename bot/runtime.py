@@ -1,4 +1,4 @@
-"""Starting the whole bot: database, migrations, services, the Bolt app and its HTTP server."""
+"""Starting the whole bot: database, migrations, services, the Bolt app, its HTTP server, the scheduler."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from bot.app import build_app
 from bot.background import TrackedExecutor
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.pulse_runner import PulseRunner
 from bot.rendering import default_renderer
+from bot.scheduler import PulseScheduler
 from bot.server import create_http_server
 from bot.services import Services
 from storage import migrate
@@ -24,14 +26,31 @@ class BotRuntime:
     """One running bot. `start()` serves HTTP in a background thread; `serve_forever()` in this one."""
 
     def __init__(
-        self, settings: Settings, clock: Clock | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        scheduler: bool = True,
     ):
+        """`scheduler=False` leaves the pulse runner to be called by hand (tests, the demo)."""
         self.settings = settings
         self.database = Database(settings.effective_database_url)
         migrate.upgrade(self.database.engine)
         self.services = Services(settings, self.database, default_renderer(), clock or SystemClock())
         self.executor = TrackedExecutor()
         self.app: App = build_app(self.services, listener_executor=self.executor)
+        self.runner = PulseRunner(
+            self.database,
+            self.services.clock,
+            self.services.pulses,
+            self.services.renderer,
+            slack_for=lambda _team_id: self.app.client,
+            default_language=settings.default_language,
+        )
+        self.scheduler = PulseScheduler(self.runner) if scheduler else None
+        if self.scheduler is not None:
+            self.services.schedule_changed = self.scheduler.wake
         self.server = create_http_server(self.app, self.database, host=host, port=port)
         self._thread: threading.Thread | None = None
 
@@ -40,11 +59,17 @@ class BotRuntime:
         return f"http://{self.server.effective_host}:{self.server.effective_port}"
 
     def start(self) -> BotRuntime:
+        self.start_scheduler()
         self._thread = threading.Thread(target=self.server.run, name="alignbot-http", daemon=True)
         self._thread.start()
         return self
 
+    def start_scheduler(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.start()
+
     def serve_forever(self) -> None:
+        self.start_scheduler()
         logger.info("alignbot listening on %s/slack/events", self.url)
         try:
             self.server.run()
@@ -57,7 +82,9 @@ class BotRuntime:
         return self.executor.wait_idle(timeout)
 
     def stop(self) -> None:
-        """Stop taking requests, let the listeners in flight finish, then close the database."""
+        """Stop taking requests and scheduling, let the work in flight finish, then close the database."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         if self._thread is not None and self._thread.is_alive():
             self.server.trigger.pull_trigger(self.server.close)  # closes in the server loop, waking it
         else:

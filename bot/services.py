@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.people import SlackUser, choose_language, may_administer
+from bot.pulses import PulseService
+from bot.question_bank import QuestionBank, load_bank
 from bot.rendering import Renderer
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
 from storage import workspaces as store
@@ -23,6 +26,11 @@ class WorkspaceService:
     def config(self, team_id: str) -> WorkspaceConfig | None:
         with self.database.session() as session:
             return store.load_config(session, team_id)
+
+    def threshold(self, team_id: str) -> int:
+        """The anonymity threshold in force (the default until the workspace is set up)."""
+        config = self.config(team_id)
+        return config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
 
     def may_administer(self, team_id: str, user: SlackUser) -> bool:
         with self.database.session() as session:
@@ -80,9 +88,14 @@ class Services:
     database: Database
     renderer: Renderer
     clock: Clock
+    bank: QuestionBank = field(default_factory=load_bank)
+    schedule_changed: Callable[[], None] = lambda: None
+    """Called after a change to what is scheduled, so the scheduler re-plans at once."""
     workspaces: WorkspaceService = field(init=False)
+    pulses: PulseService = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(
             self.database, self.clock, self.settings.default_language, self.settings.default_timezone
         )
+        self.pulses = PulseService(self.database, self.clock, self.bank)

@@ -56,11 +56,11 @@ def validate(form: SetupForm) -> tuple[WorkspaceConfig | None, Mapping[str, str]
     """
     errors: dict[str, str] = {}
     if not form.sales_channels:
-        errors["sales_channels"] = "required"
+        errors["sales_channels"] = "channels_required"
     elif len(form.sales_channels) > MAX_CHANNELS_PER_DEPARTMENT:
         errors["sales_channels"] = "too_many_channels"
     if not form.marketing_channels:
-        errors["marketing_channels"] = "required"
+        errors["marketing_channels"] = "channels_required"
     elif len(form.marketing_channels) > MAX_CHANNELS_PER_DEPARTMENT:
         errors["marketing_channels"] = "too_many_channels"
     elif set(form.sales_channels) & set(form.marketing_channels):

@@ -9,12 +9,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import commands
+from bot.audience import DEPARTMENTS
 from bot.config import SUPPORTED_LANGUAGES
 from bot.manifest import COMMAND
 from bot.people import SlackUser
 from bot.services import Services
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, refusal, services_of
+from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
 
 
@@ -107,9 +109,20 @@ def _setup(invocation: Invocation) -> dict | None:
     return invocation.render("slack_failed", error=error) if error else None
 
 
+def _department(invocation: Invocation) -> dict:
+    choice = invocation.parsed.args[0].lower() if len(invocation.parsed.args) == 1 else ""
+    if choice not in DEPARTMENTS:
+        return invocation.render("notice", kind="department_usage")
+    invocation.services.pulses.set_department(invocation.team_id, invocation.user.id, choice)
+    return invocation.render("notice", kind="department_set", department=choice)
+
+
 SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "help": _help,
     "status": _status,
     "language": _language,
+    "department": _department,
     "setup": _setup,
+    "pulse": pulse_command,
+    "questions": questions_command,
 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
@@ -22,3 +25,13 @@ def refusal(services: Services, team_id: str, language: str) -> dict:
     """The message an unauthorised person gets instead of a configuration change."""
     config = services.workspaces.config(team_id)
     return services.renderer.render("refusal", language, admins=config.admins if config else ())
+
+
+def input_state(values: Mapping[str, Mapping[str, Any]], block_id: str) -> Mapping[str, Any]:
+    """The submitted state of one input block (each of ours has a single element, `value`)."""
+    return (values.get(block_id) or {}).get("value") or {}
+
+
+def selected_values(state: Mapping[str, Any]) -> tuple[str, ...]:
+    """The values of checkboxes or a multi-select, as plain strings."""
+    return tuple(str(option.get("value")) for option in state.get("selected_options") or [])

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import workspace_setup
 from bot.people import SlackUser
 from bot.services import Services
-from handlers.common import fetch_user, refusal, services_of
+from handlers.common import fetch_user, input_state, refusal, services_of
 
 CALLBACK_ID = "setup"
 
@@ -32,8 +32,6 @@ def open_setup_modal(
         language,
         form=services.workspaces.setup_form(team_id, user),
         private_metadata=json.dumps({"language": language}),
-        min_threshold=workspace_setup.MIN_ANONYMITY_THRESHOLD,
-        max_threshold=workspace_setup.MAX_ANONYMITY_THRESHOLD,
     )
     try:
         client.views_open(trigger_id=trigger_id, view=view)
@@ -45,21 +43,18 @@ def open_setup_modal(
 def form_from_state(values: Mapping[str, Mapping[str, Any]]) -> workspace_setup.SetupForm:
     """Read the submitted modal's state; absent or malformed fields become empty values."""
 
-    def field(block_id: str) -> Mapping[str, Any]:
-        return (values.get(block_id) or {}).get("value") or {}
-
     def ids(block_id: str, key: str) -> tuple[str, ...]:
-        selected = field(block_id).get(key) or []
+        selected = input_state(values, block_id).get(key) or []
         return tuple(item for item in selected if isinstance(item, str))
 
-    language_option = field("default_language").get("selected_option") or {}
+    language_option = input_state(values, "default_language").get("selected_option") or {}
     return workspace_setup.SetupForm(
         sales_channels=ids("sales_channels", "selected_conversations"),
         marketing_channels=ids("marketing_channels", "selected_conversations"),
-        leadership_channel=field("leadership_channel").get("selected_conversation") or None,
-        timezone=str(field("timezone").get("value") or ""),
+        leadership_channel=input_state(values, "leadership_channel").get("selected_conversation") or None,
+        timezone=str(input_state(values, "timezone").get("value") or ""),
         default_language=str(language_option.get("value") or ""),
-        anonymity_threshold=str(field("anonymity_threshold").get("value") or ""),
+        anonymity_threshold=str(input_state(values, "anonymity_threshold").get("value") or ""),
         admins=ids("admins", "selected_users"),
     )
 
@@ -85,13 +80,7 @@ def handle_submission(
     if errors:
         ack(
             response_action="errors",
-            errors=services.renderer.render(
-                "setup_field_errors",
-                language,
-                errors=errors,
-                min_threshold=workspace_setup.MIN_ANONYMITY_THRESHOLD,
-                max_threshold=workspace_setup.MAX_ANONYMITY_THRESHOLD,
-            ),
+            errors=services.renderer.render("field_errors", language, errors=errors),
         )
         return
     ack()

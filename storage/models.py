@@ -175,6 +175,8 @@ class PulseRound(Base):
     skip_reason: Mapped[str | None] = mapped_column(String(32))
     item_ids: Mapped[list[str]] = mapped_column(JSON)
     delivery: Mapped[str] = mapped_column(String(16))
+    audience_size: Mapped[int | None] = mapped_column(Integer)
+    """None until the recipients are written down (in the same transaction as their deliveries)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -187,7 +189,10 @@ class ChannelPost(Base):
     round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))
+    """`pending` → `sending` → `sent`, or `failed`, as for deliveries."""
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(64))
 
@@ -259,6 +264,8 @@ class Reminder(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
+    """`sending` → `sent`, or `failed`; a stale `sending` is checked against the DM's history."""
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message_ts: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

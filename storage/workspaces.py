@@ -84,12 +84,31 @@ def language_override(session: Session, team_id: str, user_id: str) -> str | Non
     return preference.language if preference else None
 
 
+def language_overrides(session: Session, team_id: str) -> dict[str, str]:
+    """Everyone's own language choice in a workspace, for a round's many recipients at once."""
+    rows = session.execute(
+        select(PersonPreference.user_id, PersonPreference.language).where(
+            PersonPreference.team_id == team_id, PersonPreference.language.is_not(None)
+        )
+    )
+    return {key: value for key, value in rows}
+
+
 def set_language(session: Session, team_id: str, user_id: str, language: str, now: datetime) -> None:
     preference = session.get(PersonPreference, (team_id, user_id), with_for_update=True)
     if preference is None:
         session.add(PersonPreference(team_id=team_id, user_id=user_id, language=language, updated_at=now))
     else:
         preference.language = language
+        preference.updated_at = now
+
+
+def set_department(session: Session, team_id: str, user_id: str, department: str, now: datetime) -> None:
+    preference = session.get(PersonPreference, (team_id, user_id), with_for_update=True)
+    if preference is None:
+        session.add(PersonPreference(team_id=team_id, user_id=user_id, department=department, updated_at=now))
+    else:
+        preference.department = department
         preference.updated_at = now
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import BotRuntime
 from bot.sandbox.driver import SlackDriver
@@ -74,8 +76,15 @@ def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def bot(settings: Settings) -> Iterator[BotRuntime]:
-    with BotRuntime(settings) as running:
+def clock() -> ManualClock:
+    """The bot's clock: Monday 2 March 2026, 07:00 UTC, moved only by the test."""
+    return ManualClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def bot(settings: Settings, clock: ManualClock) -> Iterator[BotRuntime]:
+    """The bot over HTTP; its scheduler is off, tests run `bot.runner.run_due()` after moving the clock."""
+    with BotRuntime(settings, clock=clock, scheduler=False) as running:
         yield running
 
 

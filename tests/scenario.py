@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.runtime import BotRuntime
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.server import SlackSandbox
+from bot.sandbox.workspace import LEADERSHIP_CHANNEL, MARKETING_CHANNEL, OWNER, SALES_CHANNEL
 from storage.models import Base
 
 
@@ -74,3 +75,30 @@ class OffsetClock:
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
+
+
+SETUP_INPUTS = {
+    "sales_channels": [SALES_CHANNEL],
+    "marketing_channels": [MARKETING_CHANNEL],
+    "leadership_channel": LEADERSHIP_CHANNEL,
+    "timezone": "Europe/Berlin",
+    "default_language": "en",
+    "anonymity_threshold": "5",
+    "admins": [],
+}
+
+
+def open_modal(bot: BotRuntime, driver: SlackDriver, user_id: str, text: str) -> dict[str, Any]:
+    """Run a `/align` command that opens a modal; return the modal as Slack holds it."""
+    assert command(bot, driver, user_id, text) == []
+    opened = driver.sandbox.latest_view_for(user_id)
+    assert opened is not None, f"`/align {text}` opened no modal"
+    return opened.view
+
+
+def set_up_workspace(bot: BotRuntime, driver: SlackDriver, **changes: Any) -> None:
+    """The owner runs `/align setup` and saves it (Berlin time, threshold 5 unless changed)."""
+    view = open_modal(bot, driver, OWNER, "setup")
+    response = driver.submit_view(OWNER, view, {**SETUP_INPUTS, **changes})
+    assert response.status == 200 and response.body == "", response.body
+    assert bot.wait_idle()

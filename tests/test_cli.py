@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from storage import migrate
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -75,7 +77,7 @@ def test_settings_come_from_a_dotenv_file(tmp_path):
 def test_db_upgrade_creates_the_default_sqlite_file(tmp_path):
     result = alignbot("db", "upgrade", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "schema revision: 0001"
+    assert result.stdout.strip() == f"schema revision: {migrate.head_revision()}"
     assert (tmp_path / "data" / "alignbot.db").exists()
     downgraded = alignbot("db", "downgrade", "base", cwd=tmp_path)
     assert downgraded.stdout.strip() == "schema revision: empty"

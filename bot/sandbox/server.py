@@ -52,7 +52,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 """Calls per minute per method (Slack's tiers); chat.postMessage is limited per channel instead."""
 MESSAGES_PER_SECOND = 1.0
 
-FaultKind = Literal["server_error", "timeout", "rate_limited", "lost_response"]
+FaultKind = Literal["server_error", "timeout", "rate_limited", "lost_response", "slack_error"]
 RESPONSE_URL_FAULT_NAME = "response_url"
 """The method name under which faults for response_url POSTs are injected."""
 
@@ -194,6 +194,9 @@ class _Fault:
     retry_after: int
     status: int
     delay: float
+    error: str = "internal_error"
+    when: dict[str, Any] | None = None
+    """Only calls whose parameters include all of these."""
 
 
 @dataclass
@@ -454,6 +457,8 @@ class SlackSandbox:
         retry_after: int = 1,
         status: int = 500,
         delay: float = 2.0,
+        error: str = "internal_error",
+        when: dict[str, Any] | None = None,
     ) -> None:
         """Make the next ``times`` calls of ``method`` ("*": any) fail the way Slack's edge can.
 
@@ -461,11 +466,14 @@ class SlackSandbox:
         ``Retry-After: retry_after``; timeout holds the request ``delay`` seconds, then drops the
         connection unanswered (and unprocessed), so a client with a shorter timeout times out;
         lost_response processes the call (a message really is posted) and then drops the
-        connection the same way, as when a process dies before it reads Slack's answer.
+        connection the same way, as when a process dies before it reads Slack's answer;
+        slack_error answers HTTP 200 with ``{"ok": false, "error": error}`` (e.g. a workspace
+        policy, ``restricted_action``). ``when`` limits the fault to calls whose parameters
+        include those values (e.g. ``{"channel": "U0SALES01"}``).
         Use ``"response_url"`` as the method to fault response_url POSTs.
         """
         with self._lock:
-            self._faults.append(_Fault(method, kind, times, retry_after, status, delay))
+            self._faults.append(_Fault(method, kind, times, retry_after, status, delay, error, when))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -487,7 +495,7 @@ class SlackSandbox:
     def _handle_api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply | None:
         received_at = self._clock()
         params, parse_error = _parse_params(query, headers, body)
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault is not None and fault.kind == "lost_response":
             with self._lock:
                 response, status, _headers = self._answer(method, params, headers, parse_error)
@@ -498,7 +506,10 @@ class SlackSandbox:
             return None
         if fault is not None:
             reply = self._fault_reply(fault)
-            response = dict(_RATELIMITED) if fault.kind == "rate_limited" else None
+            response = {
+                "rate_limited": dict(_RATELIMITED),
+                "slack_error": {"ok": False, "error": fault.error},
+            }.get(fault.kind)
             status = reply.status if reply else None
             call = RecordedCall(method, params, body, headers, received_at, response, status, fault.kind)
             self._record(call)
@@ -535,10 +546,11 @@ class SlackSandbox:
         with self._lock:
             self.calls.append(call)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any] | None = None) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.method in (method, "*"):
+                matches = all((params or {}).get(key) == value for key, value in (fault.when or {}).items())
+                if fault.method in (method, "*") and matches:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
@@ -551,6 +563,8 @@ class SlackSandbox:
             return _Reply(fault.status, {"Content-Type": "text/html"}, _EDGE_ERROR_PAGE)
         if fault.kind == "rate_limited":
             return _json_reply(_RATELIMITED, 429, {"Retry-After": str(fault.retry_after)})
+        if fault.kind == "slack_error":
+            return _json_reply({"ok": False, "error": fault.error}, 200)
         return None
 
     def _rate_limit_wait(self, method: str, params: dict[str, Any]) -> int:

@@ -1,6 +1,8 @@
 """Every template renders valid Block Kit in both languages, and the Persian catalog is complete."""
 
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, time
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -8,7 +10,11 @@ from babel.messages.pofile import read_po
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot import schedule
+from bot.cadence import CadenceForm, CadenceSettings, form_from_settings
 from bot.commands import SUBCOMMANDS
+from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
+from bot.question_bank import load_bank
 from bot.rendering import Renderer
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.workspace_setup import SetupForm, WorkspaceConfig
@@ -23,28 +29,130 @@ CONFIG = WorkspaceConfig(
     admins=("U0ADMIN01",),
 )
 
-#: A representative context per template; a new template must add one here.
+NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+STATEMENTS = (
+    Statement("hbr01", "Our actual sales land close to the forecast.", 4),
+    Statement("cus01", "We share <the> lead list & notes", None),
+)
+OPEN_VIEW = PulseView(round_id=7, statements=STATEMENTS, closes_at=NOW, closed=False, delivery="dm")
+RECURRENCE = schedule.Recurrence(
+    kind="weekly",
+    local_time=time(10, 0),
+    timezone="Europe/Berlin",
+    start=NOW.date(),
+    weekdays=frozenset({1, 3}),
+)
+SETTINGS = CadenceSettings(name="Weekly <pulse>", recurrence=RECURRENCE)
+BANK = load_bank()
+
+
+def message_codes(template: str) -> list[str]:
+    """The keys of a template's `messages` table (every notice kind, every field error code)."""
+    with open(f"message_templates/{template}.json.j2", encoding="utf-8") as source:
+        return re.findall(r'^  "(\w+)": _\(', source.read(), re.M)
+
+
+NOTICE_KINDS = message_codes("notice")
+FIELD_ERRORS = message_codes("field_errors")
+
+#: Representative contexts per template (several where a template has several shapes);
+#: a new template must add at least one here.
 CONTEXTS = {
-    "help": {"subcommands": SUBCOMMANDS, "threshold": 5},
-    "unknown_command": {"typed": "stup", "suggestion": "setup", "subcommands": SUBCOMMANDS},
-    "refusal": {"admins": ("U0ADMIN01",)},
-    "setup_modal": {
-        "form": SetupForm(timezone="Europe/Berlin", default_language="en", anonymity_threshold="5"),
-        "private_metadata": '{"language": "en"}',
-        "min_threshold": 3,
-        "max_threshold": 10,
-    },
-    "setup_field_errors": {
-        "errors": {"timezone": "invalid_timezone", "anonymity_threshold": "threshold_out_of_range"},
-        "min_threshold": 3,
-        "max_threshold": 10,
-    },
-    "setup_saved": {"config": CONFIG, "configured_by": "U0OWNER01", "channels_without_bot": ["C0MARKET2"]},
-    "status": {"config": CONFIG},
-    "language_changed": {},
-    "language_usage": {"typed": "klingon"},
-    "slack_failed": {"error": "expired_trigger_id"},
-    "home": {"config": CONFIG, "is_admin": True, "default_threshold": 5},
+    "help": [{"subcommands": SUBCOMMANDS, "threshold": 5}],
+    "unknown_command": [{"typed": "stup", "suggestion": "setup", "subcommands": SUBCOMMANDS}],
+    "refusal": [{"admins": ("U0ADMIN01",)}, {"admins": ()}],
+    "setup_modal": [
+        {
+            "form": SetupForm(timezone="Europe/Berlin", default_language="en", anonymity_threshold="5"),
+            "private_metadata": '{"language": "en"}',
+        }
+    ],
+    "field_errors": [{"errors": {f"field{i}": code for i, code in enumerate(FIELD_ERRORS)}}],
+    "setup_saved": [{"config": CONFIG, "configured_by": "U0OWNER01", "channels_without_bot": ["C0MARKET2"]}],
+    "status": [{"config": CONFIG}, {"config": None}],
+    "language_changed": [{}],
+    "language_usage": [{"typed": "klingon"}, {"typed": ""}],
+    "slack_failed": [{"error": "expired_trigger_id"}],
+    "home": [
+        {"config": CONFIG, "is_admin": True, "default_threshold": 5},
+        {"config": None, "is_admin": False, "default_threshold": 5},
+    ],
+    "notice": [
+        {"kind": kind, "name": "Weekly", "action": "pause", "department": "sales"} for kind in NOTICE_KINDS
+    ],
+    "pulse_message": [
+        {"view": OPEN_VIEW, "threshold": 5},
+        {"view": replace(OPEN_VIEW, needs_department=True, has_comment=True), "threshold": 5},
+        {"view": replace(OPEN_VIEW, reminder=1), "threshold": 5},
+        {"view": replace(OPEN_VIEW, closed=True), "threshold": 5},
+        {"view": replace(OPEN_VIEW, personal=False, delivery="channel"), "threshold": 5},
+        {"view": replace(OPEN_VIEW, preview=True, round_id=0), "threshold": 5},
+        {
+            "view": replace(OPEN_VIEW, statements=tuple(replace(s, score=2) for s in STATEMENTS)),
+            "threshold": 5,
+        },
+    ],
+    "pulse_tap_reply": [
+        {"outcome": outcome, "view": OPEN_VIEW, "statement": STATEMENTS[0]}
+        for outcome in ("saved", "closed", "preview", "not_asked")
+    ],
+    "pulse_comment_modal": [
+        {"private_metadata": "{}", "threshold": 5, "text": ""},
+        {"private_metadata": "{}", "threshold": 5, "text": "<!channel> earlier"},
+    ],
+    "pulse_list": [
+        {"summaries": []},
+        {
+            "summaries": [
+                CadenceSummary("Weekly <pulse>", SETTINGS, False, NOW, True),
+                CadenceSummary("Paused", replace(SETTINGS, audience_channels=("C1",)), True, None, False),
+                CadenceSummary(
+                    "Monthly",
+                    replace(SETTINGS, recurrence=replace(RECURRENCE, kind="monthly", nth=-1, weekday=4)),
+                    False,
+                    None,
+                    False,
+                ),
+            ]
+        },
+    ],
+    "pulse_modal": [
+        {
+            "callback_id": "pulse_add",
+            "form": CadenceForm(send_time="10:00", timezone="UTC", start_date="2026-03-02", weekdays=("1",)),
+            "private_metadata": "{}",
+        },
+        {"callback_id": "pulse_edit", "form": form_from_settings(SETTINGS), "private_metadata": "{}"},
+        {
+            "callback_id": "pulse_edit",
+            "form": form_from_settings(
+                replace(
+                    SETTINGS,
+                    recurrence=replace(RECURRENCE, kind="monthly", nth=2, weekday=2, skip_weekends=True),
+                    include_guests=True,
+                    delivery="channel",
+                    audience_channels=("C1",),
+                )
+            ),
+            "private_metadata": "{}",
+        },
+    ],
+    "pulse_delete_confirm": [{"name": "Weekly"}],
+    "questions_list": [
+        {
+            "dimensions": [
+                DimensionItems(d.id, d.names["en"], tuple(i for i in BANK.items if i.dimension == d.id))
+                for d in BANK.dimensions
+            ],
+            "disabled": {"hbr01"},
+        }
+    ],
+    "question_add_modal": [
+        {
+            "dimensions": [DimensionItems(d.id, d.names["en"], ()) for d in BANK.dimensions],
+            "private_metadata": "{}",
+        }
+    ],
 }
 LANGUAGES = ("en", "fa")
 renderer = Renderer()
@@ -54,12 +162,16 @@ def test_every_template_has_a_context_here():
     assert set(renderer.template_names()) == set(CONTEXTS)
 
 
+CASES = [(name, index) for name, contexts in sorted(CONTEXTS.items()) for index in range(len(contexts))]
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("name", sorted(CONTEXTS))
-def test_template_renders_valid_block_kit(name, language):
-    rendered = renderer.render(name, language, **CONTEXTS[name])
-    if name == "setup_field_errors":
-        assert set(rendered) == {"timezone", "anonymity_threshold"}
+@pytest.mark.parametrize(("name", "index"), CASES)
+def test_template_renders_valid_block_kit(name, index, language):
+    context = CONTEXTS[name][index]
+    rendered = renderer.render(name, language, **context)
+    if name == "field_errors":
+        assert set(rendered) == set(context["errors"])
         assert all(isinstance(text, str) and text for text in rendered.values())
         return
     if rendered.get("type") in ("modal", "home"):
@@ -75,8 +187,8 @@ def test_template_renders_valid_block_kit(name, language):
 
 
 def test_persian_is_really_persian():
-    english = renderer.render("help", "en", **CONTEXTS["help"])
-    persian = renderer.render("help", "fa", **CONTEXTS["help"])
+    english = renderer.render("help", "en", **CONTEXTS["help"][0])
+    persian = renderer.render("help", "fa", **CONTEXTS["help"][0])
     assert english["text"] != persian["text"]
     assert any("\u0600" <= char <= "\u06ff" for char in persian["text"])
 
@@ -125,3 +237,17 @@ def test_placeholders_survive_translation():
             assert sorted(re.findall(r"%\(\w+\)s", message.id)) == sorted(
                 re.findall(r"%\(\w+\)s", message.string)
             ), message.id
+
+
+def test_statements_and_names_typed_by_admins_are_escaped():
+    message = renderer.render("pulse_message", "en", view=OPEN_VIEW, threshold=5)
+    assert "We share &lt;the&gt; lead list &amp; notes" in str(message)
+    listing = renderer.render("pulse_list", "en", **CONTEXTS["pulse_list"][1])
+    assert "Weekly &lt;pulse&gt;" in str(listing)
+
+
+def test_a_pulse_shows_the_chosen_answer_and_progress():
+    message = renderer.render("pulse_message", "en", view=OPEN_VIEW, threshold=5)
+    chosen = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("style")]
+    assert [e["value"] for e in chosen] == ["7:hbr01:4"]
+    assert "Answered 1 of 2" in str(message)

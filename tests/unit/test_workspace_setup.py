@@ -28,7 +28,7 @@ def test_a_complete_form_is_accepted():
 
 def test_both_departments_need_a_channel():
     _, errors = validate(with_(sales_channels=(), marketing_channels=()))
-    assert errors == {"sales_channels": "required", "marketing_channels": "required"}
+    assert errors == {"sales_channels": "channels_required", "marketing_channels": "channels_required"}
 
 
 def test_a_channel_cannot_be_in_both_departments():

@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("skip_reason", sa.String(length=32), nullable=True),
         sa.Column("item_ids", sa.JSON(), nullable=False),
         sa.Column("delivery", sa.String(length=16), nullable=False),
+        sa.Column("audience_size", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -139,7 +140,9 @@ def upgrade() -> None:
         sa.Column("round_id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.String(length=32), nullable=False),
         sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("error", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
@@ -205,6 +208,7 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,504 @@
+"""Persistence of cadences, rounds, deliveries, answers, comments and reminders.
+
+The idempotency keys live in the schema: a round per (cadence, occurrence), a delivery per
+(round, person), an answer per (round, item, person), a reminder per (delivery, number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot import schedule
+from bot.cadence import CadenceSettings
+from storage.models import (
+    Answer,
+    Cadence,
+    ChannelPost,
+    Comment,
+    CustomItem,
+    Delivery,
+    DisabledItem,
+    PersonPreference,
+    PulseRound,
+    Reminder,
+)
+from storage.workspaces import insert_once
+
+OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
+PENDING, SENDING, SENT, FAILED, IN_CHANNEL = "pending", "sending", "sent", "failed", "in_channel"
+
+
+# ----- cadences --------------------------------------------------------------------------------
+
+
+def settings_of(cadence: Cadence) -> CadenceSettings:
+    hours, minutes = (int(part) for part in cadence.local_time.split(":"))
+    return CadenceSettings(
+        name=cadence.name,
+        recurrence=schedule.Recurrence(
+            kind=cadence.recurrence_kind,
+            local_time=time(hours, minutes),
+            timezone=cadence.timezone,
+            start=cadence.start_date,
+            weekdays=frozenset(cadence.weekdays),
+            interval_weeks=cadence.interval_weeks,
+            nth=cadence.nth,
+            weekday=cadence.weekday,
+            skip_dates=frozenset(date.fromisoformat(d) for d in cadence.skip_dates),
+            skip_weekends=cadence.skip_weekends,
+        ),
+        audience_channels=tuple(cadence.audience_channels),
+        items_per_round=cadence.items_per_round,
+        answer_window_hours=cadence.answer_window_hours,
+        reminders=cadence.reminders,
+        reminder_spacing_hours=cadence.reminder_spacing_hours,
+        delivery=cadence.delivery,
+        include_guests=cadence.include_guests,
+    )
+
+
+def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
+    recurrence = settings.recurrence
+    cadence.name = settings.name
+    cadence.audience_channels = list(settings.audience_channels)
+    cadence.recurrence_kind = recurrence.kind
+    cadence.weekdays = sorted(recurrence.weekdays)
+    cadence.interval_weeks = recurrence.interval_weeks
+    cadence.nth = recurrence.nth
+    cadence.weekday = recurrence.weekday
+    cadence.local_time = recurrence.local_time.strftime("%H:%M")
+    cadence.timezone = recurrence.timezone
+    cadence.start_date = recurrence.start
+    cadence.skip_dates = sorted(d.isoformat() for d in recurrence.skip_dates)
+    cadence.skip_weekends = recurrence.skip_weekends
+    cadence.items_per_round = settings.items_per_round
+    cadence.answer_window_hours = settings.answer_window_hours
+    cadence.reminders = settings.reminders
+    cadence.reminder_spacing_hours = settings.reminder_spacing_hours
+    cadence.delivery = settings.delivery
+    cadence.include_guests = settings.include_guests
+
+
+def create_cadence(
+    session: Session, team_id: str, settings: CadenceSettings, created_by: str, now: datetime, seed: str
+) -> Cadence:
+    cadence = Cadence(
+        team_id=team_id,
+        paused=False,
+        skip_occurrence=None,
+        planned_until=now,
+        seed=seed,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply(cadence, settings)
+    session.add(cadence)
+    session.flush()
+    return cadence
+
+
+def update_cadence(session: Session, cadence: Cadence, settings: CadenceSettings, now: datetime) -> None:
+    _apply(cadence, settings)
+    cadence.skip_occurrence = None
+    cadence.planned_until = max(cadence.planned_until, now)
+    cadence.updated_at = now
+
+
+def cadence_named(session: Session, team_id: str, name: str) -> Cadence | None:
+    return session.scalars(
+        select(Cadence).where(Cadence.team_id == team_id, func.lower(Cadence.name) == name.lower())
+    ).first()
+
+
+def cadences_of(session: Session, team_id: str) -> list[Cadence]:
+    return list(session.scalars(select(Cadence).where(Cadence.team_id == team_id).order_by(Cadence.name)))
+
+
+def active_cadences(session: Session) -> list[Cadence]:
+    return list(session.scalars(select(Cadence).where(Cadence.paused.is_(False)).order_by(Cadence.id)))
+
+
+def delete_cadence(session: Session, cadence: Cadence) -> None:
+    session.delete(cadence)
+
+
+# ----- rounds ----------------------------------------------------------------------------------
+
+
+def add_round(
+    session: Session,
+    cadence: Cadence,
+    occurrence_key: str,
+    scheduled_at: datetime,
+    closes_at: datetime,
+    item_ids: Sequence[str],
+    now: datetime,
+    skip_reason: str | None = None,
+) -> PulseRound | None:
+    """The new round, or None when that occurrence already has one (another process got there first)."""
+    inserted = insert_once(
+        session,
+        PulseRound,
+        team_id=cadence.team_id,
+        cadence_id=cadence.id,
+        occurrence_key=occurrence_key,
+        scheduled_at=scheduled_at,
+        closes_at=closes_at,
+        status=SKIPPED if skip_reason else OPEN,
+        skip_reason=skip_reason,
+        item_ids=list(item_ids),
+        delivery=cadence.delivery,
+        audience_size=None,
+        created_at=now,
+        closed_at=None,
+    )
+    if not inserted:
+        return None
+    return session.scalars(
+        select(PulseRound).where(
+            PulseRound.cadence_id == cadence.id, PulseRound.occurrence_key == occurrence_key
+        )
+    ).one()
+
+
+def item_history(session: Session, cadence_id: int) -> list[list[str]]:
+    """The statements of each round this cadence actually sent, oldest first (for rotation)."""
+    rows = session.scalars(
+        select(PulseRound.item_ids)
+        .where(PulseRound.cadence_id == cadence_id, PulseRound.status != SKIPPED)
+        .order_by(PulseRound.scheduled_at, PulseRound.id)
+    )
+    return [list(items) for items in rows]
+
+
+def rounds_needing_audience(session: Session) -> list[PulseRound]:
+    return list(
+        session.scalars(
+            select(PulseRound)
+            .where(PulseRound.status == OPEN, PulseRound.audience_size.is_(None))
+            .order_by(PulseRound.id)
+        )
+    )
+
+
+def open_rounds(session: Session) -> list[PulseRound]:
+    return list(session.scalars(select(PulseRound).where(PulseRound.status == OPEN).order_by(PulseRound.id)))
+
+
+def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
+    return list(
+        session.scalars(select(PulseRound).where(PulseRound.status == OPEN, PulseRound.closes_at <= now))
+    )
+
+
+def latest_rounds(session: Session, cadence_id: int, limit: int = 3) -> list[PulseRound]:
+    return list(
+        session.scalars(
+            select(PulseRound)
+            .where(PulseRound.cadence_id == cadence_id)
+            .order_by(PulseRound.scheduled_at.desc(), PulseRound.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# ----- deliveries ------------------------------------------------------------------------------
+
+
+def add_deliveries(
+    session: Session, pulse_round: PulseRound, people: Iterable[tuple[str, str | None, str]], status: str
+) -> int:
+    """Write down the recipients (user, department, language) of a round; returns how many."""
+    count = 0
+    for user_id, department, language in people:
+        count += insert_once(
+            session,
+            Delivery,
+            team_id=pulse_round.team_id,
+            round_id=pulse_round.id,
+            user_id=user_id,
+            department=department,
+            needs_department=department is None,
+            language=language,
+            status=status,
+            attempts=0,
+            closed_notice=False,
+        )
+    pulse_round.audience_size = count
+    return count
+
+
+def claim_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery]:
+    """Move up to `limit` pending deliveries to `sending`; only the process whose update wins sends."""
+    candidates = session.scalars(
+        select(Delivery.id).where(Delivery.status == PENDING).order_by(Delivery.id).limit(limit)
+    ).all()
+    claimed = []
+    for delivery_id in candidates:
+        won = session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status == PENDING)
+            .values(status=SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+            .returning(Delivery.id)
+        ).first()
+        if won:
+            claimed.append(delivery_id)
+    return list(session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)))
+
+
+def stale_sending(session: Session, before: datetime) -> list[Delivery]:
+    """Deliveries whose sender went quiet mid-send (a crash, a lost response)."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.status == SENDING, Delivery.claimed_at < before)
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def deliveries_of(session: Session, round_id: int) -> list[Delivery]:
+    return list(session.scalars(select(Delivery).where(Delivery.round_id == round_id).order_by(Delivery.id)))
+
+
+def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:
+    return session.scalars(
+        select(Delivery).where(Delivery.round_id == round_id, Delivery.user_id == user_id)
+    ).first()
+
+
+def remaining_deliveries(session: Session) -> int:
+    return session.scalar(select(func.count()).where(Delivery.status.in_((PENDING, SENDING)))) or 0
+
+
+# ----- answers and comments --------------------------------------------------------------------
+
+
+def save_answer(session: Session, delivery: Delivery, item_id: str, score: int, now: datetime) -> None:
+    """Insert or update: tapping again (or Slack retrying the tap) leaves one answer."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Answer).values(
+        round_id=delivery.round_id,
+        item_id=item_id,
+        user_id=delivery.user_id,
+        team_id=delivery.team_id,
+        department=delivery.department,
+        score=score,
+        answered_at=now,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Answer.round_id, Answer.item_id, Answer.user_id],
+            set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
+        )
+    )
+
+
+def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(Answer.item_id, Answer.score).where(Answer.round_id == round_id, Answer.user_id == user_id)
+    )
+    return {key: value for key, value in rows}
+
+
+def set_department(session: Session, delivery: Delivery, department: str) -> None:
+    """The person's department for this round, applied to what they already answered in it."""
+    delivery.department = department
+    session.execute(
+        update(Answer)
+        .where(Answer.round_id == delivery.round_id, Answer.user_id == delivery.user_id)
+        .values(department=department)
+    )
+    session.execute(
+        update(Comment)
+        .where(Comment.round_id == delivery.round_id, Comment.user_id == delivery.user_id)
+        .values(department=department)
+    )
+
+
+def save_comment(session: Session, delivery: Delivery, text: str, now: datetime) -> None:
+    comment = session.get(Comment, (delivery.round_id, delivery.user_id))
+    if comment is None:
+        session.add(
+            Comment(
+                round_id=delivery.round_id,
+                user_id=delivery.user_id,
+                team_id=delivery.team_id,
+                department=delivery.department,
+                text=text,
+                written_at=now,
+            )
+        )
+    else:
+        comment.text = text
+        comment.written_at = now
+
+
+def comment_of(session: Session, round_id: int, user_id: str) -> str | None:
+    comment = session.get(Comment, (round_id, user_id))
+    return comment.text if comment else None
+
+
+def chosen_departments(session: Session, team_id: str) -> dict[str, str]:
+    rows = session.execute(
+        select(PersonPreference.user_id, PersonPreference.department).where(
+            PersonPreference.team_id == team_id, PersonPreference.department.is_not(None)
+        )
+    )
+    return {key: value for key, value in rows}
+
+
+# ----- reminders and channel posts -------------------------------------------------------------
+
+
+def claim_reminder(session: Session, delivery: Delivery, number: int, now: datetime) -> bool:
+    return insert_once(
+        session,
+        Reminder,
+        delivery_id=delivery.id,
+        number=number,
+        team_id=delivery.team_id,
+        status=SENDING,
+        claimed_at=now,
+    )
+
+
+def stale_reminders(session: Session, before: datetime) -> list[Reminder]:
+    return list(
+        session.scalars(select(Reminder).where(Reminder.status == SENDING, Reminder.claimed_at < before))
+    )
+
+
+def add_channel_posts(
+    session: Session, pulse_round: PulseRound, channels: Iterable[str], language: str
+) -> None:
+    for channel_id in channels:
+        insert_once(
+            session,
+            ChannelPost,
+            round_id=pulse_round.id,
+            channel_id=channel_id,
+            team_id=pulse_round.team_id,
+            language=language,
+            status=PENDING,
+        )
+
+
+def claim_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
+    """Move pending channel posts to `sending`; only the process whose update wins posts."""
+    pending = session.scalars(select(ChannelPost).where(ChannelPost.status == PENDING)).all()
+    claimed = []
+    for post in pending:
+        won = session.execute(
+            update(ChannelPost)
+            .where(
+                ChannelPost.round_id == post.round_id,
+                ChannelPost.channel_id == post.channel_id,
+                ChannelPost.status == PENDING,
+            )
+            .values(status=SENDING, claimed_at=now)
+            .returning(ChannelPost.round_id)
+        ).first()
+        if won:
+            claimed.append(post)
+    return claimed
+
+
+def stale_channel_posts(session: Session, before: datetime) -> list[ChannelPost]:
+    return list(
+        session.scalars(
+            select(ChannelPost).where(ChannelPost.status == SENDING, ChannelPost.claimed_at < before)
+        )
+    )
+
+
+def channel_posts(session: Session, round_id: int) -> list[ChannelPost]:
+    return list(session.scalars(select(ChannelPost).where(ChannelPost.round_id == round_id)))
+
+
+# ----- the statements a workspace uses ---------------------------------------------------------
+
+
+def custom_items(session: Session, team_id: str) -> list[CustomItem]:
+    return list(
+        session.scalars(select(CustomItem).where(CustomItem.team_id == team_id).order_by(CustomItem.item_id))
+    )
+
+
+def disabled_items(session: Session, team_id: str) -> set[str]:
+    return set(session.scalars(select(DisabledItem.item_id).where(DisabledItem.team_id == team_id)))
+
+
+def set_item_enabled(session: Session, team_id: str, item_id: str, enabled: bool) -> None:
+    if enabled:
+        session.execute(
+            delete(DisabledItem).where(DisabledItem.team_id == team_id, DisabledItem.item_id == item_id)
+        )
+    else:
+        insert_once(session, DisabledItem, team_id=team_id, item_id=item_id)
+
+
+def add_custom_item(
+    session: Session, team_id: str, dimension: str, texts: dict[str, str], created_by: str, now: datetime
+) -> str:
+    """A new custom statement with the next free id (`cus01`, `cus02`, …)."""
+    existing = session.scalars(select(CustomItem.item_id).where(CustomItem.team_id == team_id)).all()
+    number = 1 + max((int(item_id[3:]) for item_id in existing if item_id[3:].isdigit()), default=0)
+    item_id = f"cus{number:02d}"
+    session.add(
+        CustomItem(
+            team_id=team_id,
+            item_id=item_id,
+            dimension=dimension,
+            text_en=texts.get("en"),
+            text_fa=texts.get("fa"),
+            created_by=created_by,
+            created_at=now,
+        )
+    )
+    return item_id
+
+
+def closed_notices_pending(session: Session, limit: int) -> list[Delivery]:
+    """Sent DMs of closed rounds that do not yet say the round closed."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .join(PulseRound, PulseRound.id == Delivery.round_id)
+            .where(
+                PulseRound.status == CLOSED,
+                Delivery.status == SENT,
+                Delivery.closed_notice.is_(False),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+    )
+
+
+def reminders_due(session: Session, pulse_round: PulseRound, number: int) -> list[Delivery]:
+    """Deliveries of a round whose person has not finished and has not had reminder `number` yet."""
+    already = select(Reminder.delivery_id).where(Reminder.number >= number)
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(
+                Delivery.round_id == pulse_round.id,
+                Delivery.status.in_((SENT, IN_CHANNEL)),
+                Delivery.completed_at.is_(None),
+                Delivery.id.not_in(already),
+            )
+            .order_by(Delivery.id)
+        )
+    )
+
+
+def sending_exists(session: Session) -> bool:
+    return session.scalar(select(func.count()).where(Delivery.status == SENDING)) > 0

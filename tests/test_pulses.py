@@ -1,0 +1,406 @@
+"""Pulses end to end: a cadence made in the modal, rounds sent on the clock, taps, comments,
+reminders, closing, pause/skip/resume — through the signed driver, the sandbox and the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.sandbox.workspace import (
+    DEACTIVATED,
+    GUEST,
+    HEAD_OF_MARKETING,
+    HEAD_OF_SALES,
+    MARKETERS,
+    MARKETING_CHANNEL,
+    OTHER_BOT,
+    OWNER,
+    SALES_AND_MARKETING,
+    SALES_CHANNEL,
+    SALESPEOPLE,
+)
+from storage.models import Answer, Cadence, Comment, Delivery, PulseRound
+from tests.scenario import command, open_modal, replies_to, row_counts, set_up_workspace, text_of
+
+PULSE_INPUTS = {
+    "name": "Weekly",
+    "audience": "setup",
+    "frequency": "weekly",
+    "weekdays": ["1"],  # Tuesday
+    "send_time": "10:00",
+    "timezone": "Europe/Berlin",
+    "start_date": "2026-03-02",
+    "items_per_round": "3",
+    "answer_window_hours": "48",
+    "reminders": "1",
+    "reminder_spacing_hours": "24",
+    "delivery": "dm",
+}
+ELIGIBLE = {HEAD_OF_SALES, *SALESPEOPLE, SALES_AND_MARKETING, HEAD_OF_MARKETING, *MARKETERS}
+FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Berlin (winter time)
+
+
+def create_pulse(bot, driver, **changes: Any) -> None:
+    set_up_workspace(bot, driver)
+    view = open_modal(bot, driver, OWNER, "pulse add")
+    response = driver.submit_view(OWNER, view, {**PULSE_INPUTS, **changes})
+    assert response.status == 200 and response.body == "", response.body
+    assert bot.wait_idle()
+
+
+def run_at(bot, clock, moment: datetime):
+    clock.set(moment)
+    return bot.runner.run_due()
+
+
+def pulse_dms(sandbox, user_id: str) -> list:
+    """The pulse messages (rounds and reminders) a person got, told apart by their Slack metadata."""
+    return [m for m in sandbox.dms_to(user_id) if (m.metadata or {}).get("event_type") == "alignbot_pulse"]
+
+
+def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None):
+    """Press the `score` button of the `statement`-th statement in the person's (latest) pulse DM."""
+    message = message or pulse_dms(sandbox, user_id)[-1]
+    rows = [
+        b for b in message.blocks if b.get("type") == "actions" and b.get("block_id", "").startswith("item:")
+    ]
+    button = rows[statement]["elements"][score - 1]
+    response = driver.click(
+        user_id,
+        button["action_id"],
+        button["value"],
+        rows[statement]["block_id"],
+        message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+    )
+    assert response.status == 200
+    assert bot.wait_idle()
+    return response
+
+
+def answers(bot) -> list[Answer]:
+    with bot.database.session() as session:
+        return list(session.scalars(select(Answer).order_by(Answer.user_id, Answer.item_id)))
+
+
+def test_a_cadence_is_created_through_the_modal_and_listed(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    with bot.database.session() as session:
+        cadence = session.scalars(select(Cadence)).one()
+        assert (cadence.name, cadence.timezone, cadence.local_time, cadence.weekdays) == (
+            "Weekly",
+            "Europe/Berlin",
+            "10:00",
+            [1],
+        )
+    assert "The pulse *Weekly* is scheduled" in text_of({"blocks": sandbox.dms_to(OWNER)[-1].blocks})
+    listing = text_of(command(bot, driver, OWNER, "pulse")[0])
+    assert "Weekly on Tuesday at 10:00 (Europe/Berlin)" in listing
+    assert f"<!date^{int(FIRST_ROUND.timestamp())}^" in listing  # shown in each reader's own timezone
+
+
+def test_the_round_goes_to_exactly_the_eligible_people_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    assert run_at(bot, clock, FIRST_ROUND - timedelta(minutes=1)).rounds_started == 0
+    report = run_at(bot, clock, FIRST_ROUND + timedelta(seconds=30))
+    assert report.rounds_started == 1
+    assert report.sent == len(ELIGIBLE)
+    for person in ELIGIBLE:
+        assert len(pulse_dms(sandbox, person)) == 1, person
+    for excluded in (GUEST, DEACTIVATED, OTHER_BOT, OWNER):
+        assert pulse_dms(sandbox, excluded) == []
+    assert bot.runner.run_due().sent == 0  # running again sends nothing twice
+    dm = pulse_dms(sandbox, SALESPEOPLE[0])[0]
+    assert (
+        len([b for b in dm.blocks if b.get("block_id", "").startswith("item:")]) == 4
+    )  # 3 rotating + the anchor
+    assert "confidential" in text_of({"blocks": dm.blocks})
+
+
+def test_a_tap_is_stored_with_the_department_and_shown_in_place(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    clock.advance(timedelta(hours=1))
+    response = tap(bot, driver, sandbox, SALESPEOPLE[0], score=4)
+    (stored,) = answers(bot)
+    assert (stored.user_id, stored.department, stored.score) == (SALESPEOPLE[0], "sales", 4)
+    (update,) = replies_to(sandbox, response)
+    assert update["replace_original"] is True
+    chosen = [
+        e for b in update["blocks"] if b.get("type") == "actions" for e in b["elements"] if e.get("style")
+    ]
+    assert [e["value"].rsplit(":", 1)[1] for e in chosen] == ["4"]
+    assert "Answered 1 of 4" in text_of(update)
+
+
+def test_tapping_again_changes_the_answer_and_a_double_tap_counts_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    tap(bot, driver, sandbox, MARKETERS[0], score=2)
+    tap(bot, driver, sandbox, MARKETERS[0], score=5)
+    tap(bot, driver, sandbox, MARKETERS[0], score=5)
+    (stored,) = answers(bot)
+    assert (stored.department, stored.score) == ("marketing", 5)
+
+
+def test_finishing_says_thank_you(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    for statement in range(4):
+        response = tap(bot, driver, sandbox, SALESPEOPLE[0], score=3, statement=statement)
+    assert "Thank you!" in text_of(replies_to(sandbox, response)[-1])
+    with bot.database.session() as session:
+        delivery = session.scalars(select(Delivery).where(Delivery.user_id == SALESPEOPLE[0])).one()
+        assert delivery.completed_at is not None
+
+
+def test_a_comment_is_saved_through_its_modal(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    dm = pulse_dms(sandbox, MARKETERS[1])[0]
+    comment_button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
+    driver.click(
+        MARKETERS[1],
+        "pulse_comment",
+        comment_button["value"],
+        "comment",
+        message={"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks},
+    )
+    assert bot.wait_idle()
+    modal = sandbox.latest_view_for(MARKETERS[1]).view
+    assert modal["callback_id"] == "pulse_comment"
+    driver.submit_view(MARKETERS[1], modal, {"comment": "Share the <!channel> lead list <earlier>"})
+    assert bot.wait_idle()
+    with bot.database.session() as session:
+        comment = session.scalars(select(Comment)).one()
+        assert (comment.department, comment.text) == ("marketing", "Share the <!channel> lead list <earlier>")
+    assert "your comment is saved" in text_of({"blocks": sandbox.dms_to(MARKETERS[1])[-1].blocks})
+
+
+def test_someone_in_both_channels_is_asked_their_department_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    dm = pulse_dms(sandbox, SALES_AND_MARKETING)[0]
+    assert any(b.get("block_id") == "department" for b in dm.blocks)
+    tap(bot, driver, sandbox, SALES_AND_MARKETING, score=4)
+    assert answers(bot)[0].department is None
+    response = driver.click(
+        SALES_AND_MARKETING,
+        "pulse_department:marketing",
+        pulse_round_id(bot),
+        "department",
+        message={"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks},
+    )
+    assert bot.wait_idle()
+    assert answers(bot)[0].department == "marketing"
+    assert not any(b.get("block_id") == "department" for b in replies_to(sandbox, response)[-1]["blocks"])
+    run_at(bot, clock, FIRST_ROUND + timedelta(days=7))
+    next_dm = pulse_dms(sandbox, SALES_AND_MARKETING)[-1]
+    assert not any(b.get("block_id") == "department" for b in next_dm.blocks)
+
+
+def pulse_round_id(bot) -> str:
+    with bot.database.session() as session:
+        return str(session.scalars(select(PulseRound.id).order_by(PulseRound.id)).first())
+
+
+def test_reminders_go_only_to_those_not_finished_and_only_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    for statement in range(4):
+        tap(bot, driver, sandbox, HEAD_OF_SALES, score=4, statement=statement)
+    tap(bot, driver, sandbox, MARKETERS[1], score=4)  # started, not finished
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(hours=23)).reminders == 0
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(hours=24)).reminders == len(ELIGIBLE) - 1
+    assert bot.runner.run_due().reminders == 0
+    assert len(pulse_dms(sandbox, HEAD_OF_SALES)) == 1
+    reminder = pulse_dms(sandbox, MARKETERS[1])[-1]
+    assert "gentle reminder: 3 of 4" in text_of({"blocks": reminder.blocks})
+    tap(bot, driver, sandbox, MARKETERS[1], score=2, statement=1, message=reminder)  # answering from it works
+    assert len([a for a in answers(bot) if a.user_id == MARKETERS[1]]) == 2
+
+
+def test_the_window_closes_and_a_late_tap_is_politely_refused(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    tap(bot, driver, sandbox, SALESPEOPLE[2], score=5)
+    report = run_at(bot, clock, FIRST_ROUND + timedelta(hours=48))
+    assert report.rounds_closed == 1
+    assert len(sandbox.calls_to("chat.update")) == len(ELIGIBLE)
+    closed = sandbox.dms_to(SALESPEOPLE[2])[0]
+    assert "This pulse closed" in text_of({"blocks": closed.blocks})
+    assert "Your answer: Strongly agree" in text_of({"blocks": closed.blocks})
+    assert not any(b.get("type") == "actions" for b in closed.blocks)
+    assert bot.runner.run_due().rounds_closed == 0
+    assert len(sandbox.calls_to("chat.update")) == len(ELIGIBLE)
+    late = driver.click(
+        SALESPEOPLE[3],
+        f"pulse_answer:{first_item(bot)}:1",
+        f"{pulse_round_id(bot)}:{first_item(bot)}:1",
+        "x",
+        channel_id=sandbox.dm_channel_for(SALESPEOPLE[3]),
+    )
+    assert bot.wait_idle()
+    (reply,) = replies_to(sandbox, late)
+    assert reply["response_type"] == "ephemeral"
+    assert "This pulse is closed" in text_of(reply)
+    assert [a.user_id for a in answers(bot)] == [SALESPEOPLE[2]]
+
+
+def first_item(bot) -> str:
+    with bot.database.session() as session:
+        return session.scalars(select(PulseRound.item_ids)).first()[0]
+
+
+def test_pause_skip_next_and_resume_are_honoured(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    clock.set(FIRST_ROUND - timedelta(days=1))
+    assert "paused" in text_of(command(bot, driver, OWNER, "pulse pause weekly")[0])
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(hours=1)).rounds_started == 0
+    assert "running again" in text_of(command(bot, driver, OWNER, "pulse resume Weekly")[0])
+    assert bot.runner.run_due().rounds_started == 0  # not sent late after a pause
+    assert "will be skipped" in text_of(command(bot, driver, OWNER, "pulse skip-next Weekly")[0])
+    report = run_at(bot, clock, FIRST_ROUND + timedelta(days=7, minutes=1))
+    assert (report.rounds_started, report.rounds_skipped) == (0, 1)
+    report = run_at(bot, clock, FIRST_ROUND + timedelta(days=14, minutes=1))
+    assert report.rounds_started == 1
+    with bot.database.session() as session:
+        statuses = session.execute(
+            select(PulseRound.skip_reason, PulseRound.status).order_by(PulseRound.id)
+        ).all()
+    assert [tuple(s) for s in statuses] == [("skipped_by_admin", "skipped"), (None, "open")]
+
+
+def test_a_round_missed_while_down_is_sent_late_once_or_recorded_skipped(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    report = run_at(
+        bot, clock, FIRST_ROUND + timedelta(hours=30)
+    )  # down since before 10:00, window still open
+    assert report.rounds_started == 1
+    assert report.sent == len(ELIGIBLE)
+    report = run_at(bot, clock, FIRST_ROUND + timedelta(days=9))  # down for the whole next window
+    assert (report.rounds_started, report.rounds_skipped) == (0, 1)
+    assert bot.runner.run_due().rounds_skipped == 0
+
+
+def test_pulse_now_sends_a_round_right_away_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    response = driver.slash_command(OWNER, "pulse now Weekly")
+    assert bot.wait_idle()
+    assert "being sent now" in text_of(replies_to(sandbox, response)[0])
+    assert bot.runner.run_due().sent == len(ELIGIBLE)
+    assert bot.runner.run_due().sent == 0
+
+
+def test_preview_shows_the_admin_the_member_message_and_stores_nothing(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    before = row_counts(bot)
+    (preview,) = command(bot, driver, OWNER, "pulse preview")
+    assert "Preview" in text_of(preview)
+    assert "Strongly agree" in text_of(preview)
+    assert row_counts(bot) == before
+
+
+def test_delete_asks_for_confirmation(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    (question,) = command(bot, driver, OWNER, "pulse delete Weekly")
+    confirm = next(b for b in question["blocks"] if b.get("type") == "actions")["elements"][0]
+    assert confirm["action_id"] == "pulse_delete_confirm"
+    assert row_counts(bot)["cadences"] == 1
+    response = driver.click(OWNER, "pulse_delete_confirm", confirm["value"], "pulse_delete")
+    assert bot.wait_idle()
+    assert "is deleted" in text_of(replies_to(sandbox, response)[0])
+    assert row_counts(bot)["cadences"] == 0
+
+
+def test_members_cannot_manage_pulses(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    for text in (
+        "pulse add",
+        "pulse pause Weekly",
+        "pulse delete Weekly",
+        "pulse now Weekly",
+        "questions off hbr01",
+    ):
+        assert "Only Slack workspace admins" in text_of(command(bot, driver, SALESPEOPLE[0], text)[0])
+    response = driver.click(SALESPEOPLE[0], "pulse_delete_confirm", "Weekly", "pulse_delete")
+    assert bot.wait_idle()
+    assert "Nothing was changed" in text_of(replies_to(sandbox, response)[0])
+    with bot.database.session() as session:
+        assert session.scalars(select(Cadence.paused)).one() is False
+    assert row_counts(bot)["disabled_items"] == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"name": ""}, {"name"}),
+        ({"weekdays": []}, {"weekdays"}),
+        ({"timezone": "Mars/Olympus"}, {"timezone"}),
+        ({"items_per_round": "9"}, {"items_per_round"}),
+        (
+            {"answer_window_hours": "24", "reminders": "2", "reminder_spacing_hours": "12"},
+            {"reminder_spacing_hours"},
+        ),
+        ({"skip_dates": "2026-13-45"}, {"skip_dates"}),
+        ({"start_date": "2026-01-01"}, {"start_date"}),
+        ({"audience": "channels"}, {"channels"}),
+        ({"frequency": "monthly"}, {"nth", "weekday"}),
+    ],
+)
+def test_bad_pulse_input_gets_field_errors_and_changes_nothing(bot, driver, sandbox, changes, fields):
+    set_up_workspace(bot, driver)
+    view = open_modal(bot, driver, OWNER, "pulse add")
+    answer = driver.submit_view(OWNER, view, {**PULSE_INPUTS, **changes}).json()
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == fields
+    assert bot.wait_idle()
+    assert row_counts(bot)["cadences"] == 0
+
+
+def test_a_second_pulse_with_the_same_name_is_refused(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    view = open_modal(bot, driver, OWNER, "pulse add")
+    answer = driver.submit_view(OWNER, view, {**PULSE_INPUTS, "name": "weekly"}).json()
+    assert answer["errors"] == {"name": "Another pulse already has this name."}
+
+
+def test_channel_mode_posts_once_per_channel_and_keeps_choices_private(bot, driver, sandbox, clock):
+    create_pulse(bot, driver, delivery="channel")
+    run_at(bot, clock, FIRST_ROUND)
+    (sales_post,) = sandbox.messages_in(SALES_CHANNEL)
+    assert len(sandbox.messages_in(MARKETING_CHANNEL)) == 1
+    assert all(pulse_dms(sandbox, person) == [] for person in ELIGIBLE)
+    response = tap(bot, driver, sandbox, SALESPEOPLE[0], score=5, message=sales_post)
+    (reply,) = replies_to(sandbox, response)
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    assert "Only you can see this" in text_of(reply)
+    assert sandbox.calls_to("chat.update") == []  # the shared post never shows anyone's choice
+    assert answers(bot)[0].department == "sales"
+    for statement in range(1, 4):
+        tap(bot, driver, sandbox, SALESPEOPLE[0], score=4, statement=statement, message=sales_post)
+    run_at(bot, clock, FIRST_ROUND + timedelta(hours=24))
+    assert pulse_dms(sandbox, SALESPEOPLE[0]) == []  # reminders only by DM, only to those not finished
+    assert len(pulse_dms(sandbox, SALESPEOPLE[1])) == 1
+
+
+def test_the_audience_can_be_chosen_channels(bot, driver, sandbox, clock):
+    create_pulse(bot, driver, audience="channels", channels=[MARKETING_CHANNEL])
+    run_at(bot, clock, FIRST_ROUND)
+    with bot.database.session() as session:
+        recipients = set(session.scalars(select(Delivery.user_id)))
+    assert recipients == {HEAD_OF_MARKETING, *MARKETERS, SALES_AND_MARKETING}
+
+
+def test_deliveries_that_slack_refuses_are_recorded_without_stopping_the_round(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    policy = {"channel": SALESPEOPLE[3]}
+    sandbox.inject_fault("chat.postMessage", "slack_error", error="restricted_action", when=policy)
+    report = run_at(bot, clock, FIRST_ROUND)
+    assert (report.sent, report.failed, report.errors) == (len(ELIGIBLE) - 1, 1, {"restricted_action": 1})
+    with bot.database.session() as session:
+        failed = session.scalars(select(Delivery).where(Delivery.status == "failed")).one()
+    assert (failed.user_id, failed.error) == (SALESPEOPLE[3], "restricted_action")
+    assert bot.runner.run_due().sent == 0  # a refused delivery is not retried
