@@ -14,8 +14,13 @@ BOT_EVENTS = ("app_home_opened",)
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
     "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
     "conversations.info": ("channels:read", "groups:read"),
+    "conversations.members": ("channels:read", "groups:read"),
+    "conversations.open": ("im:write",),
     "users.info": ("users:read",),
+    "users.list": ("users:read",),
     "views.open": (),
     "views.publish": (),
 }
@@ -51,7 +56,7 @@ def manifest(request_url: str | None = None, socket_mode: bool = False) -> dict:
                     "command": COMMAND,
                     **url,
                     "description": "Set up and use alignbot",
-                    "usage_hint": "help | setup | status | language fa|en",
+                    "usage_hint": "help | setup | status | pulse | questions | language fa|en | department",
                     "should_escape": False,
                 }
             ],

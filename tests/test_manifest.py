@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import manifest
+from bot.pulse_runner import STALE_AFTER
 from bot.sandbox.workspace import OWNER, SALES_CHANNEL, SALESPEOPLE
 from tests.scenario import command
+from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
 from tests.test_setup import VALID_INPUTS
 
 
-def exercise_every_surface(bot, driver, sandbox) -> None:
+def exercise_every_surface(bot, driver, sandbox, clock) -> None:
     for text in ("help", "status", "language fa", "nonsense", "setup"):
         command(bot, driver, OWNER, text)
     driver.submit_view(OWNER, sandbox.latest_view_for(OWNER).view, VALID_INPUTS)
     driver.event({"type": "app_home_opened", "user": OWNER, "tab": "home"})
     driver.click(OWNER, "open_setup", block_id="home_admin", view=sandbox.home_views.get(OWNER, {"id": "V"}))
     assert bot.wait_idle()
+    # A pulse round: sent, one response lost (so history is read), tapped, closed (so messages are updated).
+    create_pulse(bot, driver)
+    sandbox.inject_fault("chat.postMessage", "lost_response", delay=0.1, when={"channel": SALESPEOPLE[1]})
+    run_at(bot, clock, FIRST_ROUND)
+    run_at(bot, clock, FIRST_ROUND + STALE_AFTER + timedelta(seconds=1))
+    tap(bot, driver, sandbox, SALESPEOPLE[0], score=4)
+    run_at(bot, clock, FIRST_ROUND + timedelta(days=2))
 
 
-def test_every_method_called_is_declared_with_its_scopes(bot, driver, sandbox):
-    exercise_every_surface(bot, driver, sandbox)
+def test_every_method_called_is_declared_with_its_scopes(bot, driver, sandbox, clock):
+    exercise_every_surface(bot, driver, sandbox, clock)
     called = {call.method for call in sandbox.calls}
     undeclared = called - set(manifest.METHOD_SCOPES)
     assert undeclared == set(), f"add these methods and their scopes to bot/manifest.py: {undeclared}"
