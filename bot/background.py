@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class TrackedExecutor(ThreadPoolExecutor):
-    def __init__(self, max_workers: int = 8) -> None:
+    def __init__(self, max_workers: int = 32) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix="alignbot-listener")
         self._pending = 0
         self._idle = threading.Condition()

@@ -43,6 +43,8 @@ class PulseView:
     has_comment: bool = False
     reminder: int = 0
     preview: bool = False
+    language: str = "en"
+    """The language this person's copy is written in (replies to their taps stay in it)."""
 
     @property
     def answered(self) -> int:
@@ -266,6 +268,7 @@ class PulseService:
             closed=False,
             delivery=settings.delivery,
             preview=True,
+            language=language,
         )
 
     # ----- what members do ---------------------------------------------------------------------------
@@ -300,6 +303,7 @@ class PulseService:
             needs_department=bool(delivery and delivery.department is None),
             has_comment=bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id)),
             reminder=reminder,
+            language=language,
         )
 
     def answer(self, team_id: str, user_id: str, round_id: int, item_id: str, score: int) -> TapOutcome:

@@ -29,8 +29,9 @@ class WorkspaceService:
 
     def threshold(self, team_id: str) -> int:
         """The anonymity threshold in force (the default until the workspace is set up)."""
-        config = self.config(team_id)
-        return config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
+        with self.database.session() as session:
+            threshold = store.anonymity_threshold(session, team_id)
+        return threshold if threshold is not None else DEFAULT_ANONYMITY_THRESHOLD
 
     def may_administer(self, team_id: str, user: SlackUser) -> bool:
         with self.database.session() as session:

@@ -26,9 +26,9 @@ def register(app: App) -> None:
     app.view("pulse_comment")(handle_comment_submission)
 
 
-def _workspace_render(services: Services, team_id: str, language: str, view: PulseView) -> dict:
+def _workspace_render(services: Services, team_id: str, view: PulseView) -> dict:
     return services.renderer.render(
-        "pulse_message", language, view=view, threshold=services.workspaces.threshold(team_id)
+        "pulse_message", view.language, view=view, threshold=services.workspaces.threshold(team_id)
     )
 
 
@@ -43,10 +43,10 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))
     user_id = body["user"]["id"]
     outcome = services.pulses.answer(context.team_id, user_id, round_id, item_id, score)
-    language = services.pulses.language_of(round_id, user_id) or "en"
     if outcome.status == "saved" and not _is_channel_post(body):
-        respond(replace_original=True, **_workspace_render(services, context.team_id, language, outcome.view))
+        respond(replace_original=True, **_workspace_render(services, context.team_id, outcome.view))
         return
+    language = outcome.view.language if outcome.view else "en"
     reply = services.renderer.render(
         "pulse_tap_reply", language, outcome=outcome.status, view=outcome.view, statement=outcome.statement
     )
@@ -62,7 +62,7 @@ def handle_department(ack: Ack, body: dict, context: BoltContext, respond: Respo
     if department not in DEPARTMENTS:
         return
     view = services.pulses.choose_department(context.team_id, user_id, round_id, department)
-    language = services.pulses.language_of(round_id, user_id) or "en"
+    language = view.language if view else "en"
     if view is None:
         reply = services.renderer.render(
             "pulse_tap_reply", language, outcome="not_asked", view=None, statement=None
@@ -72,7 +72,7 @@ def handle_department(ack: Ack, body: dict, context: BoltContext, respond: Respo
         reply = services.renderer.render("notice", language, kind="department_set", department=department)
         respond(replace_original=False, response_type="ephemeral", **reply)
     else:
-        respond(replace_original=True, **_workspace_render(services, context.team_id, language, view))
+        respond(replace_original=True, **_workspace_render(services, context.team_id, view))
 
 
 def handle_preview_tap(
@@ -136,7 +136,7 @@ def handle_comment_submission(
         pulse_view = services.pulses.view(round_id, user_id)
         try:
             client.chat_update(
-                channel=channel, ts=ts, **_workspace_render(services, context.team_id, language, pulse_view)
+                channel=channel, ts=ts, **_workspace_render(services, context.team_id, pulse_view)
             )
         except SlackApiError as error:
             logger.warning(

@@ -51,6 +51,10 @@ def load_config(session: Session, team_id: str) -> WorkspaceConfig | None:
     )
 
 
+def anonymity_threshold(session: Session, team_id: str) -> int | None:
+    return session.scalar(select(Workspace.anonymity_threshold).where(Workspace.team_id == team_id))
+
+
 def save_config(
     session: Session, team_id: str, config: WorkspaceConfig, configured_by: str, now: datetime
 ) -> None:

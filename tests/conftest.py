@@ -8,12 +8,10 @@ each test gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -21,6 +19,7 @@ from bot.runtime import BotRuntime
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace
+from storage.db import scratch_postgres_database
 from tests.scenario import OffsetClock
 
 SIGNING_SECRET = "sandbox-signing-secret"
@@ -37,16 +36,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'alignbot.db'}"
         return
-    name = f"alignbot_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(POSTGRES_URL, prefix="alignbot_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -212,6 +212,25 @@ class SlackDriver:
         channel_id: str | None = None,
     ) -> DriverResponse:
         """A button press in a message (give `message` and `channel_id`) or in a view."""
+        payload = self.button_payload(
+            user_id, action_id, value, block_id, view=view, message=message, channel_id=channel_id
+        )
+        response = self.interaction(payload)
+        response.response_url = payload.get("response_url")
+        return response
+
+    def button_payload(
+        self,
+        user_id: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str = "",
+        *,
+        view: Mapping[str, Any] | None = None,
+        message: Mapping[str, Any] | None = None,
+        channel_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The `block_actions` payload Slack sends for a button press (see `click`)."""
         action: dict[str, Any] = {
             "type": "button",
             "action_id": action_id,
@@ -220,29 +239,22 @@ class SlackDriver:
         }
         if value is not None:
             action["value"] = value
-        payload: dict[str, Any] = {
-            **self._interaction_common("block_actions", user_id),
-            "actions": [action],
-        }
+        payload: dict[str, Any] = {**self._interaction_common("block_actions", user_id), "actions": [action]}
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.get("id")}
             payload["view"] = dict(view)
-        else:
-            channel_id = channel_id or (message or {}).get("channel") or self._dm_with_bot(user_id)
-            response_url = self.sandbox.issue_response_url(channel_id, user_id)
-            payload["container"] = {
-                "type": "message",
-                "message_ts": (message or {}).get("ts"),
-                "channel_id": channel_id,
-                "is_ephemeral": False,
-            }
-            payload["channel"] = {"id": channel_id}
-            payload["message"] = dict(message or {})
-            payload["response_url"] = response_url
-            response = self.interaction(payload)
-            response.response_url = response_url
-            return response
-        return self.interaction(payload)
+            return payload
+        channel_id = channel_id or (message or {}).get("channel") or self._dm_with_bot(user_id)
+        payload["container"] = {
+            "type": "message",
+            "message_ts": (message or {}).get("ts"),
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        }
+        payload["channel"] = {"id": channel_id}
+        payload["message"] = dict(message or {})
+        payload["response_url"] = self.sandbox.issue_response_url(channel_id, user_id)
+        return payload
 
     def submit_view(self, user_id: str, view: Mapping[str, Any], inputs: Mapping[str, Any]) -> DriverResponse:
         """Submit a modal the bot opened, with `inputs` (see `state_from_inputs`)."""

@@ -568,27 +568,35 @@ class SlackSandbox:
         return None
 
     def _rate_limit_wait(self, method: str, params: dict[str, Any]) -> int:
-        """0 when the call may proceed, else the whole seconds to put in Retry-After."""
+        """0 when the call may proceed, else the whole seconds to put in Retry-After.
+
+        chat.postMessage is limited per channel; a `chat.postMessage` entry in the per-minute
+        limits adds a workspace-wide cap on top (Slack has one, without a documented number).
+        """
         if self._rate_limits is None:
             return 0
         now = self._clock()
-        if method == "chat.postMessage":
+        wait = self._window_wait(method, now)
+        if wait <= 0 and method == "chat.postMessage":
             channel = str(params.get("channel", ""))
             bucket = self._channel_buckets.setdefault(
                 channel, _TokenBucket(self._message_burst, MESSAGES_PER_SECOND, self._message_burst, now)
             )
             wait = bucket.wait_needed(now)
-        elif method in self._rate_limits:
-            window = self._method_windows.setdefault(method, deque())
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) < self._rate_limits[method]:
-                window.append(now)
-                return 0
-            wait = window[0] + 60 - now
-        else:
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        if method in self._rate_limits:
+            self._method_windows.setdefault(method, deque()).append(now)
+        return 0
+
+    def _window_wait(self, method: str, now: float) -> float:
+        """Seconds until `method` is back under its per-minute limit (0 when it is, or has none)."""
+        if method not in self._rate_limits:
             return 0
-        return max(1, math.ceil(wait)) if wait > 0 else 0
+        window = self._method_windows.setdefault(method, deque())
+        while window and window[0] <= now - 60:
+            window.popleft()
+        return 0 if len(window) < self._rate_limits[method] else window[0] + 60 - now
 
     def _handle_upload(self, file_id: str, body: bytes) -> _Reply:
         with self._lock:

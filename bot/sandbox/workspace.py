@@ -175,3 +175,38 @@ def default_workspace() -> SandboxWorkspace:
         users=users,
         channels=channels,
     )
+
+
+def generated_workspace(people: int, team_id: str = "T0BENCH01") -> SandboxWorkspace:
+    """A workspace of `people` humans split between #sales and #marketing, for load tests."""
+    users = [
+        SandboxUser(id=f"U{n:08d}", name=f"person{n}", real_name=f"Person {n}", tz="Europe/Berlin")
+        for n in range(people)
+    ]
+    users.append(
+        SandboxUser(
+            id=BOT_USER_ID,
+            name="alignbot",
+            real_name="AlignBot",
+            display_name="AlignBot",
+            is_bot=True,
+            bot_id=BOT_ID,
+        )
+    )
+    half = people // 2
+    channels = [
+        SandboxChannel(id=SALES_CHANNEL, name="sales", members=[u.id for u in users[:half]] + [BOT_USER_ID]),
+        SandboxChannel(
+            id=MARKETING_CHANNEL, name="marketing", members=[u.id for u in users[half:people]] + [BOT_USER_ID]
+        ),
+    ]
+    return SandboxWorkspace(
+        team_id=team_id,
+        team_name="Bench",
+        domain="bench",
+        bot_user_id=BOT_USER_ID,
+        bot_id=BOT_ID,
+        app_id=APP_ID,
+        users=users,
+        channels=channels,
+    )

@@ -1,0 +1,73 @@
+"""What the benchmarks share: a bot on a generated workspace, set up without going through Slack."""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from bot import schedule
+from bot.cadence import CadenceSettings
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.runtime import BotRuntime
+from bot.sandbox.server import SlackSandbox
+from bot.sandbox.workspace import MARKETING_CHANNEL, SALES_CHANNEL
+from bot.workspace_setup import WorkspaceConfig
+from storage.db import scratch_postgres_database
+
+SIGNING_SECRET = "bench-signing-secret"
+ADMIN = "U00000000"
+#: Monday 2 March 2026, 07:00 UTC; the cadence fires on Tuesday at 10:00 Berlin (09:00 UTC).
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def machine() -> str:
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{python}, {os.cpu_count()} cores, {platform.machine()}"
+
+
+@contextmanager
+def bench_database(postgres_server: str | None) -> Iterator[str]:
+    """A fresh SQLite file, or a scratch database on the given PostgreSQL server, removed afterwards."""
+    if postgres_server:
+        with scratch_postgres_database(postgres_server, prefix="alignbot_bench") as url:
+            yield url
+    else:
+        with tempfile.TemporaryDirectory(prefix="alignbot-bench-") as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+
+
+def start_bot(sandbox: SlackSandbox, url: str, clock: ManualClock) -> BotRuntime:
+    """A bot on `url`, configured as an admin would, with one weekly 3-statement DM pulse."""
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=sandbox.workspace.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=sandbox.api_url,
+        database_url=url,
+        log_level="WARNING",
+    )
+    runtime = BotRuntime(settings, clock=clock, scheduler=False)
+    team = sandbox.workspace.team_id
+    config = WorkspaceConfig((SALES_CHANNEL,), (MARKETING_CHANNEL,), None, "Europe/Berlin", "en", 5, ())
+    runtime.services.workspaces.save_setup(team, config, ADMIN, "bench-setup")
+    recurrence = schedule.Recurrence(
+        kind=schedule.WEEKLY,
+        local_time=time(10, 0),
+        timezone="Europe/Berlin",
+        start=date(2026, 3, 2),
+        weekdays=frozenset({1}),
+    )
+    runtime.services.pulses.create(team, CadenceSettings(name="Weekly", recurrence=recurrence), ADMIN)
+    return runtime
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
