@@ -6,40 +6,55 @@ SQLite database; a driver plays Slack, sending signed requests as people type an
 
 from __future__ import annotations
 
+import random
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
+from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import BotRuntime
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.transcript import Transcript
 from bot.sandbox.workspace import (
+    HEAD_OF_MARKETING,
     HEAD_OF_SALES,
     LEADERSHIP_CHANNEL,
+    MARKETERS,
     MARKETING_CHANNEL,
     OWNER,
+    SALES_AND_MARKETING,
     SALES_CHANNEL,
     SALESPEOPLE,
     default_workspace,
 )
+from storage.models import Answer
+
+#: The demo's simulated time starts on a Monday morning; its weeks pass in seconds.
+DEMO_START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 
 class DemoStory:
     """Plays steps one by one and writes down what each person saw after each step."""
 
-    def __init__(self, bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox) -> None:
-        self.bot, self.driver, self.sandbox = bot, driver, sandbox
+    def __init__(
+        self, bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox, clock: ManualClock
+    ) -> None:
+        self.bot, self.driver, self.sandbox, self.clock = bot, driver, sandbox, clock
         self.transcript = Transcript(sandbox)
         self.lines: list[str] = []
 
-    def step(self, narration: str, action: Callable[[], object]) -> None:
+    def step(self, narration: str, action: Callable[[], object], people: set[str] | None = None) -> None:
+        """Play one action; write down what everyone (or only `people`) saw because of it."""
         action()
-        if not self.bot.wait_idle(timeout=30):
+        if not self.bot.wait_idle(timeout=60):
             raise RuntimeError(f"the bot did not finish: {narration}")
-        self.lines += ["", f"▶ {narration}", *self.transcript.new_entries()]
+        self.lines += ["", f"▶ {narration}", *self.transcript.new_entries(people)]
 
     def name(self, user_id: str) -> str:
         return self.sandbox.workspace.user(user_id).real_name
@@ -98,6 +113,130 @@ class DemoStory:
             f"{self.name(owner)} opens alignbot's Home tab",
             lambda: driver.event({"type": "app_home_opened", "user": owner, "tab": "home"}),
         )
+        self.play_pulses()
+
+    def play_pulses(self) -> None:
+        """A weekly pulse created in its modal, then three rounds the team answers."""
+        owner, member, both, commenter = OWNER, SALESPEOPLE[0], SALES_AND_MARKETING, MARKETERS[1]
+        driver = self.driver
+        self.step(
+            f"{self.name(owner)} types /align pulse add", lambda: driver.slash_command(owner, "pulse add")
+        )
+        form = self.sandbox.latest_view_for(owner).view
+        pulse = {
+            "name": "Weekly",
+            "weekdays": ["1"],
+            "send_time": "10:00",
+            "timezone": "America/New_York",
+            "start_date": self.clock.now().date().isoformat(),
+        }
+        self.step(
+            f"{self.name(owner)} saves a weekly pulse, Tuesdays at 10:00 New York time",
+            lambda: driver.submit_view(owner, form, pulse),
+        )
+        self.step(f"{self.name(owner)} types /align pulse", lambda: driver.slash_command(owner, "pulse"))
+        first = self.bot.runner.next_wakeup()
+        for week in range(3):
+            self.clock.set(first + timedelta(weeks=week))
+            watched = {member, both} if week == 0 else {member}
+            self.step(
+                f"Week {week + 1}: Tuesday 10:00 in New York, the round goes out",
+                self.bot.runner.run_due,
+                people=watched,
+            )
+            if week == 0:
+                message = self._pulse_dm(member)
+                self.step(
+                    f"{self.name(member)} taps “Agree” on the first statement",
+                    lambda message=message: self._tap(member, message, 0, 4),
+                    people={member},
+                )
+                self.step(
+                    f"{self.name(both)}, in both channels, says they are in marketing",
+                    lambda: self._choose_department(both),
+                    people={both},
+                )
+                self.step(
+                    f"{self.name(commenter)} adds a comment",
+                    lambda: self._comment(commenter),
+                    people={commenter},
+                )
+            self.step(
+                "Most of the team answers (sales a little less happy than marketing)",
+                lambda week=week: self._team_answers(week),
+                people=set(),
+            )
+            self.clock.set(first + timedelta(weeks=week, hours=24))
+            self.step(
+                "A day later: one gentle reminder to those who have not finished",
+                self.bot.runner.run_due,
+                people={SALESPEOPLE[3]},
+            )
+            self.clock.set(first + timedelta(weeks=week, hours=48))
+            self.step(
+                "Two days later the round closes; the DMs say so",
+                self.bot.runner.run_due,
+                people={member} if week == 0 else set(),
+            )
+        self.lines += ["", self._answer_summary()]
+
+    def _pulse_dm(self, user_id: str):
+        return [m for m in self.sandbox.dms_to(user_id) if (m.metadata or {}).get("event_type")][-1]
+
+    def _tap(self, user_id: str, message, statement: int, score: int) -> None:
+        rows = [b for b in message.blocks if b.get("block_id", "").startswith("item:")]
+        button = rows[statement]["elements"][score - 1]
+        self.driver.click(
+            user_id,
+            button["action_id"],
+            button["value"],
+            rows[statement]["block_id"],
+            message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+        )
+
+    def _choose_department(self, user_id: str) -> None:
+        message = self._pulse_dm(user_id)
+        button = next(b for b in message.blocks if b.get("block_id") == "department")["elements"][1]
+        self.driver.click(
+            user_id,
+            button["action_id"],
+            button["value"],
+            "department",
+            message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+        )
+
+    def _comment(self, user_id: str) -> None:
+        message = self._pulse_dm(user_id)
+        button = next(b for b in message.blocks if b.get("block_id") == "comment")["elements"][0]
+        self.driver.click(
+            user_id,
+            "pulse_comment",
+            button["value"],
+            "comment",
+            message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+        )
+        self.bot.wait_idle()
+        modal = self.sandbox.latest_view_for(user_id).view
+        self.driver.submit_view(user_id, modal, {"comment": "Let's agree on what a qualified lead is."})
+
+    def _team_answers(self, week: int) -> None:
+        """Everyone but one salesperson answers every statement; marketing rates higher than sales."""
+        rng = random.Random(f"demo-week-{week}")
+        for person in [HEAD_OF_SALES, *SALESPEOPLE[:3], HEAD_OF_MARKETING, *MARKETERS, SALES_AND_MARKETING]:
+            message = self._pulse_dm(person)
+            rows = [b for b in message.blocks if b.get("block_id", "").startswith("item:")]
+            marketing = person in (HEAD_OF_MARKETING, *MARKETERS, SALES_AND_MARKETING)
+            for statement in range(len(rows)):
+                score = min(5, max(1, round(rng.gauss(3.6 if marketing else 2.7, 0.8))))
+                self._tap(person, message, statement, score)
+
+    def _answer_summary(self) -> str:
+        with self.bot.database.session() as session:
+            rows = session.execute(
+                select(Answer.department, func.count(), func.avg(Answer.score)).group_by(Answer.department)
+            ).all()
+        parts = [f"{department or 'unknown'}: {count} answers" for department, count, _mean in rows]
+        return "In the database now: " + ", ".join(parts) + " (the digest that reads them comes next)."
 
 
 def run_demo(output: str, out: Callable[[str], object] = print) -> int:
@@ -115,8 +254,9 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
             slack_api_url=sandbox.api_url,
             database_url=f"sqlite:///{database_file.resolve()}",
         )
-        with BotRuntime(settings) as bot:
-            story = DemoStory(bot, SlackDriver(bot.url, signing_secret, sandbox), sandbox)
+        clock = ManualClock(DEMO_START)
+        with BotRuntime(settings, clock=clock, scheduler=False) as bot:
+            story = DemoStory(bot, SlackDriver(bot.url, signing_secret, sandbox), sandbox, clock)
             story.play()
         problems = sandbox.invalid_payloads()
     header = [

@@ -177,8 +177,8 @@ class PulseRunner:
         with self.database.session() as session:
             config = workspace_store.load_config(session, team_id)
             cadence = session.get(Cadence, cadence_id)
-            chosen = store.chosen_departments(session, team_id)
-            overrides = workspace_store.language_overrides(session, team_id)
+            chosen = workspace_store.preferences(session, team_id, "department")
+            overrides = workspace_store.preferences(session, team_id, "language")
         if config is None or cadence is None:
             return
         client = self.slack_for(team_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,3 +37,35 @@ def input_state(values: Mapping[str, Mapping[str, Any]], block_id: str) -> Mappi
 def selected_values(state: Mapping[str, Any]) -> tuple[str, ...]:
     """The values of checkboxes or a multi-select, as plain strings."""
     return tuple(str(option.get("value")) for option in state.get("selected_options") or [])
+
+
+def view_metadata(view: Mapping[str, Any]) -> dict:
+    """The JSON we put in a modal's `private_metadata` (an empty dict if it was tampered with)."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def submitted_by_admin(
+    client: WebClient, services: Services, team_id: str, user_id: str, language: str
+) -> SlackUser | None:
+    """After `ack()`: the submitter if they may administer; otherwise a refusal DM and None.
+
+    Modals are signed by Slack, but who submits can have lost the right since the modal opened.
+    """
+    user = fetch_user(client, user_id)
+    if services.workspaces.may_administer(team_id, user):
+        return user
+    logging.getLogger(__name__).warning("a submission by %s, who is not an admin, was refused", user.id)
+    client.chat_postMessage(channel=user.id, **refusal(services, team_id, language))
+    return None
+
+
+def field_errors(services: Services, language: str, errors: Mapping[str, str]) -> dict:
+    """The `response_action: errors` answer to a modal, texts in the submitter's language."""
+    return {
+        "response_action": "errors",
+        "errors": services.renderer.render("field_errors", language, errors=errors),
+    }

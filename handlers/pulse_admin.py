@@ -15,7 +15,16 @@ from slack_sdk.errors import SlackApiError
 
 from bot import cadence as cadences
 from bot.services import Services
-from handlers.common import fetch_user, input_state, refusal, selected_values, services_of
+from handlers.common import (
+    fetch_user,
+    field_errors,
+    input_state,
+    refusal,
+    selected_values,
+    services_of,
+    submitted_by_admin,
+    view_metadata,
+)
 
 if TYPE_CHECKING:
     from handlers.align_command import Invocation
@@ -153,7 +162,7 @@ def handle_cadence_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     services = services_of(context)
-    metadata = _metadata(view)
+    metadata = view_metadata(view)
     language, editing = metadata.get("language", "en"), metadata.get("editing")
     form = cadence_form(view["state"]["values"])
     settings, errors = cadences.validate(form, _earliest_start(services, context.team_id, editing, form))
@@ -162,14 +171,11 @@ def handle_cadence_submission(
         if clash is not None and (editing is None or settings.name.lower() != editing.lower()):
             errors = {"name": "name_taken"}
     if errors:
-        ack(
-            response_action="errors", errors=services.renderer.render("field_errors", language, errors=errors)
-        )
+        ack(**field_errors(services, language, errors))
         return
     ack()
-    user = fetch_user(client, body["user"]["id"])
-    if not services.workspaces.may_administer(context.team_id, user):
-        client.chat_postMessage(channel=user.id, **refusal(services, context.team_id, language))
+    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
+    if user is None:
         return
     if editing is None:
         done = services.pulses.create(context.team_id, settings, user.id)
@@ -256,7 +262,7 @@ def handle_question_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     services = services_of(context)
-    language = _metadata(view).get("language", "en")
+    language = view_metadata(view).get("language", "en")
     values = view["state"]["values"]
     texts = {
         lang: " ".join(str(input_state(values, f"text_{lang}").get("value") or "").split())
@@ -270,14 +276,11 @@ def handle_question_submission(
     if dimension not in {d.id for d in services.bank.dimensions}:
         errors["dimension"] = "bad_choice"
     if errors:
-        ack(
-            response_action="errors", errors=services.renderer.render("field_errors", language, errors=errors)
-        )
+        ack(**field_errors(services, language, errors))
         return
     ack()
-    user = fetch_user(client, body["user"]["id"])
-    if not services.workspaces.may_administer(context.team_id, user):
-        client.chat_postMessage(channel=user.id, **refusal(services, context.team_id, language))
+    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
+    if user is None:
         return
     item_id = services.pulses.add_custom_item(
         context.team_id, dimension, texts, user.id, request_key=view["id"]
@@ -286,11 +289,3 @@ def handle_question_submission(
         return  # the same modal submitted twice
     notice = services.renderer.render("notice", language, kind="question_added", name=item_id)
     client.chat_postMessage(channel=user.id, **notice)
-
-
-def _metadata(view: dict) -> dict:
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return metadata if isinstance(metadata, dict) else {}

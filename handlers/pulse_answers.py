@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.audience import DEPARTMENTS
 from bot.pulses import PulseView
 from bot.services import Services
-from handlers.common import fetch_user, input_state, services_of
+from handlers.common import fetch_user, field_errors, input_state, services_of, view_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +119,12 @@ def handle_comment_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     services = services_of(context)
-    metadata = json.loads(view.get("private_metadata") or "{}")
+    metadata = view_metadata(view)
     round_id, user_id = _int(metadata.get("round_id")), body["user"]["id"]
     text = str(input_state(view["state"]["values"], "comment").get("value") or "").strip()
     language = services.pulses.language_of(round_id, user_id) or "en"
     if not text:
-        errors = services.renderer.render("field_errors", language, errors={"comment": "comment_required"})
-        ack(response_action="errors", errors=errors)
+        ack(**field_errors(services, language, {"comment": "comment_required"}))
         return
     ack()
     delivery = services.pulses.comment(context.team_id, user_id, round_id, text[:1000])

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import workspace_setup
 from bot.people import SlackUser
 from bot.services import Services
-from handlers.common import fetch_user, input_state, refusal, services_of
+from handlers.common import field_errors, input_state, services_of, submitted_by_admin, view_metadata
 
 CALLBACK_ID = "setup"
 
@@ -75,20 +75,15 @@ def handle_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     services = services_of(context)
-    language = _metadata_language(view)
+    language = str(view_metadata(view).get("language", "en"))
     config, errors = workspace_setup.validate(form_from_state(view["state"]["values"]))
     if errors:
-        ack(
-            response_action="errors",
-            errors=services.renderer.render("field_errors", language, errors=errors),
-        )
+        ack(**field_errors(services, language, errors))
         return
     ack()
     team_id = context.team_id
-    user = fetch_user(client, body["user"]["id"])
-    if not services.workspaces.may_administer(team_id, user):
-        logger.warning("setup submitted by %s, who is not an admin: refused", user.id)
-        client.chat_postMessage(channel=user.id, **refusal(services, team_id, language))
+    user = submitted_by_admin(client, services, team_id, body["user"]["id"], language)
+    if user is None:
         return
     if not services.workspaces.save_setup(team_id, config, user.id, f"view:{view['id']}"):
         logger.info("setup view %s submitted again: already stored", view["id"])
@@ -104,10 +99,3 @@ def handle_submission(
         channels_without_bot=_channels_without_bot(client, channels, logger),
     )
     client.chat_postMessage(channel=user.id, **message)
-
-
-def _metadata_language(view: dict) -> str:
-    try:
-        return str(json.loads(view.get("private_metadata") or "{}").get("language", "en"))
-    except (ValueError, AttributeError):
-        return "en"

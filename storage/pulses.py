@@ -24,7 +24,6 @@ from storage.models import (
     CustomItem,
     Delivery,
     DisabledItem,
-    PersonPreference,
     PulseRound,
     Reminder,
 )
@@ -344,15 +343,6 @@ def save_comment(session: Session, delivery: Delivery, text: str, now: datetime)
 def comment_of(session: Session, round_id: int, user_id: str) -> str | None:
     comment = session.get(Comment, (round_id, user_id))
     return comment.text if comment else None
-
-
-def chosen_departments(session: Session, team_id: str) -> dict[str, str]:
-    rows = session.execute(
-        select(PersonPreference.user_id, PersonPreference.department).where(
-            PersonPreference.team_id == team_id, PersonPreference.department.is_not(None)
-        )
-    )
-    return {key: value for key, value in rows}
 
 
 # ----- reminders and channel posts -------------------------------------------------------------

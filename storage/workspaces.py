@@ -88,14 +88,15 @@ def language_override(session: Session, team_id: str, user_id: str) -> str | Non
     return preference.language if preference else None
 
 
-def language_overrides(session: Session, team_id: str) -> dict[str, str]:
-    """Everyone's own language choice in a workspace, for a round's many recipients at once."""
+def preferences(session: Session, team_id: str, choice: str) -> dict[str, str]:
+    """Everyone's own `language` or `department` in a workspace, for a round's many recipients at once."""
+    column = getattr(PersonPreference, choice)
     rows = session.execute(
-        select(PersonPreference.user_id, PersonPreference.language).where(
-            PersonPreference.team_id == team_id, PersonPreference.language.is_not(None)
+        select(PersonPreference.user_id, column).where(
+            PersonPreference.team_id == team_id, column.is_not(None)
         )
     )
-    return {key: value for key, value in rows}
+    return {user_id: value for user_id, value in rows}
 
 
 def set_language(session: Session, team_id: str, user_id: str, language: str, now: datetime) -> None:

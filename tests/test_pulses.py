@@ -404,3 +404,28 @@ def test_deliveries_that_slack_refuses_are_recorded_without_stopping_the_round(b
         failed = session.scalars(select(Delivery).where(Delivery.status == "failed")).one()
     assert (failed.user_id, failed.error) == (SALESPEOPLE[3], "restricted_action")
     assert bot.runner.run_due().sent == 0  # a refused delivery is not retried
+
+
+def test_an_admin_edits_a_pulse_through_its_modal(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    view = open_modal(bot, driver, OWNER, "pulse edit Weekly")
+    assert view["callback_id"] == "pulse_edit"
+    name_block = next(b for b in view["blocks"] if b.get("block_id") == "name")
+    assert name_block["element"]["initial_value"] == "Weekly"
+    driver.submit_view(OWNER, view, {"weekdays": ["3"], "send_time": "15:30", "name": "Thursday pulse"})
+    assert bot.wait_idle()
+    with bot.database.session() as session:
+        cadence = session.scalars(select(Cadence)).one()
+    assert (cadence.name, cadence.weekdays, cadence.local_time) == ("Thursday pulse", [3], "15:30")
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(hours=1)).rounds_started == 0  # no longer Tuesdays
+    thursday = datetime(2026, 3, 5, 14, 30, tzinfo=UTC)  # 15:30 in Berlin
+    assert run_at(bot, clock, thursday).rounds_started == 1
+    assert "There is no pulse called *Weekly*" in text_of(
+        command(bot, driver, OWNER, "pulse pause Weekly")[0]
+    )
+
+
+def test_holidays_are_skipped(bot, driver, sandbox, clock):
+    create_pulse(bot, driver, skip_dates="2026-03-03\n2026-12-25")
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(hours=1)).rounds_started == 0
+    assert run_at(bot, clock, FIRST_ROUND + timedelta(days=7, hours=1)).rounds_started == 1

@@ -14,25 +14,14 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.workspaces import load_config
-from tests.scenario import command, replies_to, row_counts, text_of
+from tests.scenario import SETUP_INPUTS, command, open_modal, replies_to, row_counts, text_of
 
 TEAM_ID = "T0ACME001"
-VALID_INPUTS = {
-    "sales_channels": [SALES_CHANNEL],
-    "marketing_channels": [MARKETING_CHANNEL],
-    "leadership_channel": LEADERSHIP_CHANNEL,
-    "timezone": "Europe/Berlin",
-    "default_language": "en",
-    "anonymity_threshold": "5",
-    "admins": [HEAD_OF_SALES],
-}
+VALID_INPUTS = {**SETUP_INPUTS, "admins": [HEAD_OF_SALES]}
 
 
 def open_setup(bot, driver, user_id: str) -> dict:
-    assert command(bot, driver, user_id, "setup") == []
-    opened = driver.sandbox.latest_view_for(user_id)
-    assert opened is not None, "no modal was opened"
-    return opened.view
+    return open_modal(bot, driver, user_id, "setup")
 
 
 def stored_config(bot):

@@ -24,18 +24,43 @@ class Transcript:
         self._calls_seen = 0
         self._posts_seen = 0
 
-    def new_entries(self) -> list[str]:
+    def new_entries(self, people: set[str] | None = None) -> list[str]:
+        """What was seen since the last call; with `people`, only what they saw, the rest counted."""
         calls = self.sandbox.calls[self._calls_seen :]
         posts = self.sandbox.response_url_posts[self._posts_seen :]
         self._calls_seen += len(calls)
         self._posts_seen += len(posts)
         lines: list[str] = []
+        others = 0
         for post in posts:
             if isinstance(post.body, dict):
-                lines += self._entry(f"only {self._name(post.user_id)} sees (ephemeral)", post.body)
+                if people is None or post.user_id in people:
+                    if post.body.get("replace_original"):
+                        heading = f"{self._name(post.user_id)}'s message, updated in place"
+                    else:
+                        heading = f"only {self._name(post.user_id)} sees (ephemeral)"
+                    lines += self._entry(heading, post.body)
+                else:
+                    others += 1
         for call in calls:
-            lines += self._describe_call(call.method, call.params, call.response or {})
+            if people is None or self._audience(call.method, call.params, call.response or {}) in people:
+                lines += self._describe_call(call.method, call.params, call.response or {})
+            elif call.method in ("chat.postMessage", "chat.update", "views.open", "views.publish"):
+                others += 1
+        if others:
+            lines.append(f"  (+ {others} more messages and updates to other people)")
         return lines
+
+    def _audience(self, method: str, params: dict, response: dict) -> str | None:
+        """The person a call was for, when it was for one person."""
+        if method in ("views.publish",):
+            return params.get("user_id")
+        if method in ("views.open", "views.push", "views.update"):
+            return _user_of(self.sandbox, response.get("view") or {})
+        channel = str(response.get("channel") or params.get("channel") or "")
+        if channel.startswith(("D", "U")):
+            return "U" + channel[1:]
+        return params.get("user")
 
     def _describe_call(self, method: str, params: dict, response: dict) -> list[str]:
         if not response.get("ok"):
@@ -94,6 +119,7 @@ def describe(
             text = text.get("text", "")
         text = re.sub(r"<@(\w+)>", lambda m: "@" + name_of(m.group(1)), str(text))
         text = re.sub(r"<#(\w+)(\|[^>]*)?>", lambda m: "#" + channel_name_of(m.group(1)), text)
+        text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
         return html.unescape(text)
 
     blocks = content.get("blocks")
@@ -122,9 +148,7 @@ def describe(
         elif kind == "divider":
             lines.append("─" * 40)
         elif kind == "actions":
-            lines.append(
-                " ".join(f"[ {plain(e.get('text', e.get('type')))} ]" for e in block.get("elements", []))
-            )
+            lines.append(" ".join(_button(e, plain) for e in block.get("elements", [])))
         elif kind == "input":
             element = block.get("element", {})
             shown = _initial(element)
@@ -138,7 +162,7 @@ def describe(
 
 
 def _initial(element: dict) -> str:
-    for key in ("initial_value", "initial_conversation", "initial_user"):
+    for key in ("initial_value", "initial_conversation", "initial_user", "initial_time", "initial_date"):
         if element.get(key):
             return str(element[key])
     for key in ("initial_conversations", "initial_users"):
@@ -146,8 +170,16 @@ def _initial(element: dict) -> str:
             return ", ".join(element[key])
     if element.get("initial_option"):
         return element["initial_option"]["text"]["text"]
+    if element.get("initial_options"):
+        return ", ".join(option["text"]["text"] for option in element["initial_options"])
     placeholder = element.get("placeholder")
     return placeholder["text"] if isinstance(placeholder, dict) else "…"
+
+
+def _button(element: dict, plain) -> str:
+    """A button as `[ text ]`, or `[✓ text ]` when it is the highlighted (chosen) one."""
+    mark = "✓" if element.get("style") == "primary" else " "
+    return f"[{mark}{plain(element.get('text', element.get('type')))} ]"
 
 
 def _wrap(text: str, prefix: str = "") -> list[str]:
