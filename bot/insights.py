@@ -1,0 +1,67 @@
+"""Results for a workspace over a rolling window: the scoring model fed from stored answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.pulses import PulseService
+from bot.scoring import DEPARTMENTS, EVERYONE, ItemMeta, Response, Results, score, suppress
+from storage import insights as store
+from storage import workspaces as workspace_store
+from storage.db import Database
+
+DEFAULT_WINDOW = timedelta(weeks=8)
+
+
+@dataclass(frozen=True)
+class Participation:
+    """Per group, the share of people asked who answered; None where the group is withheld."""
+
+    shares: dict[str, float | None]
+    asked: dict[str, int | None]
+
+
+class InsightService:
+    def __init__(self, database: Database, pulses: PulseService) -> None:
+        self.database = database
+        self.pulses = pulses
+
+    def item_meta(self, team_id: str) -> dict[str, ItemMeta]:
+        with self.database.session() as session:
+            bank = self.pulses.workspace_bank(session, team_id)
+        return {item.id: ItemMeta(item.dimension, item.scored) for item in bank.items}
+
+    def threshold(self, team_id: str) -> int | None:
+        with self.database.session() as session:
+            return workspace_store.anonymity_threshold(session, team_id)
+
+    def results(self, team_id: str, end: datetime, window: timedelta = DEFAULT_WINDOW) -> Results | None:
+        """The scores of the rounds sent in the window ending at `end` (None before setup)."""
+        threshold = self.threshold(team_id)
+        if threshold is None:
+            return None
+        meta = self.item_meta(team_id)
+        with self.database.session() as session:
+            responses = [
+                Response(respondent, item_id, department, value)
+                for respondent, item_id, department, value in store.answers_between(
+                    session, team_id, end - window, end
+                )
+            ]
+        return score(responses, meta, threshold)
+
+    def participation(self, team_id: str, start: datetime, end: datetime) -> Participation:
+        """Who answered among those asked, per department and overall, withheld like any figure."""
+        threshold = self.threshold(team_id) or 0
+        with self.database.session() as session:
+            raw = store.participation_between(session, team_id, start, end)
+        asked = {department: raw.get(department, (0, 0))[0] for department in DEPARTMENTS}
+        answered = {department: raw.get(department, (0, 0))[1] for department in DEPARTMENTS}
+        asked[EVERYONE] = sum(count for count, _ in raw.values())
+        answered[EVERYONE] = sum(count for _, count in raw.values())
+        shown = suppress(asked, threshold)
+        return Participation(
+            shares={g: answered[g] / asked[g] if g in shown and asked[g] else None for g in asked},
+            asked={g: asked[g] if g in shown else None for g in asked},
+        )

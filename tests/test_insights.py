@@ -1,0 +1,52 @@
+"""Results from stored answers, on SQLite and PostgreSQL: what the digest will read."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.insights import InsightService
+from bot.sandbox.workspace import HEAD_OF_MARKETING, HEAD_OF_SALES, MARKETERS, SALESPEOPLE
+from bot.scoring import EVERYONE, MARKETING, SALES
+from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
+
+SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
+MARKETING_TEAM = [HEAD_OF_MARKETING, *MARKETERS]
+
+
+def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) -> None:
+    for person in people:
+        for statement in range(statements):
+            tap(bot, driver, sandbox, person, score=score, statement=statement)
+
+
+def test_results_and_participation_from_a_round(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    insights = InsightService(bot.database, bot.services.pulses)
+    results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
+    assert results.composites[SALES].score == 40.0
+    assert results.composites[MARKETING].score == 80.0
+    assert results.composites[EVERYONE].score == 60.0
+    assert all(abs(gap - 2.0) < 1e-9 for gap in results.item_gaps.values())
+    participation = insights.participation("T0ACME001", FIRST_ROUND, FIRST_ROUND + timedelta(days=3))
+    # Dana (both channels) never chose a team and did not answer: one person outside both
+    # departments, so one department is withheld too, or everyone − sales − marketing = Dana.
+    assert participation.shares == {SALES: 1.0, MARKETING: None, EVERYONE: 10 / 11}
+    assert participation.asked == {SALES: 5, MARKETING: None, EVERYONE: 11}
+    outside = insights.results("T0ACME001", FIRST_ROUND - timedelta(days=1))
+    assert outside.composites[EVERYONE].withheld
+
+
+def test_a_small_team_is_withheld_everywhere(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
+    answer_round(bot, driver, sandbox, MARKETERS[:2], score=5)
+    insights = InsightService(bot.database, bot.services.pulses)
+    results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
+    assert results.composites[MARKETING].withheld
+    assert results.composites[SALES].withheld  # else everyone − sales would reveal the two marketers
+    assert not results.composites[EVERYONE].withheld
+    assert results.item_gaps == {}
