@@ -295,3 +295,72 @@ class DisabledItem(Base):
         ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
     )
     item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class DigestSettings(Base):
+    """When and where a workspace's weekly leadership digest goes."""
+
+    __tablename__ = "digest_settings"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    to_channel: Mapped[bool] = mapped_column(Boolean)
+    leaders: Mapped[list[str]] = mapped_column(JSON)
+    """People who also get it by DM."""
+    window_weeks: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean)
+    planned_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Digest(Base):
+    """One week's digest of a workspace; unique per (workspace, week), so it goes out once."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("team_id", "week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    week: Mapped[date] = mapped_column(Date)
+    """The Monday of the digest's week, in the workspace's zone."""
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stage: Mapped[str | None] = mapped_column(String(16))
+    """The settled stage it reported, which next week's stage is settled against."""
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DigestPost(Base):
+    """Where a digest went (the leadership channel, a leader's DM); each goes out once."""
+
+    __tablename__ = "digest_posts"
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """A channel id, or a user id for a DM."""
+    team_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
+class NudgeState(Base):
+    """What leaders did with a nudge: acted on (with a note), or snoozed until a date."""
+
+    __tablename__ = "nudge_states"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """`in_progress` (acted on) or `snoozed`."""
+    note: Mapped[str | None] = mapped_column(Text)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
