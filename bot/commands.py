@@ -21,6 +21,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("setup", admin_only=True),
     Subcommand("pulse", admin_only=True),
     Subcommand("questions", admin_only=True),
+    Subcommand("digest", admin_only=True),
 )
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.digest import DigestView, compose
 from bot.pulses import PulseService
-from bot.scoring import DEPARTMENTS, EVERYONE, ItemMeta, Response, Results, score, suppress
+from bot.scoring import DEPARTMENTS, EVERYONE, ItemMeta, Response, Results, score, settled_stage, suppress
+from storage import digests as digest_store
 from storage import insights as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -65,3 +68,32 @@ class InsightService:
             shares={g: answered[g] / asked[g] if g in shown and asked[g] else None for g in asked},
             asked={g: asked[g] if g in shown else None for g in asked},
         )
+
+    def digest(
+        self, team_id: str, at: datetime, timezone: str, window: timedelta = DEFAULT_WINDOW
+    ) -> DigestView | None:
+        """The digest as of `at`: this week's results against last week's and four weeks ago."""
+        now = self.results(team_id, at, window)
+        if now is None:
+            return None
+        with self.database.session() as session:
+            previous = digest_store.previous_stage(session, team_id, at)
+            comments = store.comments_between(session, team_id, at - window, at)
+        local_day = at.astimezone(ZoneInfo(timezone)).date()
+        return compose(
+            week=local_day - timedelta(days=local_day.weekday()),
+            now=now,
+            last_week=self.results(team_id, at - timedelta(weeks=1), window),
+            month_ago=self.results(team_id, at - timedelta(weeks=4), window),
+            stage=settled_stage(previous, now.composites[EVERYONE]),
+            participation=self.participation(team_id, at - timedelta(weeks=1), at).shares,
+            comments=comments,
+        )
+
+    def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Statement texts and dimension names in `language`, for the digest template."""
+        with self.database.session() as session:
+            bank = self.pulses.workspace_bank(session, team_id)
+        items = {item.id: item.text(language) for item in bank.items}
+        dimensions = {d.id: d.names.get(language) or d.names["en"] for d in bank.dimensions}
+        return items, dimensions

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.insights import InsightService
 from bot.people import SlackUser, choose_language, may_administer
 from bot.pulses import PulseService
 from bot.question_bank import QuestionBank, load_bank
@@ -94,9 +95,11 @@ class Services:
     """Called after a change to what is scheduled, so the scheduler re-plans at once."""
     workspaces: WorkspaceService = field(init=False)
     pulses: PulseService = field(init=False)
+    insights: InsightService = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(
             self.database, self.clock, self.settings.default_language, self.settings.default_timezone
         )
         self.pulses = PulseService(self.database, self.clock, self.bank)
+        self.insights = InsightService(self.database, self.pulses)

@@ -16,6 +16,7 @@ from bot.people import SlackUser
 from bot.services import Services
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, refusal, services_of
+from handlers.digest import digest_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
 
@@ -125,4 +126,5 @@ SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "setup": _setup,
     "pulse": pulse_command,
     "questions": questions_command,
+    "digest": digest_command,
 }

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, Delivery, PulseRound
+from storage.models import Answer, Comment, Delivery, PulseRound
 from storage.pulses import IN_CHANNEL, SENT
 
 #: Rows fetched per round trip when streaming answers (a million fit in little memory this way).
@@ -60,3 +60,19 @@ def participation_between(
         ).all()
     )
     return {department: (count, answered.get(department, 0)) for department, count in asked.items()}
+
+
+def comments_between(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> list[tuple[str | None, str]]:
+    """(department, text) of the comments on rounds scheduled in [start, end), newest first.
+
+    No author and no date leave this function: the digest must not show them.
+    """
+    rows = session.execute(
+        select(Comment.department, Comment.text)
+        .join(PulseRound, PulseRound.id == Comment.round_id)
+        .where(Comment.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end)
+        .order_by(Comment.written_at.desc())
+    )
+    return [(department, text) for department, text in rows]

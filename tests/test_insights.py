@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.insights import InsightService
-from bot.sandbox.workspace import HEAD_OF_MARKETING, HEAD_OF_SALES, MARKETERS, SALESPEOPLE
+from bot.sandbox.workspace import (
+    HEAD_OF_MARKETING,
+    HEAD_OF_SALES,
+    MARKETERS,
+    OWNER,
+    SALES_AND_MARKETING,
+    SALESPEOPLE,
+)
 from bot.scoring import EVERYONE, MARKETING, SALES
+from storage.models import Comment, PulseRound
+from tests.scenario import command, text_of
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
 
 SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
@@ -50,3 +61,41 @@ def test_a_small_team_is_withheld_everywhere(bot, driver, sandbox, clock):
     assert results.composites[SALES].withheld  # else everyone − sales would reveal the two marketers
     assert not results.composites[EVERYONE].withheld
     assert results.item_gaps == {}
+
+
+def test_the_digest_preview_shows_the_stage_the_gap_and_only_safe_comments(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    with bot.database.session() as session:
+        round_id = session.scalars(select(PulseRound.id)).one()
+        session.add_all(
+            [
+                Comment(
+                    round_id=round_id,
+                    user_id=SALESPEOPLE[0],
+                    team_id="T0ACME001",
+                    department="sales",
+                    text="Share the <!channel> lead list",
+                    written_at=FIRST_ROUND,
+                ),
+                Comment(
+                    round_id=round_id,
+                    user_id=SALES_AND_MARKETING,
+                    team_id="T0ACME001",
+                    department=None,
+                    text="Only I would say this",
+                    written_at=FIRST_ROUND,
+                ),
+            ]
+        )
+    clock.set(FIRST_ROUND + timedelta(days=6))
+    (digest,) = command(bot, driver, OWNER, "digest preview")
+    text = text_of(digest)
+    assert "*Stage: Aligned* · score 60 of 100" in text
+    assert "sales 2.0, marketing 4.0 (+2.0)" in text
+    assert "Participation: sales 100%" in text
+    assert "Share the &lt;!channel&gt; lead list" in text
+    assert "Only I would say this" not in text  # unknown department: never shown
+    assert "Only Slack workspace admins" in text_of(command(bot, driver, SALESPEOPLE[0], "digest preview")[0])

@@ -14,7 +14,9 @@ from bot import schedule
 from bot.cadence import CadenceForm, CadenceSettings, form_from_settings
 from bot.commands import SUBCOMMANDS
 from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
+from bot.digest import compose
 from bot.question_bank import load_bank
+from bot.scoring import ItemMeta, Response, score
 from bot.rendering import Renderer
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.workspace_setup import SetupForm, WorkspaceConfig
@@ -44,6 +46,14 @@ RECURRENCE = schedule.Recurrence(
 )
 SETTINGS = CadenceSettings(name="Weekly <pulse>", recurrence=RECURRENCE)
 BANK = load_bank()
+DIGEST_ITEMS = {"A": ItemMeta("d1", True), "B": ItemMeta("d2", True)}
+DIGEST_RESULTS = score(
+    [Response(f"s{n}", item, "sales", 2 + n % 2) for n in range(4) for item in "AB"]
+    + [Response(f"m{n}", item, "marketing", 4 + n % 2) for n in range(4) for item in "AB"],
+    DIGEST_ITEMS,
+    3,
+)
+PARTICIPATION = {"sales": 0.8, "marketing": None, "everyone": 0.75}
 
 
 def message_codes(template: str) -> list[str]:
@@ -146,6 +156,32 @@ CONTEXTS = {
             ],
             "disabled": {"hbr01"},
         }
+    ],
+    "digest": [
+        {
+            "view": compose(
+                NOW.date(),
+                DIGEST_RESULTS,
+                DIGEST_RESULTS,
+                None,
+                "aligned",
+                PARTICIPATION,
+                [("sales", "Share <!channel> leads"), (None, "hidden")],
+            ),
+            "items": {item.id: item.text("en") for item in BANK.items}
+            | {"A": "Statement A", "B": "Statement B"},
+            "dimensions": {d.id: d.names["en"] for d in BANK.dimensions}
+            | {"d1": "Dimension one", "d2": "Two"},
+            "threshold": 3,
+            "window_weeks": 8,
+        },
+        {
+            "view": compose(NOW.date(), score([], {}, 5), None, None, None, {}, []),
+            "items": {},
+            "dimensions": {},
+            "threshold": 5,
+            "window_weeks": 8,
+        },
     ],
     "question_add_modal": [
         {
