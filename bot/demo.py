@@ -172,6 +172,11 @@ class DemoStory:
                 self.bot.runner.run_due,
                 people={SALESPEOPLE[3]},
             )
+            self.step(
+                f"{self.name(SALESPEOPLE[3])} answers from the reminder",
+                lambda week=week: self._late_answers(week),
+                people=set(),
+            )
             self.clock.set(first + timedelta(weeks=week, hours=48))
             self.step(
                 "Two days later the round closes; the DMs say so",
@@ -179,9 +184,18 @@ class DemoStory:
                 people={member} if week == 0 else set(),
             )
         self.lines += ["", self._answer_summary()]
+        self.clock.set(first + timedelta(weeks=2, days=4))  # the Sunday after the third round
+        self.step(
+            "Monday 09:00 New York time: the weekly digest reaches the leadership channel", self._digest_time
+        )
+
+    def _digest_time(self) -> None:
+        self.clock.set(self.bot.digests.next_wakeup())
+        self.bot.digests.run_due()
 
     def _pulse_dm(self, user_id: str):
-        return [m for m in self.sandbox.dms_to(user_id) if (m.metadata or {}).get("event_type")][-1]
+        payloads = [((m.metadata or {}).get("event_payload") or {}, m) for m in self.sandbox.dms_to(user_id)]
+        return [m for payload, m in payloads if "delivery_id" in payload or "reminder" in payload][-1]
 
     def _tap(self, user_id: str, message, statement: int, score: int) -> None:
         rows = [b for b in message.blocks if b.get("block_id", "").startswith("item:")]
@@ -230,13 +244,20 @@ class DemoStory:
                 score = min(5, max(1, round(rng.gauss(3.6 if marketing else 2.7, 0.8))))
                 self._tap(person, message, statement, score)
 
+    def _late_answers(self, week: int) -> None:
+        rng = random.Random(f"demo-late-{week}")
+        message = self._pulse_dm(SALESPEOPLE[3])
+        rows = [b for b in message.blocks if b.get("block_id", "").startswith("item:")]
+        for statement in range(len(rows)):
+            self._tap(SALESPEOPLE[3], message, statement, min(5, max(1, round(rng.gauss(2.7, 0.8)))))
+
     def _answer_summary(self) -> str:
         with self.bot.database.session() as session:
             rows = session.execute(
                 select(Answer.department, func.count(), func.avg(Answer.score)).group_by(Answer.department)
             ).all()
         parts = [f"{department or 'unknown'}: {count} answers" for department, count, _mean in rows]
-        return "In the database now: " + ", ".join(parts) + " (the digest that reads them comes next)."
+        return "In the database now: " + ", ".join(parts) + "."
 
 
 def run_demo(output: str, out: Callable[[str], object] = print) -> int:
@@ -259,14 +280,19 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
             story = DemoStory(bot, SlackDriver(bot.url, signing_secret, sandbox), sandbox, clock)
             story.play()
         problems = sandbox.invalid_payloads()
+        charts = [f for f in sandbox.files.values() if f.content]
     header = [
         "alignbot demo: the real bot, served over HTTP, against the local Slack sandbox (no Slack account).",
         f"Workspace: {sandbox.workspace.team_name}; database: {database_file}",
     ]
+    for chart in charts:
+        (output_dir / chart.name).write_bytes(chart.content)
     transcript = "\n".join(header + story.lines) + "\n"
     (output_dir / "transcript.txt").write_text(transcript, encoding="utf-8")
     out(transcript)
     out(f"Transcript written to {output_dir / 'transcript.txt'}")
+    for chart in charts:
+        out(f"Digest chart written to {output_dir / chart.name}")
     if problems:
         print(f"invalid Block Kit was sent: {problems}", file=sys.stderr)
         return 1

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.nudges import Nudge
 from bot.scoring import DEPARTMENTS, EVERYONE, MARKETING, SALES, Composite, Results
 
 MAX_GAPS = 3
 MAX_COMMENTS = 3
+MAX_NUDGES = 4
 COMMENT_LENGTH = 280
 
 
@@ -43,7 +45,7 @@ class DigestView:
     strongest: DimensionMean | None
     participation: Mapping[str, float | None]
     comments: tuple[str, ...]
-    nudges: tuple = ()
+    nudges: tuple[Nudge, ...] = ()
 
 
 def change(now: Composite, then: Composite | None) -> float | None:
@@ -102,7 +104,7 @@ def compose(
     stage: str | None,
     participation: Mapping[str, float | None],
     comments: Sequence[tuple[str | None, str]],
-    nudges: Sequence = (),
+    nudges: Sequence[Nudge] = (),
 ) -> DigestView:
     weakest, strongest = extreme_dimensions(now)
     everyone = now.composites[EVERYONE]

@@ -6,15 +6,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.digest import DigestView, compose
+from bot.chart import TrendPoint
+from bot.digest import MAX_NUDGES, DigestView, compose
+from bot.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
 from bot.pulses import PulseService
-from bot.scoring import DEPARTMENTS, EVERYONE, ItemMeta, Response, Results, score, settled_stage, suppress
+from bot.scoring import (
+    DEPARTMENTS,
+    EVERYONE,
+    MARKETING,
+    SALES,
+    ItemMeta,
+    Response,
+    Results,
+    score,
+    settled_stage,
+    suppress,
+)
 from storage import digests as digest_store
 from storage import insights as store
 from storage import workspaces as workspace_store
 from storage.db import Database
 
 DEFAULT_WINDOW = timedelta(weeks=8)
+#: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
+HISTORY_WEEKS = 5
+TREND_WEEKS = 12
 
 
 @dataclass(frozen=True)
@@ -72,23 +88,63 @@ class InsightService:
     def digest(
         self, team_id: str, at: datetime, timezone: str, window: timedelta = DEFAULT_WINDOW
     ) -> DigestView | None:
-        """The digest as of `at`: this week's results against last week's and four weeks ago."""
-        now = self.results(team_id, at, window)
-        if now is None:
+        """The digest as of `at`: this week against last week and four weeks ago, with nudges."""
+        history = self.weeks(team_id, at, window)
+        if not history:
             return None
         with self.database.session() as session:
-            previous = digest_store.previous_stage(session, team_id, at)
             comments = store.comments_between(session, team_id, at - window, at)
+            quiet = digest_store.quiet_nudges(session, team_id, at)
+        dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
+        suggestions = without_snoozed(nudges(history, dimension_of, max_nudges=len(KINDS) * 20), quiet)
         local_day = at.astimezone(ZoneInfo(timezone)).date()
+        current = history[-1]
         return compose(
             week=local_day - timedelta(days=local_day.weekday()),
-            now=now,
-            last_week=self.results(team_id, at - timedelta(weeks=1), window),
-            month_ago=self.results(team_id, at - timedelta(weeks=4), window),
-            stage=settled_stage(previous, now.composites[EVERYONE]),
-            participation=self.participation(team_id, at - timedelta(weeks=1), at).shares,
+            now=current.results,
+            last_week=history[-2].results if len(history) > 1 else None,
+            month_ago=history[-5].results if len(history) > 4 else None,
+            stage=current.stage,
+            participation=current.participation,
             comments=comments,
+            nudges=suggestions[:MAX_NUDGES],
         )
+
+    def weeks(self, team_id: str, at: datetime, window: timedelta = DEFAULT_WINDOW) -> list[WeekSnapshot]:
+        """The last five weekly snapshots up to `at`, oldest first, each stage settled on the one before."""
+        with self.database.session() as session:
+            stage = digest_store.previous_stage(session, team_id, at - timedelta(weeks=HISTORY_WEEKS))
+        snapshots = []
+        for weeks_back in range(HISTORY_WEEKS - 1, -1, -1):
+            end = at - timedelta(weeks=weeks_back)
+            results = self.results(team_id, end, window)
+            if results is None:
+                return []
+            stage = settled_stage(stage, results.composites[EVERYONE])
+            participation = self.participation(team_id, end - timedelta(weeks=1), end).shares
+            snapshots.append(WeekSnapshot(end.date(), results, stage, participation))
+        return snapshots
+
+    def trend(
+        self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window: timedelta = DEFAULT_WINDOW
+    ) -> list[TrendPoint]:
+        """The composite score of each group at the end of each of the last `weeks` weeks."""
+        points = []
+        for weeks_back in range(weeks - 1, -1, -1):
+            end = at - timedelta(weeks=weeks_back)
+            results = self.results(team_id, end, window)
+            if results is None:
+                return []
+            composites = results.composites
+            points.append(
+                TrendPoint(
+                    end.date(),
+                    composites[SALES].score,
+                    composites[MARKETING].score,
+                    composites[EVERYONE].score,
+                )
+            )
+        return points
 
     def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
         """Statement texts and dimension names in `language`, for the digest template."""

@@ -19,6 +19,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.members": ("channels:read", "groups:read"),
     "conversations.open": ("im:write",),
+    "files.completeUploadExternal": ("files:write",),
+    "files.getUploadURLExternal": ("files:write",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
     "views.open": (),
@@ -56,7 +58,7 @@ def manifest(request_url: str | None = None, socket_mode: bool = False) -> dict:
                     "command": COMMAND,
                     **url,
                     "description": "Set up and use alignbot",
-                    "usage_hint": "help | setup | status | pulse | questions | language fa|en | department",
+                    "usage_hint": "help | setup | status | pulse | questions | digest | language",
                     "should_escape": False,
                 }
             ],

@@ -10,11 +10,8 @@ it is tried again.
 
 from __future__ import annotations
 
-import http.client
 import logging
-import socket
 import threading
-import urllib.error
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from bot.clock import Clock
 from bot.people import SlackUser, choose_language
 from bot.pulses import PulseService, PulseView
 from bot.rendering import Renderer
+from bot.slack_delivery import SendResult, find_in_history, post_once
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from storage import pulses as store
 from storage import workspaces as workspace_store
@@ -43,11 +41,6 @@ STALE_AFTER = timedelta(minutes=2)
 BATCH_SIZE = 50
 MAX_ATTEMPTS = 5
 SEND_WORKERS = 4
-METADATA_EVENT = "alignbot_pulse"
-#: Slack errors worth another try later; any other error is final for that delivery.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-#: What a dropped connection or a timeout looks like from slack_sdk: we cannot know if Slack acted.
-UNCERTAIN = (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException)
 
 
 @dataclass
@@ -59,17 +52,6 @@ class RunReport:
     reminders: int = 0
     rounds_closed: int = 0
     errors: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """`sent`; `failed` (final); `retry` (Slack said no, for now); `check` (Slack answered 5xx: it
-    may have posted, look in the DM now); `uncertain` (no answer: look once the send is stale)."""
-
-    status: str
-    channel: str | None = None
-    ts: str | None = None
-    error: str | None = None
 
 
 class PulseRunner:
@@ -248,14 +230,14 @@ class PulseRunner:
         for round_id, channel, team_id, language in claimed:
             key = f"{round_id}:{channel}"
             client = self.slack_for(team_id)
-            result = _post(
+            result = post_once(
                 client,
                 channel,
                 self._render(team_id, language, self.pulses.view(round_id, None)),
                 {"channel_post": key},
             )
             if result.status == "check":
-                found = _find_in_history(client, channel, now - STALE_AFTER, "channel_post", key)
+                found = find_in_history(client, channel, now - STALE_AFTER, "channel_post", key)
                 result = (
                     SendResult("sent", channel, found) if found else SendResult("retry", error=result.error)
                 )
@@ -299,7 +281,7 @@ class PulseRunner:
                     delivery.status = store.PENDING
         for round_id, channel, team_id, claimed_at in stale_posts:
             key = f"{round_id}:{channel}"
-            found = _find_in_history(self.slack_for(team_id), channel, claimed_at, "channel_post", key)
+            found = find_in_history(self.slack_for(team_id), channel, claimed_at, "channel_post", key)
             with self.database.session() as session:
                 post = session.get(ChannelPost, (round_id, channel))
                 post.status, post.message_ts = (store.SENT, found) if found else (store.PENDING, None)
@@ -330,7 +312,7 @@ class PulseRunner:
                 error.response.get("error"),
             )
             return None
-        ts = _find_in_history(client, channel, since, key, value)
+        ts = find_in_history(client, channel, since, key, value)
         return (channel, ts) if ts else None
 
     def _deliver(self, report: RunReport) -> None:
@@ -372,7 +354,7 @@ class PulseRunner:
         if view is None:
             return SendResult("failed", error="round_deleted")
         message = self._render(team_id, language, view)
-        return _post(self.slack_for(team_id), user_id, message, {"delivery_id": delivery_id})
+        return post_once(self.slack_for(team_id), user_id, message, {"delivery_id": delivery_id})
 
     def _record_send(self, delivery: Delivery, result: SendResult, attempts: int, report: RunReport) -> None:
         if result.status == "sent":
@@ -423,7 +405,9 @@ class PulseRunner:
         for delivery_id, team_id, user_id, round_id, language, number in work:
             view = self.pulses.view(round_id, user_id, reminder=number)
             message = self._render(team_id, language, view)
-            result = _post(self.slack_for(team_id), user_id, message, {"reminder": f"{delivery_id}:{number}"})
+            result = post_once(
+                self.slack_for(team_id), user_id, message, {"reminder": f"{delivery_id}:{number}"}
+            )
             with self.database.session() as session:
                 reminder = session.get(Reminder, (delivery_id, number))
                 if result.status == "sent":
@@ -483,45 +467,3 @@ class PulseRunner:
         threshold = config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
         language = language or (config.default_language if config else self.default_language)
         return self.renderer.render("pulse_message", language, view=view, threshold=threshold)
-
-
-def _find_in_history(client: WebClient, channel: str, since: datetime, key: str, value: object) -> str | None:
-    """The ts of our message carrying `key: value` in its metadata, posted since `since`."""
-    try:
-        history = client.conversations_history(
-            channel=channel, oldest=f"{since.timestamp() - 5:.6f}", include_all_metadata=True, limit=200
-        )
-    except SlackApiError as error:
-        logger.warning(
-            "could not read %s's history to look for %s=%s: %s",
-            channel,
-            key,
-            value,
-            error.response.get("error"),
-        )
-        return None
-    for message in history["messages"]:
-        metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == METADATA_EVENT
-            and metadata.get("event_payload", {}).get(key) == value
-        ):
-            return message["ts"]
-    return None
-
-
-def _post(client: WebClient, channel: str, message: dict[str, Any], payload: dict[str, Any]) -> SendResult:
-    """chat.postMessage with our key in the message metadata, classified for the caller."""
-    try:
-        answer = client.chat_postMessage(
-            channel=channel, metadata={"event_type": METADATA_EVENT, "event_payload": payload}, **message
-        )
-    except SlackApiError as error:
-        status = error.response.status_code
-        if status >= 500:
-            return SendResult("check", error=f"http_{status}")
-        code = str(error.response.get("error") or f"http_{status}")[:64]
-        return SendResult("retry" if code in TRANSIENT_ERRORS else "failed", error=code)
-    except UNCERTAIN as error:
-        return SendResult("uncertain", error=type(error).__name__)
-    return SendResult("sent", answer["channel"], answer["ts"])

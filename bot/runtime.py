@@ -11,9 +11,10 @@ from bot.app import build_app
 from bot.background import TrackedExecutor
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.digest_runner import DigestRunner
 from bot.pulse_runner import PulseRunner
 from bot.rendering import default_renderer
-from bot.scheduler import PulseScheduler
+from bot.scheduler import Scheduler
 from bot.server import create_http_server
 from bot.services import Services
 from storage import migrate
@@ -48,7 +49,15 @@ class BotRuntime:
             slack_for=lambda _team_id: self.app.client,
             default_language=settings.default_language,
         )
-        self.scheduler = PulseScheduler(self.runner) if scheduler else None
+        self.digests = DigestRunner(
+            self.database,
+            self.services.clock,
+            self.services.insights,
+            self.services.renderer,
+            slack_for=lambda _team_id: self.app.client,
+        )
+        self.services.digests = self.digests
+        self.scheduler = Scheduler(self.runner, self.digests) if scheduler else None
         if self.scheduler is not None:
             self.services.schedule_changed = self.scheduler.wake
         self.server = create_http_server(self.app, self.database, host=host, port=port)

@@ -1,4 +1,5 @@
-"""APScheduler 3 drives the pulse runner: at the next due instant, and every minute as a safety net.
+"""APScheduler 3 drives the runners (pulses, digests): at the next due instant, and every minute as a
+safety net.
 
 The database stays the source of truth: jobs carry no state, they only say "look now". After
 every run, and whenever an admin changes a cadence, the next wake-up is recomputed from the
@@ -10,21 +11,28 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-
-from bot.pulse_runner import PulseRunner
 
 logger = logging.getLogger(__name__)
 
 SAFETY_INTERVAL_SECONDS = 60
 
 
-class PulseScheduler:
-    def __init__(self, runner: PulseRunner) -> None:
-        self.runner = runner
+class Runner(Protocol):
+    clock: object
+
+    def run_due(self) -> object: ...
+
+    def next_wakeup(self) -> datetime | None: ...
+
+
+class Scheduler:
+    def __init__(self, *runners: Runner) -> None:
+        self.runners = runners
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -43,25 +51,28 @@ class PulseScheduler:
     def wake(self) -> None:
         """Run at the next due instant (now, if something is already due)."""
         try:
-            due = self.runner.next_wakeup()
+            delays = [
+                due - runner.clock.now()
+                for runner in self.runners
+                if (due := runner.next_wakeup()) is not None
+            ]
         except Exception:
             logger.exception("could not compute the next wake-up; the minute tick will retry")
             return
-        if due is None or not self.scheduler.running:
+        if not delays or not self.scheduler.running:
             return
-        # Measured on the runner's clock, so a test's hand-moved clock maps onto real time.
-        run_at = datetime.now(UTC) + max(due - self.runner.clock.now(), timedelta(0))
+        # Measured on the runners' clock, so a test's hand-moved clock maps onto real time.
+        run_at = datetime.now(UTC) + max(min(delays), timedelta(0))
         self.scheduler.add_job(
             self.tick, DateTrigger(run_date=run_at, timezone=UTC), id="next", replace_existing=True
         )
 
     def tick(self) -> None:
-        try:
-            report = self.runner.run_due()
-            if report.rounds_started or report.sent or report.reminders or report.rounds_closed:
-                logger.info("pulse run: %s", report)
-        except Exception:
-            logger.exception("pulse run failed; the next tick retries")
+        for runner in self.runners:
+            try:
+                logger.debug("%s: %s", type(runner).__name__, runner.run_due())
+            except Exception:
+                logger.exception("%s failed; the next tick retries", type(runner).__name__)
         self.wake()
 
     def shutdown(self) -> None:

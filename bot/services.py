@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.insights import InsightService
+
+if TYPE_CHECKING:
+    from bot.digest_runner import DigestRunner
 from bot.people import SlackUser, choose_language, may_administer
 from bot.pulses import PulseService
 from bot.question_bank import QuestionBank, load_bank
 from bot.rendering import Renderer
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
+from storage import digests as digest_store
 from storage import workspaces as store
 from storage.db import Database
 
@@ -75,6 +80,8 @@ class WorkspaceService:
             if not store.claim_request(session, team_id, request_key, now):
                 return False
             store.save_config(session, team_id, config, configured_by, now)
+            session.flush()
+            digest_store.ensure_settings(session, team_id, now)
             return True
 
     def claim_request(self, team_id: str, request_key: str) -> bool:
@@ -93,6 +100,8 @@ class Services:
     bank: QuestionBank = field(default_factory=load_bank)
     schedule_changed: Callable[[], None] = lambda: None
     """Called after a change to what is scheduled, so the scheduler re-plans at once."""
+    digests: DigestRunner | None = None
+    """Set by the runtime: sending a digest needs the Slack client the app was built with."""
     workspaces: WorkspaceService = field(init=False)
     pulses: PulseService = field(init=False)
     insights: InsightService = field(init=False)

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 def digest_command(invocation: Invocation) -> dict:
     services, team_id = invocation.services, invocation.team_id
     action = invocation.parsed.args[0].lower() if invocation.parsed.args else "preview"
+    if action == "send":
+        outcome = services.digests.send_now(team_id)
+        return invocation.render("notice", kind=f"digest_{outcome}")
     if action != "preview":
         return invocation.render("notice", kind="digest_usage")
     config = services.workspaces.config(team_id)

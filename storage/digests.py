@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Digest
+from storage.models import Digest, DigestPost, DigestSettings, NudgeState
+from storage.pulses import PENDING, SENDING, SENT
+from storage.workspaces import insert_once
 
 
 def previous_stage(session: Session, team_id: str, before: datetime) -> str | None:
@@ -17,4 +19,109 @@ def previous_stage(session: Session, team_id: str, before: datetime) -> str | No
         .where(Digest.team_id == team_id, Digest.scheduled_at < before, Digest.stage.is_not(None))
         .order_by(Digest.scheduled_at.desc())
         .limit(1)
+    )
+
+
+def quiet_nudges(session: Session, team_id: str, now: datetime) -> set[str]:
+    """Nudges not to repeat: acted on (in progress), or snoozed until a later date."""
+    rows = session.execute(
+        select(NudgeState.key, NudgeState.status, NudgeState.until).where(NudgeState.team_id == team_id)
+    )
+    return {
+        key for key, status, until in rows if status == "in_progress" or (until is not None and until > now)
+    }
+
+
+def settings_of(session: Session, team_id: str) -> DigestSettings | None:
+    return session.get(DigestSettings, team_id)
+
+
+def ensure_settings(session: Session, team_id: str, now: datetime) -> DigestSettings:
+    """The workspace's digest settings, created with the defaults the first time: Mondays at 09:00
+    in the workspace's zone, to the leadership channel."""
+    settings = session.get(DigestSettings, team_id)
+    if settings is None:
+        settings = DigestSettings(
+            team_id=team_id,
+            weekday=0,
+            local_time="09:00",
+            to_channel=True,
+            leaders=[],
+            window_weeks=8,
+            paused=False,
+            planned_until=now,
+            updated_at=now,
+        )
+        session.add(settings)
+    return settings
+
+
+def active_settings(session: Session) -> list[DigestSettings]:
+    return list(session.scalars(select(DigestSettings).where(DigestSettings.paused.is_(False))))
+
+
+def add_digest(
+    session: Session, team_id: str, week: date, scheduled_at: datetime, stage: str | None, now: datetime
+) -> Digest | None:
+    """The week's digest, or None when that week already has one (another process made it)."""
+    if not insert_once(
+        session,
+        Digest,
+        team_id=team_id,
+        week=week,
+        scheduled_at=scheduled_at,
+        stage=stage,
+        status="open",
+        created_at=now,
+    ):
+        return None
+    return session.scalars(select(Digest).where(Digest.team_id == team_id, Digest.week == week)).one()
+
+
+def add_posts(session: Session, digest: Digest, destinations: list[str]) -> None:
+    for destination in dict.fromkeys(destinations):
+        insert_once(
+            session,
+            DigestPost,
+            digest_id=digest.id,
+            destination=destination,
+            team_id=digest.team_id,
+            status=PENDING,
+        )
+
+
+def claim_posts(session: Session, now: datetime) -> list[DigestPost]:
+    """Move pending digest posts to `sending`; only the process whose update wins posts."""
+    claimed = []
+    for post in session.scalars(select(DigestPost).where(DigestPost.status == PENDING)).all():
+        won = session.execute(
+            update(DigestPost)
+            .where(
+                DigestPost.digest_id == post.digest_id,
+                DigestPost.destination == post.destination,
+                DigestPost.status == PENDING,
+            )
+            .values(status=SENDING, claimed_at=now)
+            .returning(DigestPost.digest_id)
+        ).first()
+        if won:
+            claimed.append(post)
+    return claimed
+
+
+def stale_posts(session: Session, before: datetime) -> list[DigestPost]:
+    return list(
+        session.scalars(
+            select(DigestPost).where(DigestPost.status == SENDING, DigestPost.claimed_at < before)
+        )
+    )
+
+
+def posts_without_chart(session: Session) -> list[DigestPost]:
+    return list(
+        session.scalars(
+            select(DigestPost).where(
+                DigestPost.status == SENT, DigestPost.file_id.is_(None), DigestPost.message_ts.is_not(None)
+            )
+        )
     )

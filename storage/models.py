@@ -344,6 +344,8 @@ class DigestPost(Base):
     team_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    """Where the message landed (a DM's id for a person), so the chart can follow in its thread."""
     message_ts: Mapped[str | None] = mapped_column(String(32))
     file_id: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(String(64))

@@ -8,6 +8,7 @@ from bot import manifest
 from bot.pulse_runner import STALE_AFTER
 from bot.sandbox.workspace import OWNER, SALES_CHANNEL, SALESPEOPLE
 from tests.scenario import command
+from tests.test_digest import MONDAY_9_BERLIN
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
 from tests.test_setup import VALID_INPUTS
 
@@ -26,6 +27,8 @@ def exercise_every_surface(bot, driver, sandbox, clock) -> None:
     run_at(bot, clock, FIRST_ROUND + STALE_AFTER + timedelta(seconds=1))
     tap(bot, driver, sandbox, SALESPEOPLE[0], score=4)
     run_at(bot, clock, FIRST_ROUND + timedelta(days=2))
+    clock.set(MONDAY_9_BERLIN)  # the weekly digest, with its chart uploaded
+    bot.digests.run_due()
 
 
 def test_every_method_called_is_declared_with_its_scopes(bot, driver, sandbox, clock):

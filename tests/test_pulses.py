@@ -58,7 +58,11 @@ def run_at(bot, clock, moment: datetime):
 
 def pulse_dms(sandbox, user_id: str) -> list:
     """The pulse messages (rounds and reminders) a person got, told apart by their Slack metadata."""
-    return [m for m in sandbox.dms_to(user_id) if (m.metadata or {}).get("event_type") == "alignbot_pulse"]
+    return [
+        m
+        for m in sandbox.dms_to(user_id)
+        if {"delivery_id", "reminder"} & set((m.metadata or {}).get("event_payload") or {})
+    ]
 
 
 def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None):

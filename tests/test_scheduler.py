@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.sandbox.workspace import OWNER
-from bot.scheduler import PulseScheduler
+from bot.scheduler import Scheduler
 from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms
 
 
@@ -34,7 +34,7 @@ def test_the_scheduler_sends_the_round_when_it_falls_due(bot, driver, sandbox, c
 
     bot.runner.run_due = run_and_signal
     bot.runner.clock = RunningClock(FIRST_ROUND - timedelta(milliseconds=300))  # due in 0.3 s
-    scheduler = PulseScheduler(bot.runner)
+    scheduler = Scheduler(bot.runner)
     scheduler.start()
     try:
         job = scheduler.scheduler.get_job("next")
@@ -48,7 +48,7 @@ def test_the_scheduler_sends_the_round_when_it_falls_due(bot, driver, sandbox, c
 
 def test_a_cadence_change_replans_without_a_restart(bot, driver, sandbox, clock):
     create_pulse(bot, driver)
-    scheduler = PulseScheduler(bot.runner)
+    scheduler = Scheduler(bot.runner)
     bot.services.schedule_changed = scheduler.wake
     scheduler.start()
     try:

@@ -12,13 +12,15 @@ from slack_sdk.models.views import View
 
 from bot import schedule
 from bot.cadence import CadenceForm, CadenceSettings, form_from_settings
+from bot.chart import LABEL_KEYS
 from bot.commands import SUBCOMMANDS
-from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.digest import compose
+from bot.nudges import ACTIONS, Nudge
+from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.question_bank import load_bank
-from bot.scoring import ItemMeta, Response, score
 from bot.rendering import Renderer
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
+from bot.scoring import ItemMeta, Response, score
 from bot.workspace_setup import SetupForm, WorkspaceConfig
 
 CONFIG = WorkspaceConfig(
@@ -54,6 +56,56 @@ DIGEST_RESULTS = score(
     3,
 )
 PARTICIPATION = {"sales": 0.8, "marketing": None, "everyone": 0.75}
+
+
+def every_nudge() -> list[Nudge]:
+    """One nudge of every kind, and one for every action code the rules can produce."""
+    evidence = {
+        "low_dimension": {"dimension": "information_sharing", "mean": 2.3, "respondents": 9, "weeks": 3},
+        "wide_gap": {
+            "item": "hbr05",
+            "dimension": "information_sharing",
+            "sales": 2.1,
+            "marketing": 3.4,
+            "more_positive": "marketing",
+            "gap": 1.3,
+        },
+        "low_participation": {"group": "sales", "share": 0.3},
+        "stage_drop": {"previous_stage": "aligned", "stage": "defined", "weeks": 4},
+        "next_stage": {"stage": "defined", "next_stage": "aligned"},
+        "no_useful_meeting": {"days": 45},
+    }
+    made = [
+        Nudge(kind, kind, action, evidence[kind], "leaders", 1)
+        for kind, action in (
+            ("low_dimension", "sales_feedback_loop"),
+            ("wide_gap", "discuss_gap"),
+            ("low_participation", "explain_and_act"),
+            ("stage_drop", "review_what_changed"),
+            ("next_stage", "joint_planning_and_training"),
+            ("no_useful_meeting", "hold_useful_joint_meeting"),
+        )
+    ]
+    made.append(
+        Nudge("next_stage:integrated", "next_stage", "sustain_culture", {"stage": "integrated"}, "leaders", 6)
+    )
+    made.append(
+        Nudge(
+            "gap:d",
+            "wide_gap",
+            "discuss_gap",
+            {"dimension": "knowledge", "sales": 2.0, "marketing": 3.5, "gap": 1.5},
+            "both_teams",
+            5,
+        )
+    )
+    covered = {n.action for n in made}
+    made += [
+        Nudge(f"a:{a}", "low_dimension", a, evidence["low_dimension"], "leaders", 2)
+        for a in ACTIONS
+        if a not in covered
+    ]
+    return made
 
 
 def message_codes(template: str) -> list[str]:
@@ -176,6 +228,18 @@ CONTEXTS = {
             "window_weeks": 8,
         },
         {
+            "view": replace(
+                compose(NOW.date(), DIGEST_RESULTS, None, None, "defined", PARTICIPATION, []),
+                nudges=tuple(every_nudge()),
+            ),
+            "items": {item.id: item.text("en") for item in BANK.items}
+            | {"A": "Statement A", "B": "Statement B"},
+            "dimensions": {d.id: d.names["en"] for d in BANK.dimensions}
+            | {"d1": "Dimension one", "d2": "Two"},
+            "threshold": 3,
+            "window_weeks": 8,
+        },
+        {
             "view": compose(NOW.date(), score([], {}, 5), None, None, None, {}, []),
             "items": {},
             "dimensions": {},
@@ -183,6 +247,7 @@ CONTEXTS = {
             "window_weeks": 8,
         },
     ],
+    "chart_labels": [{}],
     "question_add_modal": [
         {
             "dimensions": [DimensionItems(d.id, d.names["en"], ()) for d in BANK.dimensions],
@@ -206,6 +271,9 @@ CASES = [(name, index) for name, contexts in sorted(CONTEXTS.items()) for index 
 def test_template_renders_valid_block_kit(name, index, language):
     context = CONTEXTS[name][index]
     rendered = renderer.render(name, language, **context)
+    if name == "chart_labels":
+        assert set(rendered) == LABEL_KEYS and all(rendered.values())
+        return
     if name == "field_errors":
         assert set(rendered) == set(context["errors"])
         assert all(isinstance(text, str) and text for text in rendered.values())
@@ -287,3 +355,10 @@ def test_a_pulse_shows_the_chosen_answer_and_progress():
     chosen = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("style")]
     assert [e["value"] for e in chosen] == ["7:hbr01:4"]
     assert "Answered 1 of 2" in str(message)
+
+
+def test_every_nudge_action_has_words_in_the_digest():
+    digest = renderer.render("digest", "en", **CONTEXTS["digest"][1])
+    text = str(digest)
+    assert "What would help next" in text
+    assert "information_sharing" not in text  # codes become names and sentences

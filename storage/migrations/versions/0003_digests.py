@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("file_id", sa.String(length=32), nullable=True),
         sa.Column("error", sa.String(length=64), nullable=True),

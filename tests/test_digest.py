@@ -1,0 +1,67 @@
+"""The weekly digest end to end: scheduled, posted once per week with its chart, in each reader's language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.sandbox.workspace import HEAD_OF_MARKETING, LEADERSHIP_CHANNEL, OWNER
+from storage.models import Digest, DigestSettings
+from tests.scenario import command, text_of
+from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
+from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+
+MONDAY_9_BERLIN = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+
+
+def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    with bot.database.session() as session:
+        session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_MARKETING]
+    clock.set(MONDAY_9_BERLIN - timedelta(minutes=1))
+    assert bot.digests.run_due() == 0
+    clock.set(MONDAY_9_BERLIN)
+    assert bot.digests.run_due() == 2
+    assert bot.digests.run_due() == 0
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    text = text_of({"blocks": digest.blocks})
+    assert "Sales and marketing alignment: week of 2026-03-09" in text
+    assert "*Stage: Aligned* · score 60 of 100" in text
+    chart = [f for f in sandbox.files.values() if LEADERSHIP_CHANNEL in f.channels]
+    assert len(chart) == 1 and chart[0].content.startswith(b"\x89PNG")
+    persian = [
+        m
+        for m in sandbox.dms_to(HEAD_OF_MARKETING)
+        if (m.metadata or {}).get("event_payload", {}).get("digest_post")
+    ]
+    assert len(persian) == 1
+    assert "همراستایی فروش و بازاریابی" in text_of({"blocks": persian[0].blocks})
+    with bot.database.session() as session:
+        (stored,) = session.scalars(select(Digest)).all()
+    assert (stored.stage, str(stored.week)) == ("aligned", "2026-03-09")
+    clock.set(MONDAY_9_BERLIN + timedelta(days=7))
+    assert bot.digests.run_due() == 2  # next week, its own digest
+
+
+def test_an_admin_sends_this_weeks_digest_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    clock.set(FIRST_ROUND + timedelta(days=1))
+    assert "on its way" in text_of(command(bot, driver, OWNER, "digest send")[0])
+    assert "already gone out" in text_of(command(bot, driver, OWNER, "digest send")[0])
+    posts = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    assert len(posts) == 1
+    assert "Only Slack workspace admins" in text_of(command(bot, driver, SALES_TEAM[1], "digest send")[0])
+
+
+def test_before_any_answer_the_digest_says_so_without_numbers(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    assert "on its way" in text_of(command(bot, driver, OWNER, "digest send")[0])
+    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    assert "Not enough responses yet for a score" in text_of({"blocks": post.blocks})
