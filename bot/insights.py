@@ -146,6 +146,18 @@ class InsightService:
             )
         return points
 
+    def snooze(self, team_id: str, key: str, by: str, duration: timedelta) -> None:
+        now = self.pulses.clock.now()
+        with self.database.session() as session:
+            digest_store.set_nudge_state(session, team_id, key, "snoozed", by, now, until=now + duration)
+
+    def act_on(self, team_id: str, key: str, by: str, note: str) -> None:
+        """A leader is acting on a nudge: it is not repeated while the work is in progress."""
+        with self.database.session() as session:
+            digest_store.set_nudge_state(
+                session, team_id, key, "in_progress", by, self.pulses.clock.now(), note=note
+            )
+
     def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
         """Statement texts and dimension names in `language`, for the digest template."""
         with self.database.session() as session:

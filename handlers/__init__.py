@@ -2,9 +2,9 @@
 
 from slack_bolt import App
 
-from handlers import align_command, home, pulse_admin, pulse_answers, setup_modal
+from handlers import align_command, digest, home, pulse_admin, pulse_answers, setup_modal
 
-MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers)
+MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers, digest)
 
 
 def register_all(app: App) -> None:

@@ -1,13 +1,38 @@
-"""`/align digest …`: the leadership digest on demand."""
+"""`/align digest …`, and what leaders do with the digest's nudges (act on one, or snooze it)."""
 
 from __future__ import annotations
 
+import json
+import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.insights import DEFAULT_WINDOW
+from handlers.common import (
+    fetch_user,
+    field_errors,
+    input_state,
+    refusal,
+    services_of,
+    submitted_by_admin,
+    view_metadata,
+)
 
 if TYPE_CHECKING:
     from handlers.align_command import Invocation
+
+SNOOZE = timedelta(weeks=4)
+logger = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action("nudge_act")(handle_act_button)
+    app.action("nudge_snooze")(handle_snooze)
+    app.view("nudge_act")(handle_act_submission)
 
 
 def digest_command(invocation: Invocation) -> dict:
@@ -30,4 +55,70 @@ def digest_command(invocation: Invocation) -> dict:
         dimensions=dimensions,
         threshold=config.anonymity_threshold,
         window_weeks=DEFAULT_WINDOW.days // 7,
+    )
+
+
+def handle_snooze(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
+    ack()
+    services = services_of(context)
+    user = fetch_user(client, body["user"]["id"])
+    language = services.workspaces.language_for(context.team_id, user)
+    if not services.workspaces.may_administer(context.team_id, user):
+        respond(
+            replace_original=False, response_type="ephemeral", **refusal(services, context.team_id, language)
+        )
+        return
+    key = body["actions"][0].get("value", "")[:96]
+    services.insights.snooze(context.team_id, key, user.id, SNOOZE)
+    reply = services.renderer.render("notice", language, kind="nudge_snoozed")
+    respond(replace_original=False, response_type="ephemeral", **reply)
+
+
+def handle_act_button(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    services = services_of(context)
+    user = fetch_user(client, body["user"]["id"])
+    language = services.workspaces.language_for(context.team_id, user)
+    if not services.workspaces.may_administer(context.team_id, user):
+        respond(
+            replace_original=False, response_type="ephemeral", **refusal(services, context.team_id, language)
+        )
+        return
+    metadata = json.dumps({"language": language, "key": body["actions"][0].get("value", "")[:96]})
+    view = services.renderer.render("nudge_act_modal", language, private_metadata=metadata)
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:
+        reply = services.renderer.render("slack_failed", language, error=str(error.response.get("error")))
+        respond(replace_original=False, response_type="ephemeral", **reply)
+
+
+def handle_act_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+    """Record the nudge as acted on and tell both teams what leaders are doing (once per modal)."""
+    services = services_of(context)
+    metadata = view_metadata(view)
+    language, key = str(metadata.get("language", "en")), str(metadata.get("key", ""))
+    note = " ".join(str(input_state(view["state"]["values"], "note").get("value") or "").split())
+    if not note:
+        ack(**field_errors(services, language, {"note": "comment_required"}))
+        return
+    ack()
+    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
+    if user is None or not services.workspaces.claim_request(context.team_id, f"view:{view['id']}"):
+        return
+    services.insights.act_on(context.team_id, key, user.id, note)
+    config = services.workspaces.config(context.team_id)
+    items, dimensions = services.insights.texts(context.team_id, config.default_language)
+    announcement = services.renderer.render(
+        "you_said_we_did", config.default_language, key=key, note=note, items=items, dimensions=dimensions
+    )
+    for channel in config.sales_channels + config.marketing_channels:
+        try:
+            client.chat_postMessage(channel=channel, **announcement)
+        except SlackApiError as error:
+            logger.warning("you-said-we-did in %s: %s", channel, error.response.get("error"))
+    client.chat_postMessage(
+        channel=user.id, **services.renderer.render("notice", language, kind="nudge_acted")
     )

@@ -125,3 +125,20 @@ def posts_without_chart(session: Session) -> list[DigestPost]:
             )
         )
     )
+
+
+def set_nudge_state(
+    session: Session,
+    team_id: str,
+    key: str,
+    status: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    until: datetime | None = None,
+) -> None:
+    state = session.get(NudgeState, (team_id, key))
+    if state is None:
+        state = NudgeState(team_id=team_id, key=key)
+        session.add(state)
+    state.status, state.note, state.until, state.updated_by, state.updated_at = status, note, until, by, now

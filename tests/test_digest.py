@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.sandbox.workspace import HEAD_OF_MARKETING, LEADERSHIP_CHANNEL, OWNER
-from storage.models import Digest, DigestSettings
-from tests.scenario import command, text_of
+from bot.sandbox.workspace import (
+    HEAD_OF_MARKETING,
+    LEADERSHIP_CHANNEL,
+    MARKETING_CHANNEL,
+    OWNER,
+    SALES_CHANNEL,
+)
+from storage.models import Digest, DigestSettings, NudgeState
+from tests.scenario import command, replies_to, text_of
 from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
 
@@ -65,3 +71,53 @@ def test_before_any_answer_the_digest_says_so_without_numbers(bot, driver, sandb
     assert "on its way" in text_of(command(bot, driver, OWNER, "digest send")[0])
     (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
     assert "Not enough responses yet for a score" in text_of({"blocks": post.blocks})
+
+
+def digest_with_nudges(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    buttons = [e for b in post.blocks if b.get("block_id", "").startswith("nudge:") for e in b["elements"]]
+    return post, buttons
+
+
+def test_a_leader_acts_on_a_nudge_and_both_teams_hear_about_it(bot, driver, sandbox, clock):
+    post, buttons = digest_with_nudges(bot, driver, sandbox, clock)
+    act = next(b for b in buttons if b["action_id"] == "nudge_act")
+    message = {"ts": post.ts, "channel": LEADERSHIP_CHANNEL, "blocks": post.blocks}
+    driver.click(OWNER, "nudge_act", act["value"], "nudge:1", message=message)
+    assert bot.wait_idle()
+    modal = sandbox.latest_view_for(OWNER).view
+    assert modal["callback_id"] == "nudge_act"
+    driver.submit_view(OWNER, modal, {"note": "We meet on Thursday to agree <!channel> lead rules"})
+    driver.submit_view(OWNER, modal, {"note": "We meet on Thursday to agree <!channel> lead rules"})
+    assert bot.wait_idle()
+    for channel in (SALES_CHANNEL, MARKETING_CHANNEL):
+        said = [
+            m for m in sandbox.messages_in(channel) if "You said, we did" in text_of({"blocks": m.blocks})
+        ]
+        assert len(said) == 1
+        assert "&lt;!channel&gt;" in text_of({"blocks": said[0].blocks})
+    with bot.database.session() as session:
+        state = session.get(NudgeState, ("T0ACME001", act["value"]))
+    assert (state.status, state.updated_by) == ("in_progress", OWNER)
+    (preview,) = command(bot, driver, OWNER, "digest preview")
+    assert act["value"] not in str(preview)
+
+
+def test_a_snoozed_nudge_stays_away(bot, driver, sandbox, clock):
+    post, buttons = digest_with_nudges(bot, driver, sandbox, clock)
+    snooze = next(b for b in buttons if b["action_id"] == "nudge_snooze")
+    message = {"ts": post.ts, "channel": LEADERSHIP_CHANNEL, "blocks": post.blocks}
+    response = driver.click(OWNER, "nudge_snooze", snooze["value"], "nudge:1", message=message)
+    assert bot.wait_idle()
+    assert "Snoozed" in text_of(replies_to(sandbox, response)[0])
+    (preview,) = command(bot, driver, OWNER, "digest preview")
+    assert snooze["value"] not in str(preview)
+    refused = driver.click(SALES_TEAM[1], "nudge_snooze", "next_stage:aligned", "nudge:1", message=message)
+    assert bot.wait_idle()
+    assert "Only Slack workspace admins" in text_of(replies_to(sandbox, refused)[0])

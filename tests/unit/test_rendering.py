@@ -248,6 +248,22 @@ CONTEXTS = {
         },
     ],
     "chart_labels": [{}],
+    "nudge_act_modal": [{"private_metadata": "{}"}],
+    "you_said_we_did": [
+        {
+            "key": key,
+            "note": "We meet <!channel> on Thursday",
+            "items": {"hbr05": "Statement"},
+            "dimensions": {"knowledge": "Knowledge"},
+        }
+        for key in (
+            "low_dimension:knowledge",
+            "gap:hbr05",
+            "gap:knowledge",
+            "participation:sales",
+            "stage_drop",
+        )
+    ],
     "question_add_modal": [
         {
             "dimensions": [DimensionItems(d.id, d.names["en"], ()) for d in BANK.dimensions],
