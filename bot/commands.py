@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("pulse", admin_only=True),
     Subcommand("questions", admin_only=True),
     Subcommand("digest", admin_only=True),
+    Subcommand("export", admin_only=True),
 )
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 

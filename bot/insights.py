@@ -146,6 +146,26 @@ class InsightService:
             )
         return points
 
+    def own_participation(self, team_id: str, user_id: str, at: datetime) -> tuple[int, int]:
+        """A person's own pulses sent and answered in the window (shown only to them)."""
+        with self.database.session() as session:
+            return store.personal_participation(session, team_id, user_id, at - DEFAULT_WINDOW, at)
+
+    def digest_settings(self, team_id: str):
+        with self.database.session() as session:
+            return digest_store.ensure_settings(session, team_id, self.pulses.clock.now())
+
+    def schedule_digest(
+        self, team_id: str, weekday: int, local_time: str, to_channel: bool, leaders: tuple[str, ...]
+    ) -> None:
+        """New day, time and destinations; they apply from the next date (nothing is sent late)."""
+        now = self.pulses.clock.now()
+        with self.database.session() as session:
+            settings = digest_store.ensure_settings(session, team_id, now)
+            settings.weekday, settings.local_time = weekday, local_time
+            settings.to_channel, settings.leaders = to_channel, list(leaders)
+            settings.planned_until, settings.updated_at = max(settings.planned_until, now), now
+
     def snooze(self, team_id: str, key: str, by: str, duration: timedelta) -> None:
         now = self.pulses.clock.now()
         with self.database.session() as session:

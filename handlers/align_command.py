@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, refusal, services_of
 from handlers.digest import digest_command
+from handlers.export import export_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
 
@@ -127,4 +128,5 @@ SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "pulse": pulse_command,
     "questions": questions_command,
     "digest": digest_command,
+    "export": export_command,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from handlers.common import (
     field_errors,
     input_state,
     refusal,
+    selected_values,
     services_of,
     submitted_by_admin,
     view_metadata,
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
+    app.view("digest_schedule")(handle_schedule_submission)
     app.action("nudge_act")(handle_act_button)
     app.action("nudge_snooze")(handle_snooze)
     app.view("nudge_act")(handle_act_submission)
@@ -41,6 +44,8 @@ def digest_command(invocation: Invocation) -> dict:
     if action == "send":
         outcome = services.digests.send_now(team_id)
         return invocation.render("notice", kind=f"digest_{outcome}")
+    if action == "schedule":
+        return _open_schedule(invocation)
     if action != "preview":
         return invocation.render("notice", kind="digest_usage")
     config = services.workspaces.config(team_id)
@@ -55,6 +60,55 @@ def digest_command(invocation: Invocation) -> dict:
         dimensions=dimensions,
         threshold=config.anonymity_threshold,
         window_weeks=DEFAULT_WINDOW.days // 7,
+    )
+
+
+def _open_schedule(invocation: Invocation) -> dict | None:
+    config = invocation.services.workspaces.config(invocation.team_id)
+    if config is None:
+        return invocation.render("notice", kind="digest_setup_first")
+    view = invocation.render(
+        "digest_schedule_modal",
+        settings=invocation.services.insights.digest_settings(invocation.team_id),
+        timezone=config.timezone,
+        private_metadata=json.dumps({"language": invocation.language}),
+    )
+    try:
+        invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
+    except SlackApiError as error:
+        return invocation.render("slack_failed", error=str(error.response.get("error")))
+    return None
+
+
+def handle_schedule_submission(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
+) -> None:
+    services = services_of(context)
+    language = str(view_metadata(view).get("language", "en"))
+    values = view["state"]["values"]
+    weekday = str((input_state(values, "weekday").get("selected_option") or {}).get("value") or "")
+    local_time = str(input_state(values, "local_time").get("selected_time") or "")
+    to_channel = "to_channel" in selected_values(input_state(values, "options"))
+    leaders = tuple(input_state(values, "leaders").get("selected_users") or ())
+    config = services.workspaces.config(context.team_id)
+    errors = {}
+    if weekday not in {str(day) for day in range(7)}:
+        errors["weekday"] = "bad_weekday"
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", local_time):
+        errors["local_time"] = "bad_time"
+    if not leaders and not (to_channel and config and config.leadership_channel):
+        errors["leaders"] = "digest_nowhere"
+    if errors:
+        ack(**field_errors(services, language, errors))
+        return
+    ack()
+    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
+    if user is None:
+        return
+    services.insights.schedule_digest(context.team_id, int(weekday), local_time, to_channel, leaders)
+    services.schedule_changed()
+    client.chat_postMessage(
+        channel=user.id, **services.renderer.render("notice", language, kind="digest_scheduled")
     )
 
 

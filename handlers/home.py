@@ -20,10 +20,17 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
         return
     services = services_of(context)
     user = fetch_user(client, event["user"])
+    now = services.clock.now()
+    config = services.workspaces.config(context.team_id)
+    results = services.insights.results(context.team_id, now) if config else None
+    asked, answered = services.insights.own_participation(context.team_id, user.id, now)
     view = services.renderer.render(
         "home",
         services.workspaces.language_for(context.team_id, user),
-        config=services.workspaces.config(context.team_id),
+        config=config,
+        company=results.composites["everyone"] if results else None,
+        asked=asked,
+        answered=answered,
         is_admin=services.workspaces.may_administer(context.team_id, user),
         default_threshold=DEFAULT_ANONYMITY_THRESHOLD,
     )

@@ -76,3 +76,32 @@ def comments_between(
         .order_by(Comment.written_at.desc())
     )
     return [(department, text) for department, text in rows]
+
+
+def personal_participation(
+    session: Session, team_id: str, user_id: str, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(pulses sent to this person, pulses they answered) over rounds scheduled in [start, end)."""
+    asked = session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .join(PulseRound, PulseRound.id == Delivery.round_id)
+        .where(
+            Delivery.team_id == team_id,
+            Delivery.user_id == user_id,
+            Delivery.status.in_((SENT, IN_CHANNEL)),
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+        )
+    )
+    answered = session.scalar(
+        select(func.count(func.distinct(Answer.round_id)))
+        .join(PulseRound, PulseRound.id == Answer.round_id)
+        .where(
+            Answer.team_id == team_id,
+            Answer.user_id == user_id,
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+        )
+    )
+    return asked or 0, answered or 0

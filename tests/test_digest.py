@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.sandbox.workspace import (
     HEAD_OF_MARKETING,
+    HEAD_OF_SALES,
     LEADERSHIP_CHANNEL,
     MARKETING_CHANNEL,
     OWNER,
     SALES_CHANNEL,
 )
 from storage.models import Digest, DigestSettings, NudgeState
-from tests.scenario import command, replies_to, text_of
+from tests.scenario import command, open_modal, replies_to, text_of
 from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
 
@@ -121,3 +124,45 @@ def test_a_snoozed_nudge_stays_away(bot, driver, sandbox, clock):
     refused = driver.click(SALES_TEAM[1], "nudge_snooze", "next_stage:aligned", "nudge:1", message=message)
     assert bot.wait_idle()
     assert "Only Slack workspace admins" in text_of(replies_to(sandbox, refused)[0])
+
+
+def test_the_schedule_is_chosen_in_a_modal_and_takes_effect(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    view = open_modal(bot, driver, OWNER, "digest schedule")
+    assert view["callback_id"] == "digest_schedule"
+    answer = driver.submit_view(OWNER, view, {"options": [], "leaders": []}).json()
+    assert set(answer["errors"]) == {"leaders"}  # it would go nowhere
+    driver.submit_view(OWNER, view, {"weekday": "4", "local_time": "16:30", "leaders": [HEAD_OF_SALES]})
+    assert bot.wait_idle()
+    with bot.database.session() as session:
+        settings = session.get(DigestSettings, "T0ACME001")
+        assert (settings.weekday, settings.local_time, settings.to_channel, settings.leaders) == (
+            4,
+            "16:30",
+            True,
+            [HEAD_OF_SALES],
+        )
+    clock.set(datetime(2026, 3, 6, 15, 29, tzinfo=UTC))  # Friday 16:29 in Berlin
+    assert bot.digests.run_due() == 0
+    clock.set(datetime(2026, 3, 6, 15, 30, tzinfo=UTC))
+    assert bot.digests.run_due() == 2
+    assert "Only Slack workspace admins" in text_of(command(bot, driver, SALES_TEAM[1], "digest schedule")[0])
+
+
+def test_an_admin_exports_the_results_as_csv_to_their_dm(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    clock.set(FIRST_ROUND + timedelta(days=1))
+    assert "in your DM" in text_of(command(bot, driver, OWNER, "export")[0])
+    (export,) = [f for f in sandbox.files.values() if f.name.endswith(".csv")]
+    assert export.channels == [sandbox.dm_channel_for(OWNER)]
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    overall = {r["group"]: r for r in rows if r["level"] == "overall" and r["week"] == "2026-03-04"}
+    assert (overall["sales"]["score"], overall["marketing"]["score"], overall["everyone"]["score"]) == (
+        "40.0",
+        "80.0",
+        "60.0",
+    )
+    assert "Only Slack workspace admins" in text_of(command(bot, driver, SALES_TEAM[1], "export")[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.sandbox.workspace import OWNER, SALESPEOPLE
 from tests.scenario import text_of
 
@@ -51,3 +53,18 @@ def test_the_messages_tab_does_not_publish_a_home(bot, driver, sandbox):
     driver.event({"type": "app_home_opened", "user": MEMBER, "tab": "messages"})
     assert bot.wait_idle()
     assert sandbox.calls_to("views.publish") == []
+
+
+def test_the_home_tab_shows_the_company_stage_and_your_own_participation(bot, driver, sandbox, clock):
+    from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
+    from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    clock.advance(timedelta(days=1))
+    open_home(bot, driver, SALES_TEAM[1])
+    text = text_of(sandbox.home_views[SALES_TEAM[1]].view)
+    assert "Where sales and marketing stand:* Aligned (70 of 100" in text
+    assert "You answered 1 of the 1 pulses" in text

@@ -3,6 +3,7 @@
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -20,7 +21,7 @@ from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.question_bank import load_bank
 from bot.rendering import Renderer
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
-from bot.scoring import ItemMeta, Response, score
+from bot.scoring import Composite, ItemMeta, Response, score
 from bot.workspace_setup import SetupForm, WorkspaceConfig
 
 CONFIG = WorkspaceConfig(
@@ -136,8 +137,30 @@ CONTEXTS = {
     "language_usage": [{"typed": "klingon"}, {"typed": ""}],
     "slack_failed": [{"error": "expired_trigger_id"}],
     "home": [
-        {"config": CONFIG, "is_admin": True, "default_threshold": 5},
-        {"config": None, "is_admin": False, "default_threshold": 5},
+        {
+            "config": CONFIG,
+            "is_admin": True,
+            "default_threshold": 5,
+            "company": DIGEST_RESULTS.composites["everyone"],
+            "asked": 4,
+            "answered": 3,
+        },
+        {
+            "config": CONFIG,
+            "is_admin": False,
+            "default_threshold": 5,
+            "company": Composite(),
+            "asked": 0,
+            "answered": 0,
+        },
+        {
+            "config": None,
+            "is_admin": False,
+            "default_threshold": 5,
+            "company": None,
+            "asked": 0,
+            "answered": 0,
+        },
     ],
     "notice": [
         {"kind": kind, "name": "Weekly", "action": "pause", "department": "sales"} for kind in NOTICE_KINDS
@@ -249,6 +272,18 @@ CONTEXTS = {
     ],
     "chart_labels": [{}],
     "nudge_act_modal": [{"private_metadata": "{}"}],
+    "digest_schedule_modal": [
+        {
+            "settings": SimpleNamespace(weekday=0, local_time="09:00", to_channel=True, leaders=["U1"]),
+            "timezone": "Asia/Tehran",
+            "private_metadata": "{}",
+        },
+        {
+            "settings": SimpleNamespace(weekday=6, local_time="17:45", to_channel=False, leaders=[]),
+            "timezone": "UTC",
+            "private_metadata": "{}",
+        },
+    ],
     "you_said_we_did": [
         {
             "key": key,

@@ -1,0 +1,40 @@
+"""`/align export`: the weekly results as a CSV file, to the admin's DM."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+
+from bot.export import rows, to_csv
+from bot.insights import TREND_WEEKS
+
+if TYPE_CHECKING:
+    from handlers.align_command import Invocation
+
+
+def export_command(invocation: Invocation) -> dict:
+    services, team_id = invocation.services, invocation.team_id
+    if services.workspaces.config(team_id) is None:
+        return invocation.render("notice", kind="setup_first")
+    now = services.clock.now()
+    weeks = []
+    for weeks_back in range(TREND_WEEKS - 1, -1, -1):
+        end = now - timedelta(weeks=weeks_back)
+        weeks.append((end.date(), services.insights.results(team_id, end)))
+    items, dimensions = services.insights.texts(team_id, invocation.language)
+    content = to_csv(rows(weeks, items, dimensions)).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    comment = invocation.render("notice", kind="export_ready")["text"]
+    try:
+        channel = invocation.client.conversations_open(users=invocation.user.id)["channel"]["id"]
+        invocation.client.files_upload_v2(
+            channel=channel,
+            content=content,
+            filename=f"alignbot-results-{now.date().isoformat()}.csv",
+            title=f"alignbot {now.date().isoformat()}",
+            initial_comment=comment,
+        )
+    except SlackApiError as error:
+        return invocation.render("slack_failed", error=str(error.response.get("error")))
+    return invocation.render("notice", kind="export_sent")
