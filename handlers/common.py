@@ -69,3 +69,15 @@ def field_errors(services: Services, language: str, errors: Mapping[str, str]) -
         "response_action": "errors",
         "errors": services.renderer.render("field_errors", language, errors=errors),
     }
+
+
+def clicked_by_admin(
+    client: WebClient, services: Services, team_id: str, body: Mapping[str, Any], respond
+) -> tuple[SlackUser, str] | None:
+    """Before an admin-only button acts: the clicker and their language, or an ephemeral refusal."""
+    user = fetch_user(client, body["user"]["id"])
+    language = services.workspaces.language_for(team_id, user)
+    if services.workspaces.may_administer(team_id, user):
+        return user, language
+    respond(replace_original=False, response_type="ephemeral", **refusal(services, team_id, language))
+    return None

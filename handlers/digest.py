@@ -14,10 +14,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.insights import DEFAULT_WINDOW
 from handlers.common import (
-    fetch_user,
+    clicked_by_admin,
     field_errors,
     input_state,
-    refusal,
     selected_values,
     services_of,
     submitted_by_admin,
@@ -115,13 +114,10 @@ def handle_schedule_submission(
 def handle_snooze(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
     ack()
     services = services_of(context)
-    user = fetch_user(client, body["user"]["id"])
-    language = services.workspaces.language_for(context.team_id, user)
-    if not services.workspaces.may_administer(context.team_id, user):
-        respond(
-            replace_original=False, response_type="ephemeral", **refusal(services, context.team_id, language)
-        )
+    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
+    if clicker is None:
         return
+    user, language = clicker
     key = body["actions"][0].get("value", "")[:96]
     services.insights.snooze(context.team_id, key, user.id, SNOOZE)
     reply = services.renderer.render("notice", language, kind="nudge_snoozed")
@@ -133,13 +129,10 @@ def handle_act_button(
 ) -> None:
     ack()
     services = services_of(context)
-    user = fetch_user(client, body["user"]["id"])
-    language = services.workspaces.language_for(context.team_id, user)
-    if not services.workspaces.may_administer(context.team_id, user):
-        respond(
-            replace_original=False, response_type="ephemeral", **refusal(services, context.team_id, language)
-        )
+    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
+    if clicker is None:
         return
+    user, language = clicker
     metadata = json.dumps({"language": language, "key": body["actions"][0].get("value", "")[:96]})
     view = services.renderer.render("nudge_act_modal", language, private_metadata=metadata)
     try:

@@ -16,10 +16,10 @@ from slack_sdk.errors import SlackApiError
 from bot import cadence as cadences
 from bot.services import Services
 from handlers.common import (
+    clicked_by_admin,
     fetch_user,
     field_errors,
     input_state,
-    refusal,
     selected_values,
     services_of,
     submitted_by_admin,
@@ -206,13 +206,10 @@ def handle_delete_confirm(
 ) -> None:
     ack()
     services = services_of(context)
-    user = fetch_user(client, body["user"]["id"])
-    language = services.workspaces.language_for(context.team_id, user)
-    if not services.workspaces.may_administer(context.team_id, user):
-        respond(
-            replace_original=False, response_type="ephemeral", **refusal(services, context.team_id, language)
-        )
+    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
+    if clicker is None:
         return
+    user, language = clicker
     name = body["actions"][0]["value"]
     deleted = services.pulses.delete(context.team_id, name)
     services.schedule_changed()
