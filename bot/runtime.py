@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -94,10 +95,13 @@ class BotRuntime:
         """Stop taking requests and scheduling, let the work in flight finish, then close the database."""
         if self.scheduler is not None:
             self.scheduler.shutdown()
-        if self._thread is not None and self._thread.is_alive():
+        try:
+            if self._thread is None or not self._thread.is_alive():
+                raise OSError("the server loop is not running")
             self.server.trigger.pull_trigger(self.server.close)  # closes in the server loop, waking it
-        else:
-            self.server.close()
+        except OSError:  # the loop ended, or closed itself after an error: close what is left
+            with contextlib.suppress(OSError):
+                self.server.close()
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
