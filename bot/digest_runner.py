@@ -26,8 +26,7 @@ from bot.slack_delivery import SendResult, find_in_history, post_once
 from storage import digests as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import Digest, DigestPost
-from storage.pulses import FAILED, PENDING, SENT
+from storage.models import FAILED, PENDING, SENT, Digest, DigestPost
 
 logger = logging.getLogger(__name__)
 

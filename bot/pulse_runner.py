@@ -33,7 +33,17 @@ from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import Cadence, ChannelPost, Delivery, PulseRound, Reminder
+from storage.models import (
+    FAILED,
+    IN_CHANNEL,
+    PENDING,
+    SENT,
+    Cadence,
+    ChannelPost,
+    Delivery,
+    PulseRound,
+    Reminder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +191,7 @@ class PulseRunner:
             self._bot_user_id(team_id, client),
             include_guests=cadence.include_guests,
         )
-        status = store.IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else store.PENDING
+        status = IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else PENDING
         with self.database.session() as session:
             pulse_round = session.get(PulseRound, round_id, with_for_update=True)
             if pulse_round is None or pulse_round.audience_size is not None:
@@ -244,12 +254,12 @@ class PulseRunner:
             with self.database.session() as session:
                 post = session.get(ChannelPost, (round_id, channel))
                 if result.status == "sent":
-                    post.status, post.message_ts = store.SENT, result.ts
+                    post.status, post.message_ts = SENT, result.ts
                 elif result.status == "failed":
-                    post.status, post.error = store.FAILED, result.error
+                    post.status, post.error = FAILED, result.error
                     logger.warning("round %s: posting in %s failed: %s", round_id, channel, result.error)
                 elif result.status == "retry":
-                    post.status, post.error = store.PENDING, result.error
+                    post.status, post.error = PENDING, result.error
                 # uncertain: stays `sending` until _recover_stale looks in the channel's history
 
     # ----- 3. sending -------------------------------------------------------------------------------
@@ -274,17 +284,17 @@ class PulseRunner:
             with self.database.session() as session:
                 delivery = session.get(Delivery, delivery_id)
                 if found:
-                    delivery.status, delivery.channel_id, delivery.message_ts = store.SENT, found[0], found[1]
+                    delivery.status, delivery.channel_id, delivery.message_ts = SENT, found[0], found[1]
                     delivery.sent_at = delivery.sent_at or now
                     logger.info("delivery %s was sent before a crash: recorded, not resent", delivery_id)
                 else:
-                    delivery.status = store.PENDING
+                    delivery.status = PENDING
         for round_id, channel, team_id, claimed_at in stale_posts:
             key = f"{round_id}:{channel}"
             found = find_in_history(self.slack_for(team_id), channel, claimed_at, "channel_post", key)
             with self.database.session() as session:
                 post = session.get(ChannelPost, (round_id, channel))
-                post.status, post.message_ts = (store.SENT, found) if found else (store.PENDING, None)
+                post.status, post.message_ts = (SENT, found) if found else (PENDING, None)
         for delivery_id, number, team_id, claimed_at in stale_reminders:
             with self.database.session() as session:
                 user_id = session.get(Delivery, delivery_id).user_id
@@ -292,7 +302,7 @@ class PulseRunner:
             with self.database.session() as session:
                 reminder = session.get(Reminder, (delivery_id, number))
                 if found:
-                    reminder.status, reminder.message_ts, reminder.sent_at = store.SENT, found[1], now
+                    reminder.status, reminder.message_ts, reminder.sent_at = SENT, found[1], now
                 else:
                     session.delete(reminder)  # claimed again on this run's reminder pass
 
@@ -358,16 +368,16 @@ class PulseRunner:
 
     def _record_send(self, delivery: Delivery, result: SendResult, attempts: int, report: RunReport) -> None:
         if result.status == "sent":
-            delivery.status, delivery.channel_id, delivery.message_ts = store.SENT, result.channel, result.ts
+            delivery.status, delivery.channel_id, delivery.message_ts = SENT, result.channel, result.ts
             delivery.sent_at = self.clock.now()
             report.sent += 1
         elif result.status == "failed" or attempts >= MAX_ATTEMPTS:
-            delivery.status, delivery.error = store.FAILED, result.error
+            delivery.status, delivery.error = FAILED, result.error
             report.failed += 1
             report.errors[result.error or "unknown"] = report.errors.get(result.error or "unknown", 0) + 1
             logger.warning("delivery %s to %s failed: %s", delivery.id, delivery.user_id, result.error)
         elif result.status == "retry":
-            delivery.status, delivery.error = store.PENDING, result.error
+            delivery.status, delivery.error = PENDING, result.error
         # "uncertain" stays `sending`: _recover_stale checks the DM's history before any new try
 
     # ----- 4. reminders -----------------------------------------------------------------------------
@@ -411,10 +421,10 @@ class PulseRunner:
             with self.database.session() as session:
                 reminder = session.get(Reminder, (delivery_id, number))
                 if result.status == "sent":
-                    reminder.status, reminder.message_ts, reminder.sent_at = store.SENT, result.ts, now
+                    reminder.status, reminder.message_ts, reminder.sent_at = SENT, result.ts, now
                     report.reminders += 1
                 elif result.status == "failed":
-                    reminder.status = store.FAILED
+                    reminder.status = FAILED
                 elif result.status == "retry":
                     session.delete(reminder)
 

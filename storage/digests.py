@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Digest, DigestPost, DigestSettings, NudgeState
-from storage.pulses import PENDING, SENDING, SENT
-from storage.workspaces import insert_once
+from storage.models import PENDING, SENDING, SENT, Digest, DigestPost, DigestSettings, NudgeState
+from storage.workspaces import claim_pending, insert_once
 
 
 def previous_stage(session: Session, team_id: str, before: datetime) -> str | None:
@@ -91,22 +90,7 @@ def add_posts(session: Session, digest: Digest, destinations: list[str]) -> None
 
 
 def claim_posts(session: Session, now: datetime) -> list[DigestPost]:
-    """Move pending digest posts to `sending`; only the process whose update wins posts."""
-    claimed = []
-    for post in session.scalars(select(DigestPost).where(DigestPost.status == PENDING)).all():
-        won = session.execute(
-            update(DigestPost)
-            .where(
-                DigestPost.digest_id == post.digest_id,
-                DigestPost.destination == post.destination,
-                DigestPost.status == PENDING,
-            )
-            .values(status=SENDING, claimed_at=now)
-            .returning(DigestPost.digest_id)
-        ).first()
-        if won:
-            claimed.append(post)
-    return claimed
+    return claim_pending(session, DigestPost, now)
 
 
 def stale_posts(session: Session, before: datetime) -> list[DigestPost]:

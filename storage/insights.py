@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Answer, Comment, Delivery, PulseRound
-from storage.pulses import IN_CHANNEL, SENT
+from storage.models import IN_CHANNEL, SENT, Answer, Comment, Delivery, PulseRound
 
 #: Rows fetched per round trip when streaming answers (a million fit in little memory this way).
 STREAM_BATCH = 10_000

@@ -29,6 +29,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: The life of anything the bot posts (deliveries, channel posts, reminders, digest posts).
+PENDING, SENDING, SENT, FAILED, IN_CHANNEL = "pending", "sending", "sent", "failed", "in_channel"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores instants in UTC and always hands back aware datetimes, on SQLite too."""
 

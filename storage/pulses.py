@@ -17,6 +17,10 @@ from sqlalchemy.orm import Session
 from bot import schedule
 from bot.cadence import CadenceSettings
 from storage.models import (
+    IN_CHANNEL,
+    PENDING,
+    SENDING,
+    SENT,
     Answer,
     Cadence,
     ChannelPost,
@@ -27,10 +31,9 @@ from storage.models import (
     PulseRound,
     Reminder,
 )
-from storage.workspaces import insert_once
+from storage.workspaces import claim_pending, insert_once
 
 OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
-PENDING, SENDING, SENT, FAILED, IN_CHANNEL = "pending", "sending", "sent", "failed", "in_channel"
 
 
 # ----- cadences --------------------------------------------------------------------------------
@@ -235,21 +238,8 @@ def add_deliveries(
 
 
 def claim_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery]:
-    """Move up to `limit` pending deliveries to `sending`; only the process whose update wins sends."""
-    candidates = session.scalars(
-        select(Delivery.id).where(Delivery.status == PENDING).order_by(Delivery.id).limit(limit)
-    ).all()
-    claimed = []
-    for delivery_id in candidates:
-        won = session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == PENDING)
-            .values(status=SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
-            .returning(Delivery.id)
-        ).first()
-        if won:
-            claimed.append(delivery_id)
-    return list(session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)))
+    """Up to `limit` pending deliveries, now `sending` for this process (see `claim_pending`)."""
+    return claim_pending(session, Delivery, now, limit, attempts=Delivery.attempts + 1)
 
 
 def stale_sending(session: Session, before: datetime) -> list[Delivery]:
@@ -382,23 +372,7 @@ def add_channel_posts(
 
 
 def claim_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
-    """Move pending channel posts to `sending`; only the process whose update wins posts."""
-    pending = session.scalars(select(ChannelPost).where(ChannelPost.status == PENDING)).all()
-    claimed = []
-    for post in pending:
-        won = session.execute(
-            update(ChannelPost)
-            .where(
-                ChannelPost.round_id == post.round_id,
-                ChannelPost.channel_id == post.channel_id,
-                ChannelPost.status == PENDING,
-            )
-            .values(status=SENDING, claimed_at=now)
-            .returning(ChannelPost.round_id)
-        ).first()
-        if won:
-            claimed.append(post)
-    return claimed
+    return claim_pending(session, ChannelPost, now)
 
 
 def stale_channel_posts(session: Session, before: datetime) -> list[ChannelPost]:

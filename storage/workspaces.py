@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.workspace_setup import WorkspaceConfig
 from storage.models import (
+    PENDING,
+    SENDING,
     Base,
     DepartmentChannel,
     HandledRequest,
@@ -34,6 +36,31 @@ def insert_once(session: Session, model: type[Base], **values: object) -> bool:
     key = model.__table__.primary_key.columns.values()[0]
     inserted = session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(key))
     return inserted.first() is not None
+
+
+def claim_pending(
+    session: Session, model: type[Base], now: datetime, limit: int | None = None, **also: object
+) -> list:
+    """Move pending rows of `model` to `sending`, one conditional update each, and return those won.
+
+    Only the process whose update still finds a row pending sends it: the database, not a lock
+    in one process, decides who posts a message, so two processes never post it twice.
+    """
+    key = list(model.__table__.primary_key.columns)
+    pending = select(model).where(model.status == PENDING).order_by(*key)
+    claimed = []
+    for row in session.scalars(pending.limit(limit) if limit else pending).all():
+        same_row = [column == getattr(row, column.key) for column in key]
+        won = session.execute(
+            update(model)
+            .where(*same_row, model.status == PENDING)
+            .values(status=SENDING, claimed_at=now, **also)
+            .returning(key[0])
+        ).first()
+        if won:
+            session.refresh(row)
+            claimed.append(row)
+    return claimed
 
 
 def load_config(session: Session, team_id: str) -> WorkspaceConfig | None:
