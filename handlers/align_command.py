@@ -15,7 +15,7 @@ from bot.manifest import COMMAND
 from bot.people import SlackUser
 from bot.services import Services
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
-from handlers.common import fetch_user, refusal, services_of
+from handlers.common import fetch_user, open_view, refusal, services_of
 from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.pulse_admin import pulse_command, questions_command
@@ -41,6 +41,11 @@ class Invocation:
 
     def render(self, template: str, **context) -> dict:
         return self.services.renderer.render(template, self.language, **context)
+
+    def open_modal(self, view: dict) -> dict | None:
+        """Open `view`; the reply explaining why when Slack would not."""
+        error = open_view(self.client, self.trigger_id, view)
+        return self.render("slack_failed", error=error) if error else None
 
 
 def handle_align(ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.people import SlackUser
 from bot.services import Services
@@ -80,4 +81,13 @@ def clicked_by_admin(
     if services.workspaces.may_administer(team_id, user):
         return user, language
     respond(replace_original=False, response_type="ephemeral", **refusal(services, team_id, language))
+    return None
+
+
+def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> str | None:
+    """Open a modal; Slack's error code when it could not be (a trigger id expired, say)."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        return str(error.response.get("error", "unknown_error"))
     return None

@@ -17,6 +17,7 @@ from handlers.common import (
     clicked_by_admin,
     field_errors,
     input_state,
+    open_view,
     selected_values,
     services_of,
     submitted_by_admin,
@@ -72,11 +73,7 @@ def _open_schedule(invocation: Invocation) -> dict | None:
         timezone=config.timezone,
         private_metadata=json.dumps({"language": invocation.language}),
     )
-    try:
-        invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
-    except SlackApiError as error:
-        return invocation.render("slack_failed", error=str(error.response.get("error")))
-    return None
+    return invocation.open_modal(view)
 
 
 def handle_schedule_submission(
@@ -135,10 +132,9 @@ def handle_act_button(
     user, language = clicker
     metadata = json.dumps({"language": language, "key": body["actions"][0].get("value", "")[:96]})
     view = services.renderer.render("nudge_act_modal", language, private_metadata=metadata)
-    try:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as error:
-        reply = services.renderer.render("slack_failed", language, error=str(error.response.get("error")))
+    error = open_view(client, body["trigger_id"], view)
+    if error:
+        reply = services.renderer.render("slack_failed", language, error=error)
         respond(replace_original=False, response_type="ephemeral", **reply)
 
 

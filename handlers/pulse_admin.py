@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import cadence as cadences
 from bot.services import Services
@@ -117,11 +116,7 @@ def _open_cadence_modal(invocation: Invocation, callback_id: str, editing: str |
         form=form,
         private_metadata=json.dumps({"language": invocation.language, "editing": editing}),
     )
-    try:
-        invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
-    except SlackApiError as error:
-        return invocation.render("slack_failed", error=str(error.response.get("error")))
-    return None
+    return invocation.open_modal(view)
 
 
 def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceForm:
@@ -243,11 +238,7 @@ def questions_command(invocation: Invocation) -> dict | None:
             dimensions=services.pulses.catalogue(team_id, invocation.language)["dimensions"],
             private_metadata=json.dumps({"language": invocation.language}),
         )
-        try:
-            invocation.client.views_open(trigger_id=invocation.trigger_id, view=view)
-        except SlackApiError as error:
-            return invocation.render("slack_failed", error=str(error.response.get("error")))
-        return None
+        return invocation.open_modal(view)
     if action in ("on", "off") and len(args) == 2:
         outcome = services.pulses.set_item_enabled(team_id, args[1], enabled=action == "on")
         kind = {"done": f"question_{action}", "missing": "question_missing", "last": "question_last"}[outcome]

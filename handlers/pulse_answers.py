@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.audience import DEPARTMENTS
 from bot.pulses import PulseView
 from bot.services import Services
-from handlers.common import fetch_user, field_errors, input_state, services_of, view_metadata
+from handlers.common import fetch_user, field_errors, input_state, open_view, services_of, view_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +108,9 @@ def handle_comment_button(
             }
         ),
     )
-    try:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-    except SlackApiError as error:
-        reply = services.renderer.render("slack_failed", language, error=str(error.response.get("error")))
+    error = open_view(client, body["trigger_id"], view)
+    if error:
+        reply = services.renderer.render("slack_failed", language, error=error)
         respond(replace_original=False, response_type="ephemeral", **reply)
 
 

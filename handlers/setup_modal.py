@@ -14,7 +14,14 @@ from slack_sdk.errors import SlackApiError
 from bot import workspace_setup
 from bot.people import SlackUser
 from bot.services import Services
-from handlers.common import field_errors, input_state, services_of, submitted_by_admin, view_metadata
+from handlers.common import (
+    field_errors,
+    input_state,
+    open_view,
+    services_of,
+    submitted_by_admin,
+    view_metadata,
+)
 
 CALLBACK_ID = "setup"
 
@@ -33,11 +40,7 @@ def open_setup_modal(
         form=services.workspaces.setup_form(team_id, user),
         private_metadata=json.dumps({"language": language}),
     )
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        return str(error.response.get("error", "unknown_error"))
-    return None
+    return open_view(client, trigger_id, view)
 
 
 def form_from_state(values: Mapping[str, Mapping[str, Any]]) -> workspace_setup.SetupForm:

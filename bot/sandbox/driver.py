@@ -201,20 +201,10 @@ class SlackDriver:
     # -- interactions, built the way Slack builds them ----------------------------------
 
     def click(
-        self,
-        user_id: str,
-        action_id: str,
-        value: str | None = None,
-        block_id: str = "",
-        *,
-        view: Mapping[str, Any] | None = None,
-        message: Mapping[str, Any] | None = None,
-        channel_id: str | None = None,
+        self, user_id: str, action_id: str, value: str | None = None, block_id: str = "", **where: Any
     ) -> DriverResponse:
-        """A button press in a message (give `message` and `channel_id`) or in a view."""
-        payload = self.button_payload(
-            user_id, action_id, value, block_id, view=view, message=message, channel_id=channel_id
-        )
+        """A button press in a message (`message=`, `channel_id=`) or in a view (`view=`)."""
+        payload = self.button_payload(user_id, action_id, value, block_id, **where)
         response = self.interaction(payload)
         response.response_url = payload.get("response_url")
         return response
