@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import schedule
 from bot.chart import render_trend
 from bot.clock import Clock
-from bot.insights import DEFAULT_WINDOW, InsightService
+from bot.insights import WINDOW_WEEKS, InsightService
 from bot.people import choose_language
 from bot.rendering import Renderer
 from bot.slack_delivery import SendResult, find_in_history, post_once
@@ -217,7 +217,7 @@ class DigestRunner:
             items=items,
             dimensions=dimensions,
             threshold=config.anonymity_threshold,
-            window_weeks=DEFAULT_WINDOW.days // 7,
+            window_weeks=WINDOW_WEEKS,
         )
 
     def _attach_charts(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.chart import TrendPoint
@@ -16,18 +18,19 @@ from bot.scoring import (
     MARKETING,
     SALES,
     ItemMeta,
-    Response,
     Results,
-    score,
+    score_tally,
     settled_stage,
     suppress,
 )
+from bot.tallies import WEEK, WeeklyCounts, week_back
 from storage import digests as digest_store
 from storage import insights as store
 from storage import workspaces as workspace_store
 from storage.db import Database
 
-DEFAULT_WINDOW = timedelta(weeks=8)
+#: The rolling window, in weeks, that every figure is computed over.
+WINDOW_WEEKS = 8
 #: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
 HISTORY_WEEKS = 5
 TREND_WEEKS = 12
@@ -39,6 +42,18 @@ class Participation:
 
     shares: dict[str, float | None]
     asked: dict[str, int | None]
+
+
+def _participation(raw: dict[str | None, tuple[int, int]], threshold: int) -> Participation:
+    asked = {department: raw.get(department, (0, 0))[0] for department in DEPARTMENTS}
+    answered = {department: raw.get(department, (0, 0))[1] for department in DEPARTMENTS}
+    asked[EVERYONE] = sum(count for count, _ in raw.values())
+    answered[EVERYONE] = sum(count for _, count in raw.values())
+    shown = suppress(asked, threshold)
+    return Participation(
+        shares={g: answered[g] / asked[g] if g in shown and asked[g] else None for g in asked},
+        asked={g: asked[g] if g in shown else None for g in asked},
+    )
 
 
 class InsightService:
@@ -55,45 +70,62 @@ class InsightService:
         with self.database.session() as session:
             return workspace_store.anonymity_threshold(session, team_id)
 
-    def results(self, team_id: str, end: datetime, window: timedelta = DEFAULT_WINDOW) -> Results | None:
+    def results(self, team_id: str, end: datetime, window_weeks: int = WINDOW_WEEKS) -> Results | None:
         """The scores of the rounds sent in the window ending at `end` (None before setup)."""
+        weekly = self.weekly_results(team_id, end, 1, window_weeks)
+        return weekly[0][1] if weekly else None
+
+    def weekly_results(
+        self, team_id: str, at: datetime, weeks: int, window_weeks: int = WINDOW_WEEKS
+    ) -> list[tuple[datetime, Results]]:
+        """(end, results) of the windows ending at `at` and each of the `weeks − 1` weeks before it,
+        oldest first; empty before setup. The database counts per week (see `bot.tallies`)."""
         threshold = self.threshold(team_id)
         if threshold is None:
-            return None
+            return []
         meta = self.item_meta(team_id)
+        span = weeks + window_weeks - 1
+        counts = WeeklyCounts(meta, span, threshold)
         with self.database.session() as session:
-            responses = [
-                Response(respondent, item_id, department, value)
-                for respondent, item_id, department, value in store.answers_between(
-                    session, team_id, end - window, end
-                )
-            ]
-        return score(responses, meta, threshold)
+            rounds = store.rounds_between(session, team_id, at - span * WEEK, at)
+            week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
+            for week, department, item_id, people in store.weekly_cells(session, team_id, week_of_round):
+                counts.add_cell(week, department, item_id, people)
+            for week, department, item_id, rating, count in store.weekly_ratings(
+                session, team_id, week_of_round
+            ):
+                counts.add_ratings(week, department, item_id, rating, count)
+            respondents = store.weekly_respondents(session, team_id, week_of_round)
+            for _person, rows in groupby(respondents, key=itemgetter(0)):
+                counts.add_person((department, item_id, mask) for _, department, item_id, mask in rows)
+        tallies = counts.windows(window_weeks, weeks)
+        return [
+            (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))
+            for weeks_back in range(weeks - 1, -1, -1)
+        ]
 
-    def participation(self, team_id: str, start: datetime, end: datetime) -> Participation:
-        """Who answered among those asked, per department and overall, withheld like any figure."""
+    def weekly_participation(self, team_id: str, at: datetime, weeks: int) -> list[Participation]:
+        """Who answered among those asked, per department and overall, in each of the `weeks` weeks
+        up to `at` (oldest first), withheld like any figure."""
         threshold = self.threshold(team_id) or 0
         with self.database.session() as session:
-            raw = store.participation_between(session, team_id, start, end)
-        asked = {department: raw.get(department, (0, 0))[0] for department in DEPARTMENTS}
-        answered = {department: raw.get(department, (0, 0))[1] for department in DEPARTMENTS}
-        asked[EVERYONE] = sum(count for count, _ in raw.values())
-        answered[EVERYONE] = sum(count for _, count in raw.values())
-        shown = suppress(asked, threshold)
-        return Participation(
-            shares={g: answered[g] / asked[g] if g in shown and asked[g] else None for g in asked},
-            asked={g: asked[g] if g in shown else None for g in asked},
-        )
+            rounds = store.rounds_between(session, team_id, at - weeks * WEEK, at)
+            week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
+            raw = store.weekly_participation(session, team_id, week_of_round)
+        return [
+            _participation({d: n for (w, d), n in raw.items() if w == week}, threshold)
+            for week in range(weeks - 1, -1, -1)
+        ]
 
     def digest(
-        self, team_id: str, at: datetime, timezone: str, window: timedelta = DEFAULT_WINDOW
+        self, team_id: str, at: datetime, timezone: str, window_weeks: int = WINDOW_WEEKS
     ) -> DigestView | None:
         """The digest as of `at`: this week against last week and four weeks ago, with nudges."""
-        history = self.weeks(team_id, at, window)
+        history = self.weeks(team_id, at, window_weeks)
         if not history:
             return None
         with self.database.session() as session:
-            comments = store.comments_between(session, team_id, at - window, at)
+            comments = store.comments_between(session, team_id, at - window_weeks * WEEK, at)
             quiet = digest_store.quiet_nudges(session, team_id, at)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
         suggestions = without_snoozed(nudges(history, dimension_of, max_nudges=len(KINDS) * 20), quiet)
@@ -110,46 +142,39 @@ class InsightService:
             nudges=suggestions[:MAX_NUDGES],
         )
 
-    def weeks(self, team_id: str, at: datetime, window: timedelta = DEFAULT_WINDOW) -> list[WeekSnapshot]:
+    def weeks(self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS) -> list[WeekSnapshot]:
         """The last five weekly snapshots up to `at`, oldest first, each stage settled on the one before."""
         with self.database.session() as session:
-            stage = digest_store.previous_stage(session, team_id, at - timedelta(weeks=HISTORY_WEEKS))
+            stage = digest_store.previous_stage(session, team_id, at - HISTORY_WEEKS * WEEK)
         snapshots = []
-        for weeks_back in range(HISTORY_WEEKS - 1, -1, -1):
-            end = at - timedelta(weeks=weeks_back)
-            results = self.results(team_id, end, window)
-            if results is None:
-                return []
+        weekly = zip(
+            self.weekly_results(team_id, at, HISTORY_WEEKS, window_weeks),
+            self.weekly_participation(team_id, at, HISTORY_WEEKS),
+            strict=False,  # no results at all before setup
+        )
+        for (end, results), participation in weekly:
             stage = settled_stage(stage, results.composites[EVERYONE])
-            participation = self.participation(team_id, end - timedelta(weeks=1), end).shares
-            snapshots.append(WeekSnapshot(end.date(), results, stage, participation))
+            snapshots.append(WeekSnapshot(end.date(), results, stage, participation.shares))
         return snapshots
 
     def trend(
-        self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window: timedelta = DEFAULT_WINDOW
+        self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window_weeks: int = WINDOW_WEEKS
     ) -> list[TrendPoint]:
         """The composite score of each group at the end of each of the last `weeks` weeks."""
-        points = []
-        for weeks_back in range(weeks - 1, -1, -1):
-            end = at - timedelta(weeks=weeks_back)
-            results = self.results(team_id, end, window)
-            if results is None:
-                return []
-            composites = results.composites
-            points.append(
-                TrendPoint(
-                    end.date(),
-                    composites[SALES].score,
-                    composites[MARKETING].score,
-                    composites[EVERYONE].score,
-                )
+        return [
+            TrendPoint(
+                end.date(),
+                results.composites[SALES].score,
+                results.composites[MARKETING].score,
+                results.composites[EVERYONE].score,
             )
-        return points
+            for end, results in self.weekly_results(team_id, at, weeks, window_weeks)
+        ]
 
     def own_participation(self, team_id: str, user_id: str, at: datetime) -> tuple[int, int]:
         """A person's own pulses sent and answered in the window (shown only to them)."""
         with self.database.session() as session:
-            return store.personal_participation(session, team_id, user_id, at - DEFAULT_WINDOW, at)
+            return store.personal_participation(session, team_id, user_id, at - WINDOW_WEEKS * WEEK, at)
 
     def digest_settings(self, team_id: str):
         with self.database.session() as session:

@@ -134,83 +134,80 @@ def suppress(counts: Mapping[str, int], threshold: int) -> set[str]:
     return shown
 
 
-def _figure(scores: Sequence[int], respondents: int, with_distribution: bool) -> Figure:
-    distribution = tuple(scores.count(value) for value in range(1, 6)) if with_distribution else None
-    return Figure(
-        respondents=respondents,
-        mean=sum(scores) / len(scores),
-        favourable=sum(1 for s in scores if s >= 4) / len(scores),
-        distribution=distribution,
-    )
+@dataclass(frozen=True)
+class Tally:
+    """What scoring needs to know about a window's answers: counts only, no one's answers.
+
+    The database can produce it (see `bot.tallies`), so a window of a million answers never has
+    to travel to Python one rating at a time; `tally` builds it from single responses.
+    """
+
+    ratings: Mapping[tuple[str, str], Sequence[int]]
+    """(group, item id) → how many 1s … 5s."""
+    item_people: Mapping[tuple[str, str], int]
+    """(group, item id) → distinct people who rated the item."""
+    dimension_people: Mapping[tuple[str, str], int]
+    """(group, dimension id) → distinct people who rated any of its items."""
+    scored_people: Mapping[str, int]
+    """group → distinct people who rated any scored item."""
 
 
-def _composite(per_item: Mapping[str, list[int]], respondents: int, pooled_variance: float) -> Composite:
-    """20 × the mean of item means, with a normal interval from each item mean's variance."""
-    means = [sum(scores) / len(scores) for scores in per_item.values()]
-    k = len(means)
-    variance = 0.0
-    for scores in per_item.values():
-        n = len(scores)
-        item_variance = _sample_variance(scores) if n > 1 else pooled_variance
-        variance += item_variance / n
-    spread = Z_95 * math.sqrt(variance) / k
-    mean = sum(means) / k
-    return Composite(
-        respondents=respondents,
-        score=20 * mean,
-        low=max(20.0, 20 * (mean - spread)),
-        high=min(100.0, 20 * (mean + spread)),
-        items=k,
-    )
-
-
-def _sample_variance(scores: Sequence[int]) -> float:
-    mean = sum(scores) / len(scores)
-    return sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)
-
-
-def score(responses: Iterable[Response], items: Mapping[str, ItemMeta], threshold: int) -> Results:
-    """Everything the digest, the Home tab and the export show, withheld where it must be."""
-    scores: dict[tuple[str, str], list[int]] = defaultdict(list)
+def tally(responses: Iterable[Response], items: Mapping[str, ItemMeta]) -> Tally:
+    """Count single responses; ratings outside 1–5 and unknown items are ignored."""
+    ratings: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 5)
     people: dict[tuple[str, str], set[str]] = defaultdict(set)
     dimension_people: dict[tuple[str, str], set[str]] = defaultdict(set)
     scored_people: dict[str, set[str]] = defaultdict(set)
-    all_scores: list[int] = []
     for response in responses:
         meta = items.get(response.item_id)
         if meta is None or not 1 <= response.score <= 5:
             continue
-        all_scores.append(response.score)
         for group in group_of(response.department):
-            scores[group, response.item_id].append(response.score)
+            ratings[group, response.item_id][response.score - 1] += 1
             people[group, response.item_id].add(response.respondent)
             dimension_people[group, meta.dimension].add(response.respondent)
             if meta.scored:
                 scored_people[group].add(response.respondent)
-
-    item_figures = _by_group(
-        {key: len(p) for key, p in people.items()},
-        threshold,
-        lambda key, n: _figure(scores[key], n, with_distribution=True),
+    return Tally(
+        ratings=dict(ratings),
+        item_people={key: len(p) for key, p in people.items()},
+        dimension_people={key: len(p) for key, p in dimension_people.items()},
+        scored_people={group: len(p) for group, p in scored_people.items()},
     )
-    dimension_scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for (group, item_id), values in scores.items():
-        dimension_scores[group, items[item_id].dimension].append(sum(values) / len(values))
+
+
+def score(responses: Iterable[Response], items: Mapping[str, ItemMeta], threshold: int) -> Results:
+    """Everything the digest, the Home tab and the export show, withheld where it must be."""
+    return score_tally(tally(responses, items), items, threshold)
+
+
+def score_tally(counted: Tally, items: Mapping[str, ItemMeta], threshold: int) -> Results:
+    """The results of a window from its counts (see `score` for single responses)."""
+    ratings = {key: tuple(counts) for key, counts in counted.ratings.items() if sum(counts)}
+    item_figures = _by_group(
+        {key: n for key, n in counted.item_people.items() if key in ratings},
+        threshold,
+        lambda key, n: _figure(ratings[key], n, with_distribution=True),
+    )
+    per_dimension: dict[tuple[str, str], list[tuple[int, ...]]] = defaultdict(list)
+    for (group, item_id), counts in ratings.items():
+        per_dimension[group, items[item_id].dimension].append(counts)
     dimension_figures = _by_group(
-        {key: len(p) for key, p in dimension_people.items()},
+        {key: n for key, n in counted.dimension_people.items() if key in per_dimension},
         threshold,
         lambda key, n: Figure(
             respondents=n,
-            mean=sum(dimension_scores[key]) / len(dimension_scores[key]),
-            favourable=_favourable(scores, items, key),
+            mean=sum(_mean(counts) for counts in per_dimension[key]) / len(per_dimension[key]),
+            favourable=_favourable(_pooled(per_dimension[key])),
         ),
     )
-    pooled = _sample_variance(all_scores) if len(all_scores) > 1 else 1.0
-    composite_counts = {group: len(scored_people.get(group, ())) for group in GROUPS}
+    everyone = _pooled([counts for (group, _), counts in ratings.items() if group == EVERYONE])
+    pooled = _variance(everyone) if sum(everyone) > 1 else 1.0
+    composite_counts = {group: counted.scored_people.get(group, 0) for group in GROUPS}
     shown = suppress(composite_counts, threshold)
     composites = {}
     for group in GROUPS:
-        per_item = {i: s for (g, i), s in scores.items() if g == group and items[i].scored}
+        per_item = [c for (g, i), c in ratings.items() if g == group and items[i].scored]
         if group in shown and per_item:
             composites[group] = _composite(per_item, composite_counts[group], pooled)
         else:
@@ -224,14 +221,50 @@ def score(responses: Iterable[Response], items: Mapping[str, ItemMeta], threshol
     )
 
 
-def _favourable(
-    scores: Mapping[tuple[str, str], list[int]], items: Mapping[str, ItemMeta], key: tuple[str, str]
-) -> float:
-    group, dimension = key
-    values = [
-        s for (g, i), ss in scores.items() if g == group and items[i].dimension == dimension for s in ss
-    ]
-    return sum(1 for s in values if s >= 4) / len(values)
+def _mean(counts: Sequence[int]) -> float:
+    return sum(value * n for value, n in enumerate(counts, start=1)) / sum(counts)
+
+
+def _variance(counts: Sequence[int]) -> float:
+    """The sample variance of the ratings counted in `counts` (at least two of them)."""
+    mean = _mean(counts)
+    return sum(n * (value - mean) ** 2 for value, n in enumerate(counts, start=1)) / (sum(counts) - 1)
+
+
+def _favourable(counts: Sequence[int]) -> float:
+    """Share of 4s and 5s."""
+    return (counts[3] + counts[4]) / sum(counts)
+
+
+def _pooled(many: Iterable[Sequence[int]]) -> tuple[int, ...]:
+    """The counts of several items added up, rating by rating."""
+    return tuple(map(sum, zip(*many, strict=True))) or (0,) * 5
+
+
+def _figure(counts: Sequence[int], respondents: int, with_distribution: bool) -> Figure:
+    return Figure(
+        respondents=respondents,
+        mean=_mean(counts),
+        favourable=_favourable(counts),
+        distribution=tuple(counts) if with_distribution else None,
+    )
+
+
+def _composite(per_item: Sequence[Sequence[int]], respondents: int, pooled_variance: float) -> Composite:
+    """20 × the mean of item means, with a normal interval from each item mean's variance."""
+    k = len(per_item)
+    variance = sum(
+        (_variance(counts) if sum(counts) > 1 else pooled_variance) / sum(counts) for counts in per_item
+    )
+    spread = Z_95 * math.sqrt(variance) / k
+    mean = sum(_mean(counts) for counts in per_item) / k
+    return Composite(
+        respondents=respondents,
+        score=20 * mean,
+        low=max(20.0, 20 * (mean - spread)),
+        high=min(100.0, 20 * (mean + spread)),
+        items=k,
+    )
 
 
 def _by_group(counts: Mapping[tuple[str, str], int], threshold: int, build) -> dict[tuple[str, str], Figure]:

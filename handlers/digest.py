@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.insights import DEFAULT_WINDOW
+from bot.insights import WINDOW_WEEKS
 from handlers.common import (
     clicked_by_admin,
     field_errors,
@@ -59,7 +59,7 @@ def digest_command(invocation: Invocation) -> dict:
         items=items,
         dimensions=dimensions,
         threshold=config.anonymity_threshold,
-        window_weeks=DEFAULT_WINDOW.days // 7,
+        window_weeks=WINDOW_WEEKS,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
@@ -19,10 +18,9 @@ def export_command(invocation: Invocation) -> dict:
     if services.workspaces.config(team_id) is None:
         return invocation.render("notice", kind="setup_first")
     now = services.clock.now()
-    weeks = []
-    for weeks_back in range(TREND_WEEKS - 1, -1, -1):
-        end = now - timedelta(weeks=weeks_back)
-        weeks.append((end.date(), services.insights.results(team_id, end)))
+    weeks = [
+        (end.date(), results) for end, results in services.insights.weekly_results(team_id, now, TREND_WEEKS)
+    ]
     items, dimensions = services.insights.texts(team_id, invocation.language)
     content = to_csv(rows(weeks, items, dimensions)).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
     comment = invocation.render("notice", kind="export_ready")["text"]

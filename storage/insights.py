@@ -2,63 +2,119 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.models import IN_CHANNEL, SENT, Answer, Comment, Delivery, PulseRound
 
-#: Rows fetched per round trip when streaming answers (a million fit in little memory this way).
+#: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
 STREAM_BATCH = 10_000
 
 
-def answers_between(
+def rounds_between(
     session: Session, team_id: str, start: datetime, end: datetime
-) -> Iterator[tuple[str, str, str | None, int]]:
-    """(respondent, item id, department, score) for rounds scheduled in [start, end), streamed."""
+) -> list[tuple[int, datetime]]:
+    """(round id, scheduled at) of the rounds scheduled in [start, end)."""
+    rows = session.execute(
+        select(PulseRound.id, PulseRound.scheduled_at).where(
+            PulseRound.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end
+        )
+    )
+    return [(round_id, scheduled_at) for round_id, scheduled_at in rows]
+
+
+def weekly_ratings(
+    session: Session, team_id: str, week_of_round: Mapping[int, int]
+) -> Iterator[tuple[int, str | None, str, int, int]]:
+    """(week, department, item id, rating, how many) over the given rounds, each mapped to its week."""
+    if not week_of_round:
+        return
+    week = case(week_of_round, value=Answer.round_id)
     query = (
-        select(Answer.user_id, Answer.item_id, Answer.department, Answer.score)
-        .join(PulseRound, PulseRound.id == Answer.round_id)
-        .where(Answer.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end)
-        .execution_options(yield_per=STREAM_BATCH)
+        select(week, Answer.department, Answer.item_id, Answer.score, func.count())
+        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .group_by(week, Answer.department, Answer.item_id, Answer.score)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1], row[2], row[3], row[4]
+
+
+def weekly_cells(
+    session: Session, team_id: str, week_of_round: Mapping[int, int]
+) -> Iterator[tuple[int, str | None, str, int]]:
+    """(week, department, item id, distinct people who rated it) over the given rounds."""
+    if not week_of_round:
+        return
+    week = case(week_of_round, value=Answer.round_id)
+    query = (
+        select(week, Answer.department, Answer.item_id, func.count(distinct(Answer.user_id)))
+        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .group_by(week, Answer.department, Answer.item_id)
     )
     for row in session.execute(query):
         yield row[0], row[1], row[2], row[3]
 
 
-def participation_between(
-    session: Session, team_id: str, start: datetime, end: datetime
-) -> dict[str | None, tuple[int, int]]:
-    """Department → (people asked, people who answered at least one statement), over the rounds
-    scheduled in [start, end); a person asked in several rounds counts once per round."""
-    asked = dict(
-        session.execute(
-            select(Delivery.department, func.count())
-            .join(PulseRound, PulseRound.id == Delivery.round_id)
-            .where(
-                Delivery.team_id == team_id,
-                Delivery.status.in_((SENT, IN_CHANNEL)),
-                PulseRound.scheduled_at >= start,
-                PulseRound.scheduled_at < end,
-            )
-            .group_by(Delivery.department)
-        ).all()
+def weekly_respondents(
+    session: Session, team_id: str, week_of_round: Mapping[int, int]
+) -> Iterator[tuple[str, str | None, str, int]]:
+    """(person, department, item id, mask of the weeks they rated it in), grouped by person.
+
+    Bit k of the mask is week k; the sum of the distinct bits is their union.
+    """
+    if not week_of_round:
+        return
+    bit = case(
+        {round_id: literal(1 << week, BigInteger) for round_id, week in week_of_round.items()},
+        value=Answer.round_id,
     )
+    query = (
+        select(Answer.user_id, Answer.department, Answer.item_id, func.sum(distinct(bit)))
+        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .group_by(Answer.user_id, Answer.department, Answer.item_id)
+        .order_by(Answer.user_id)
+    )
+    # Core rather than ORM execution: plain tuples, streamed, for the largest result here.
+    for row in session.connection().execution_options(yield_per=STREAM_BATCH).execute(query):
+        yield row[0], row[1], row[2], int(row[3])
+
+
+def weekly_participation(
+    session: Session, team_id: str, week_of_round: Mapping[int, int]
+) -> dict[tuple[int, str | None], tuple[int, int]]:
+    """(week, department) → (people asked, people who answered at least one statement), over the
+    given rounds; a person asked in several rounds of a week counts once per round."""
+    if not week_of_round:
+        return {}
+    week = case(week_of_round, value=Delivery.round_id)
+    asked = session.execute(
+        select(week, Delivery.department, func.count())
+        .where(
+            Delivery.team_id == team_id,
+            Delivery.round_id.in_(week_of_round),
+            Delivery.status.in_((SENT, IN_CHANNEL)),
+        )
+        .group_by(week, Delivery.department)
+    ).all()
     answered_per_round = (
         select(Answer.round_id, Answer.user_id, Answer.department)
-        .join(PulseRound, PulseRound.id == Answer.round_id)
-        .where(Answer.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end)
+        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round))
         .distinct()
         .subquery()
     )
-    answered = dict(
-        session.execute(
-            select(answered_per_round.c.department, func.count()).group_by(answered_per_round.c.department)
-        ).all()
-    )
-    return {department: (count, answered.get(department, 0)) for department, count in asked.items()}
+    answered_week = case(week_of_round, value=answered_per_round.c.round_id)
+    answered = {
+        (w, department): count
+        for w, department, count in session.execute(
+            select(answered_week, answered_per_round.c.department, func.count()).group_by(
+                answered_week, answered_per_round.c.department
+            )
+        )
+    }
+    return {(w, department): (count, answered.get((w, department), 0)) for w, department, count in asked}
 
 
 def comments_between(
