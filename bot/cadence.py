@@ -71,7 +71,8 @@ class CadenceForm:
     include_guests: bool = False
 
 
-def _whole(value: str, low: int, high: int) -> int | None:
+def whole_number(value: str, low: int, high: int) -> int | None:
+    """A typed whole number within [low, high], or None (Persian digits and signs are refused)."""
     value = value.strip()
     if not value.isascii() or not value.isdigit():
         return None
@@ -79,7 +80,8 @@ def _whole(value: str, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
-def _local_time(value: str) -> time | None:
+def wall_clock_time(value: str) -> time | None:
+    """ "HH:MM" typed in a form, as a naive wall-clock time, or None."""
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
@@ -122,7 +124,7 @@ def validate(form: CadenceForm, today: date) -> tuple[CadenceSettings | None, di
         if not weekdays:
             errors["weekdays"] = "no_weekdays"
         if form.frequency == FREQUENCY_EVERY_N_WEEKS:
-            parsed_interval = _whole(form.interval_weeks, 1, 12)
+            parsed_interval = whole_number(form.interval_weeks, 1, 12)
             if parsed_interval is None:
                 errors["interval_weeks"] = "bad_interval"
             interval = parsed_interval or 1
@@ -131,14 +133,14 @@ def validate(form: CadenceForm, today: date) -> tuple[CadenceSettings | None, di
         nth = {"1": 1, "2": 2, "3": 3, "4": 4, "-1": -1}.get(form.nth.strip())
         if nth is None:
             errors["nth"] = "bad_nth"
-        weekday = _whole(form.weekday, 0, 6)
+        weekday = whole_number(form.weekday, 0, 6)
         if weekday is None:
             errors["weekday"] = "bad_weekday"
     else:
         kind = schedule.WEEKLY
         errors["frequency"] = "bad_choice"
 
-    at = _local_time(form.send_time)
+    at = wall_clock_time(form.send_time)
     if at is None:
         errors["send_time"] = "bad_time"
     timezone = form.timezone.strip()
@@ -154,16 +156,16 @@ def validate(form: CadenceForm, today: date) -> tuple[CadenceSettings | None, di
     if start < today:
         errors["start_date"] = "date_in_past"
 
-    items = _whole(form.items_per_round, 1, 5)
+    items = whole_number(form.items_per_round, 1, 5)
     if items is None:
         errors["items_per_round"] = "items_out_of_range"
-    window = _whole(form.answer_window_hours, 1, MAX_WINDOW_HOURS)
+    window = whole_number(form.answer_window_hours, 1, MAX_WINDOW_HOURS)
     if window is None:
         errors["answer_window_hours"] = "window_out_of_range"
-    reminders = _whole(form.reminders, 0, 2)
+    reminders = whole_number(form.reminders, 0, 2)
     if reminders is None:
         errors["reminders"] = "reminders_out_of_range"
-    spacing = _whole(form.reminder_spacing_hours, 1, MAX_WINDOW_HOURS)
+    spacing = whole_number(form.reminder_spacing_hours, 1, MAX_WINDOW_HOURS)
     if spacing is None:
         errors["reminder_spacing_hours"] = "spacing_out_of_range"
     elif window is not None and reminders and spacing * reminders >= window:
