@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -34,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: interface to bind (default 0.0.0.0)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
 
-    database = commands.add_parser("db", help="manage the database schema", description="Manage the schema.")
+    database = commands.add_parser(
+        "db", help="manage the database: schema, backup, restore", description="Manage the database."
+    )
     database_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     database_commands.add_parser("upgrade", help="apply all migrations (also done at start-up)")
     downgrade = database_commands.add_parser("downgrade", help="revert migrations")
@@ -42,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
         "revision", nargs="?", default="-1", help="target revision (default: one step back)"
     )
     database_commands.add_parser("current", help="print the schema revision in use")
+    backup = database_commands.add_parser(
+        "backup", help="write every table to a portable file (works while the bot runs)"
+    )
+    backup.add_argument("file", type=Path, help="where to write it, e.g. alignbot-2026-11-23.jsonl.gz")
+    restore = database_commands.add_parser(
+        "restore", help="load a backup into an empty database (SQLite or PostgreSQL)"
+    )
+    restore.add_argument("file", type=Path, help="a file written by `alignbot db backup`")
 
     manifest = commands.add_parser(
         "manifest",
@@ -109,6 +120,8 @@ def _database(arguments: argparse.Namespace, settings: Settings) -> int:
 
     database = Database(settings.effective_database_url)
     try:
+        if arguments.db_command in ("backup", "restore"):
+            return _backup_or_restore(arguments, database)
         if arguments.db_command == "upgrade":
             migrate.upgrade(database.engine)
         elif arguments.db_command == "downgrade":
@@ -116,6 +129,20 @@ def _database(arguments: argparse.Namespace, settings: Settings) -> int:
         print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
     finally:
         database.dispose()
+    return 0
+
+
+def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
+    from storage.backup import BackupError, backup, restore
+
+    action = backup if arguments.db_command == "backup" else restore
+    try:
+        counts = action(database, arguments.file)
+    except (BackupError, OSError) as error:
+        print(f"alignbot: {arguments.db_command} failed: {error}", file=sys.stderr)
+        return 1
+    verb = "wrote" if action is backup else "restored"
+    print(f"{verb} {sum(counts.values())} rows in {len(counts)} tables ({arguments.file})")
     return 0
 
 
