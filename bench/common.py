@@ -16,12 +16,12 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.runtime import BotRuntime
 from bot.sandbox.server import SlackSandbox
-from bot.sandbox.workspace import MARKETING_CHANNEL, SALES_CHANNEL
+from bot.sandbox.workspace import SandboxWorkspace
+from bot.services import Services
 from bot.workspace_setup import WorkspaceConfig
 from storage.db import scratch_postgres_database
 
 SIGNING_SECRET = "bench-signing-secret"
-ADMIN = "U00000000"
 #: Monday 2 March 2026, 07:00 UTC; the cadence fires on Tuesday at 10:00 Berlin (09:00 UTC).
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -54,9 +54,17 @@ def start_bot(sandbox: SlackSandbox, url: str, clock: ManualClock) -> BotRuntime
         log_level="WARNING",
     )
     runtime = BotRuntime(settings, clock=clock, scheduler=False)
-    team = sandbox.workspace.team_id
-    config = WorkspaceConfig((SALES_CHANNEL,), (MARKETING_CHANNEL,), None, "Europe/Berlin", "en", 5, ())
-    runtime.services.workspaces.save_setup(team, config, ADMIN, "bench-setup")
+    set_up(runtime.services, sandbox.workspace)
+    return runtime
+
+
+def set_up(services: Services, workspace: SandboxWorkspace) -> None:
+    """A generated workspace set up as its admin would (its #sales and #marketing, Berlin time,
+    threshold 5), with one weekly 3-statement DM pulse on Tuesdays at 10:00."""
+    team, admin = workspace.team_id, workspace.users[0].id
+    sales, marketing = workspace.channel_by_name("sales").id, workspace.channel_by_name("marketing").id
+    config = WorkspaceConfig((sales,), (marketing,), None, "Europe/Berlin", "en", 5, ())
+    services.workspaces.save_setup(team, config, admin, "bench-setup")
     recurrence = schedule.Recurrence(
         kind=schedule.WEEKLY,
         local_time=time(10, 0),
@@ -64,8 +72,7 @@ def start_bot(sandbox: SlackSandbox, url: str, clock: ManualClock) -> BotRuntime
         start=date(2026, 3, 2),
         weekdays=frozenset({1}),
     )
-    runtime.services.pulses.create(team, CadenceSettings(name="Weekly", recurrence=recurrence), ADMIN)
-    return runtime
+    services.pulses.create(team, CadenceSettings(name="Weekly", recurrence=recurrence), admin)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -14,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 import handlers
+from bot.metrics import Metrics
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -42,18 +44,21 @@ class SafeServerErrorRetryHandler(_SparingPosts, ServerErrorRetryHandler):
     """Retries Slack's 5xx answers, except for posts."""
 
 
-def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
+def build_client(
+    token: str | None, api_url: str, timeout: int = 30, observer: RetryHandler | None = None
+) -> WebClient:
     """A Web API client that waits out 429s and retries 5xx and (safely) dropped connections.
 
     Bolt copies these retry handlers into the client each request gets, so listeners
     inherit them; they sleep inside the call, which is why nothing rate-limited runs
-    before `ack()`.
+    before `ack()`. An `observer` goes first and sees every attempt (for the metrics).
     """
     return WebClient(
         token=token,
         base_url=api_url,
         timeout=timeout,
         retry_handlers=[
+            *([observer] if observer else []),
             SafeConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
             SafeServerErrorRetryHandler(max_retry_count=3),
@@ -61,14 +66,30 @@ def build_client(token: str, api_url: str, timeout: int = 30) -> WebClient:
     )
 
 
-def build_app(services: Services, listener_executor: Executor | None = None) -> App:
+def build_app(services: Services, metrics: Metrics, listener_executor: Executor | None = None) -> App:
+    """One workspace with the bot token, or, when `services.installations` is set, every workspace that
+    installs the app through Slack's OAuth flow, each request authorized with its workspace's token."""
     settings = services.settings
-    settings.require("slack_bot_token", "slack_signing_secret")
+    settings.require_http_mode()
+    installations = services.installations
+    many_workspaces = (
+        {}
+        if installations is None
+        else {
+            "oauth_settings": installations.oauth_settings(installed=lambda: services.schedule_changed()),
+            "authorize": installations.authorize(),
+        }
+    )
     app = App(
-        client=build_client(settings.slack_bot_token, settings.slack_api_url),
+        client=build_client(
+            None if installations else settings.slack_bot_token,
+            settings.slack_api_url,
+            observer=metrics.api_call_observer(),
+        ),
         signing_secret=settings.slack_signing_secret,
         process_before_response=False,
         listener_executor=listener_executor,
+        **many_workspaces,
     )
 
     @app.middleware
@@ -86,5 +107,5 @@ def build_app(services: Services, listener_executor: Executor | None = None) -> 
         next()
         return None
 
-    handlers.register_all(app)
+    handlers.register_all(app, many_workspaces=installations is not None)
     return app

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 
 EXIT_CONFIG_ERROR = 2
 
@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the bot (Socket Mode or HTTP)",
         description=(
             "Run the bot. Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN; HTTP mode needs "
-            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET and serves /slack/events and /healthz."
+            "SLACK_SIGNING_SECRET and either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (many workspaces, installed at /slack/install), and serves /slack/events "
+            "and /healthz."
         ),
     )
     mode = serve.add_mutually_exclusive_group()
@@ -63,8 +65,14 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     manifest.add_argument("--url", help="public HTTPS URL of /slack/events (HTTP mode)")
-    manifest.add_argument(
+    manifest_mode = manifest.add_mutually_exclusive_group()
+    manifest_mode.add_argument(
         "--socket", action="store_true", help="a manifest for Socket Mode (no request URLs)"
+    )
+    manifest_mode.add_argument(
+        "--oauth",
+        action="store_true",
+        help="an app many workspaces install (HTTP mode): the redirect URL and uninstall events",
     )
 
     demo = commands.add_parser(
@@ -86,13 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        if settings.log_level != "DEBUG":
-            logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings)
         return _run(arguments, settings)
     except ConfigError as error:
         print(f"alignbot: {error}", file=sys.stderr)
@@ -103,7 +105,7 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
     if arguments.command == "manifest":
         from bot.manifest import manifest_json
 
-        print(manifest_json(arguments.url, socket_mode=arguments.socket), end="")
+        print(manifest_json(arguments.url, socket_mode=arguments.socket, oauth=arguments.oauth), end="")
         return 0
     if arguments.command == "db":
         return _database(arguments, settings)
@@ -147,12 +149,17 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime import BotRuntime
+    from bot.runtime import BotRuntime, wait_for_stop_signal
 
     if arguments.http:
-        settings.require("slack_bot_token", "slack_signing_secret")
+        settings.require_http_mode()
         BotRuntime(settings, host=arguments.host, port=arguments.port).serve_forever()
         return 0
+    if settings.oauth:
+        raise ConfigError(
+            "SLACK_CLIENT_ID / SLACK_CLIENT_SECRET are set: many workspaces (OAuth) need `serve --http`; "
+            "unset them for Socket Mode"
+        )
     settings.require("slack_bot_token", "slack_app_token")
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -162,9 +169,12 @@ def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     )
     runtime = BotRuntime(runtime_settings)
     runtime.start_scheduler()
+    socket_mode = SocketModeHandler(runtime.app, settings.slack_app_token)
     try:
-        SocketModeHandler(runtime.app, settings.slack_app_token).start()
+        socket_mode.connect()
+        wait_for_stop_signal()
     finally:
+        socket_mode.close()
         runtime.stop()
     return 0
 

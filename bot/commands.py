@@ -18,9 +18,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("status", admin_only=False),
     Subcommand("language", admin_only=False),
     Subcommand("department", admin_only=False),
+    Subcommand("forget-me", admin_only=False),
     Subcommand("setup", admin_only=True),
     Subcommand("pulse", admin_only=True),
     Subcommand("questions", admin_only=True),
+    Subcommand("meeting", admin_only=True),
     Subcommand("digest", admin_only=True),
     Subcommand("export", admin_only=True),
 )

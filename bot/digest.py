@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.nudges import Nudge
 from bot.scoring import DEPARTMENTS, EVERYONE, MARKETING, SALES, Composite, Results
+
+if TYPE_CHECKING:
+    from bot.meetings import Adherence
 
 MAX_GAPS = 3
 MAX_COMMENTS = 3
@@ -46,6 +50,8 @@ class DigestView:
     participation: Mapping[str, float | None]
     comments: tuple[str, ...]
     nudges: tuple[Nudge, ...] = ()
+    meetings: Adherence | None = None
+    """Joint meetings held against planned lately; counts of meetings, never of people."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:
@@ -105,6 +111,7 @@ def compose(
     participation: Mapping[str, float | None],
     comments: Sequence[tuple[str | None, str]],
     nudges: Sequence[Nudge] = (),
+    meetings: Adherence | None = None,
 ) -> DigestView:
     weakest, strongest = extreme_dimensions(now)
     everyone = now.composites[EVERYONE]
@@ -120,4 +127,5 @@ def compose(
         participation=participation,
         comments=shareable_comments(comments, now),
         nudges=tuple(nudges),
+        meetings=meetings,
     )

@@ -3,7 +3,8 @@
 Like the pulse runner, every step is keyed in the database first and done in Slack second:
 a digest per (workspace, week), a post per (digest, destination), each message carrying its
 key in Slack's metadata so a post whose answer was lost is looked up, not repeated. The
-trend chart follows in the message's thread.
+trend chart follows in the message's thread. A post Slack refuses for good (the bot is not in
+the channel, say) is told to the admins by DM, once per admin, the same way.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class DigestRunner:
             self._plan(now)
             self._recover_stale(now)
             sent = self._post(now)
+            self._tell_admins(now)
             self._attach_charts()
             return sent
 
@@ -81,22 +83,23 @@ class DigestRunner:
                     return "already_sent"
                 store.add_posts(session, digest, destinations)
             self._post(now)
+            self._tell_admins(now)
             self._attach_charts()
             return "sent"
 
     def next_wakeup(self) -> datetime | None:
         now = self.clock.now()
-        candidates = []
         with self.database.session() as session:
-            for settings in store.active_settings(session):
-                config = workspace_store.load_config(session, settings.team_id)
-                if config is not None:
-                    upcoming = schedule.next_occurrence(
-                        _recurrence(settings, config.timezone), max(settings.planned_until, now)
-                    )
-                    if upcoming is not None:
-                        candidates.append(upcoming)
-        return min(candidates, default=None)
+            upcoming = [_next_digest(session, settings, now) for settings in store.active_settings(session)]
+        return min((at for at in upcoming if at is not None), default=None)
+
+    def next_digest(self, team_id: str) -> datetime | None:
+        """When the workspace's next digest is due; None when it is paused or not set up."""
+        with self.database.session() as session:
+            settings = store.settings_of(session, team_id)
+            if settings is None or settings.paused:
+                return None
+            return _next_digest(session, settings, self.clock.now())
 
     # ----- planning --------------------------------------------------------------------------------
 
@@ -177,11 +180,48 @@ class DigestRunner:
                     post.status, post.message_ts, post.channel_id = SENT, result.ts, result.channel
                     sent += 1
                 elif result.status == "failed":
-                    post.status, post.error = FAILED, result.error
+                    post.status, post.error = store.REFUSED, result.error
                     logger.warning("digest %s to %s failed: %s", digest_id, destination, result.error)
                 elif result.status == "retry":
                     post.status = PENDING
         return sent
+
+    def _tell_admins(self, now: datetime) -> None:
+        """A DM to each admin about each post Slack refused for good, in the admin's language.
+
+        The post is claimed by a conditional update, so one process tells; each DM carries its
+        key in Slack's metadata, so after a process stopped half-way the DMs it sent are found
+        in history and not sent again. A DM that may still go through keeps the claim, to be
+        retried once it is stale.
+        """
+        with self.database.session() as session:
+            claimed = [
+                (p.digest_id, p.destination, p.team_id, p.error, since)
+                for p, since in store.claim_refused_posts(session, now, now - STALE_AFTER)
+            ]
+        for digest_id, destination, team_id, error, since in claimed:
+            with self.database.session() as session:
+                week = session.get(Digest, digest_id).week
+                admins = store.admins_to_tell(session, team_id)
+                config = workspace_store.load_config(session, team_id)
+            client = self.slack_for(team_id)
+            finished = True
+            for admin in admins:
+                key = f"{digest_id}:{destination}:{admin}"
+                dm = since and self._channel_for(client, admin)
+                if dm and find_in_history(client, dm, since, "digest_failure", key):
+                    continue
+                language = self._language(team_id, admin, config.default_language)
+                message = self.renderer.render(
+                    "digest_failed", language, week=week, destination=destination, error=error
+                )
+                result = post_once(client, admin, message, {"digest_failure": key})
+                if result.status == "failed":
+                    logger.warning("telling %s that a digest failed: %s", admin, result.error)
+                finished = finished and result.status in ("sent", "failed")
+            if finished:
+                with self.database.session() as session:
+                    session.get(DigestPost, (digest_id, destination)).status = FAILED
 
     def _language(self, team_id: str, destination: str, default: str) -> str:
         """A channel reads the workspace's default language; a leader their own."""
@@ -224,7 +264,7 @@ class DigestRunner:
         """The trend chart, in the thread of each digest message that does not have it yet."""
         with self.database.session() as session:
             waiting = [
-                (p.digest_id, p.destination, p.team_id, p.message_ts, p.error)
+                (p.digest_id, p.destination, p.team_id, p.message_ts, p.channel_id)
                 for p in store.posts_without_chart(session)
             ]
         for digest_id, destination, team_id, ts, channel in waiting:
@@ -266,6 +306,14 @@ def _destinations(settings, config) -> list[str]:
     """The leadership channel (when chosen and set up) and the leaders' DMs."""
     channel = [config.leadership_channel] if settings.to_channel and config.leadership_channel else []
     return channel + list(settings.leaders)
+
+
+def _next_digest(session, settings, now: datetime) -> datetime | None:
+    """The first date after both now and what is already planned; None before setup."""
+    config = workspace_store.load_config(session, settings.team_id)
+    if config is None:
+        return None
+    return schedule.next_occurrence(_recurrence(settings, config.timezone), max(settings.planned_until, now))
 
 
 def _recurrence(settings, timezone: str) -> schedule.Recurrence:

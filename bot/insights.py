@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.chart import TrendPoint
 from bot.digest import MAX_NUDGES, DigestView, compose
+from bot.meetings import meeting_record
 from bot.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
 from bot.pulses import PulseService
 from bot.scoring import (
@@ -26,6 +28,7 @@ from bot.scoring import (
 from bot.tallies import WEEK, WeeklyCounts, week_back
 from storage import digests as digest_store
 from storage import insights as store
+from storage import meetings as meeting_store
 from storage import workspaces as workspace_store
 from storage.db import Database
 
@@ -89,15 +92,28 @@ class InsightService:
         with self.database.session() as session:
             rounds = store.rounds_between(session, team_id, at - span * WEEK, at)
             week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
-            for week, department, item_id, people in store.weekly_cells(session, team_id, week_of_round):
+            # The "was the joint meeting useful?" ratings count like pulse answers, by meeting start.
+            checks = meeting_store.checks_between(session, team_id, at - span * WEEK, at)
+            week_of_check = {check_id: week_back(at, started_at) for check_id, started_at in checks}
+            for week, department, item_id, people in chain(
+                store.weekly_cells(session, team_id, week_of_round),
+                meeting_store.weekly_cells(session, team_id, week_of_check),
+            ):
                 counts.add_cell(week, department, item_id, people)
-            for week, department, item_id, rating, count in store.weekly_ratings(
-                session, team_id, week_of_round
+            for week, department, item_id, rating, count in chain(
+                store.weekly_ratings(session, team_id, week_of_round),
+                meeting_store.weekly_ratings(session, team_id, week_of_check),
             ):
                 counts.add_ratings(week, department, item_id, rating, count)
+            rated_meetings = defaultdict(list)  # joined to the same person's answers: one respondent
+            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check):
+                rated_meetings[person].append(tuple(row))
             respondents = store.weekly_respondents(session, team_id, week_of_round)
-            for _person, rows in groupby(respondents, key=itemgetter(0)):
-                counts.add_person((department, item_id, mask) for _, department, item_id, mask in rows)
+            for person, rows in groupby(respondents, key=itemgetter(0)):
+                answered = ((department, item_id, mask) for _, department, item_id, mask in rows)
+                counts.add_person(chain(answered, rated_meetings.pop(person, ())))
+            for rows in rated_meetings.values():
+                counts.add_person(rows)
         tallies = counts.windows(window_weeks, weeks)
         return [
             (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))
@@ -124,12 +140,22 @@ class InsightService:
         history = self.weeks(team_id, at, window_weeks)
         if not history:
             return None
+        local_day = at.astimezone(ZoneInfo(timezone)).date()
         with self.database.session() as session:
             comments = store.comments_between(session, team_id, at - window_weeks * WEEK, at)
+            comments += meeting_store.comments_between(session, team_id, at - window_weeks * WEEK, at)
             quiet = digest_store.quiet_nudges(session, team_id, at)
+            meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
-        suggestions = without_snoozed(nudges(history, dimension_of, max_nudges=len(KINDS) * 20), quiet)
-        local_day = at.astimezone(ZoneInfo(timezone)).date()
+        suggestions = without_snoozed(
+            nudges(
+                history,
+                dimension_of,
+                days_since_useful_meeting=meetings.days_since_useful,
+                max_nudges=len(KINDS) * 20,
+            ),
+            quiet,
+        )
         current = history[-1]
         return compose(
             week=local_day - timedelta(days=local_day.weekday()),
@@ -140,6 +166,7 @@ class InsightService:
             participation=current.participation,
             comments=comments,
             nudges=suggestions[:MAX_NUDGES],
+            meetings=meetings.adherence,
         )
 
     def weeks(self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS) -> list[WeekSnapshot]:
@@ -210,3 +237,15 @@ class InsightService:
         items = {item.id: item.text(language) for item in bank.items}
         dimensions = {d.id: d.names.get(language) or d.names["en"] for d in bank.dimensions}
         return items, dimensions
+
+    def last_digest(self, team_id: str, timezone: str) -> DigestView | None:
+        """The latest digest that reached someone, as it reads now (the admins' Home tab)."""
+        with self.database.session() as session:
+            sent = digest_store.latest_sent(session, team_id)
+            scheduled_at = sent.scheduled_at if sent else None
+        return self.digest(team_id, scheduled_at, timezone) if scheduled_at else None
+
+    def failed_digest_posts(self, team_id: str) -> list[digest_store.FailedPost]:
+        """The newest digest's posts that Slack refused (the admins' Home tab)."""
+        with self.database.session() as session:
+            return digest_store.failed_posts(session, team_id)

@@ -7,9 +7,12 @@ needs; a test checks every method the sandbox saw the bot call against it.
 from __future__ import annotations
 
 import json
+from urllib.parse import urljoin
 
 COMMAND = "/align"
 BOT_EVENTS = ("app_home_opened",)
+#: What a multi-workspace app (OAuth) hears besides: when a workspace lets it go.
+INSTALLATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
@@ -35,10 +38,15 @@ def bot_scopes() -> list[str]:
     return sorted(scopes)
 
 
-def manifest(request_url: str | None = None, socket_mode: bool = False) -> dict:
-    """The manifest for HTTP mode (with `request_url`) or Socket Mode (no URLs at all)."""
+def manifest(request_url: str | None = None, socket_mode: bool = False, oauth: bool = False) -> dict:
+    """The manifest for HTTP mode (with `request_url`) or Socket Mode (no URLs at all); `oauth` for an
+    app many workspaces install (HTTP mode): Slack sends installers back beside `request_url`."""
     url = {} if socket_mode else {"url": request_url or "https://alignbot.example.com/slack/events"}
     request = {} if socket_mode else {"request_url": url["url"]}
+    oauth_config: dict = {"scopes": {"bot": bot_scopes()}}
+    if oauth:
+        oauth_config = {"redirect_urls": [urljoin(url["url"], "oauth_redirect")], **oauth_config}
+    events = list(BOT_EVENTS) + (list(INSTALLATION_EVENTS) if oauth else [])
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -58,14 +66,14 @@ def manifest(request_url: str | None = None, socket_mode: bool = False) -> dict:
                     "command": COMMAND,
                     **url,
                     "description": "Set up and use alignbot",
-                    "usage_hint": "help | setup | status | pulse | questions | digest | language",
+                    "usage_hint": "help | setup | status | pulse | questions | meeting | digest | language",
                     "should_escape": False,
                 }
             ],
         },
-        "oauth_config": {"scopes": {"bot": bot_scopes()}},
+        "oauth_config": oauth_config,
         "settings": {
-            "event_subscriptions": {**request, "bot_events": list(BOT_EVENTS)},
+            "event_subscriptions": {**request, "bot_events": events},
             "interactivity": {"is_enabled": True, **request},
             "org_deploy_enabled": False,
             "socket_mode_enabled": socket_mode,
@@ -74,5 +82,5 @@ def manifest(request_url: str | None = None, socket_mode: bool = False) -> dict:
     }
 
 
-def manifest_json(request_url: str | None = None, socket_mode: bool = False) -> str:
-    return json.dumps(manifest(request_url, socket_mode), indent=2, ensure_ascii=False) + "\n"
+def manifest_json(request_url: str | None = None, socket_mode: bool = False, oauth: bool = False) -> str:
+    return json.dumps(manifest(request_url, socket_mode, oauth), indent=2, ensure_ascii=False) + "\n"

@@ -476,10 +476,14 @@ def build_agenda(
             if sales and marketing and not sales.withheld and not marketing.withheld:
                 gaps.append(DimensionGap(dimension, sales.mean, marketing.mean))
         gaps.sort(key=lambda g: (-abs(g.gap), g.dimension))
+    weakest, gaps = weakest[:AGENDA_WEAKEST], gaps[:AGENDA_GAPS]
+    # A nudge about a dimension already on the agenda would say the same thing twice.
+    listed = {d.dimension for d in weakest} | {g.dimension for g in gaps}
+    fresh = [n for n in nudges if "item" in n.evidence or n.evidence.get("dimension") not in listed]
     return Agenda(
-        weakest=tuple(weakest[:AGENDA_WEAKEST]),
-        gaps=tuple(gaps[:AGENDA_GAPS]),
-        nudges=tuple(nudges[:AGENDA_NUDGES]),
+        weakest=tuple(weakest),
+        gaps=tuple(gaps),
+        nudges=tuple(fresh[:AGENDA_NUDGES]),
         joint_activity=JOINT_ACTIVITIES[(occurrence_number - 1) % len(JOINT_ACTIVITIES)],
         extra_items=tuple(text for text in (" ".join(item.split()) for item in extra_items) if text),
     )
@@ -533,3 +537,51 @@ def days_since_useful_meeting(
     if since is None:
         return None
     return max(0, (today - since).days)
+
+
+ADHERENCE_DAYS = 30
+"""The digest's look back for joint meetings held against planned; the same span as the nudge's."""
+
+
+@dataclass(frozen=True)
+class CheckedMeeting:
+    """One meeting whose usefulness check fell due: it was planned, and these ratings came back."""
+
+    meeting_id: int
+    day: date
+    ratings: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """What the digest says about joint meetings, and what the no-useful-meeting nudge needs."""
+
+    adherence: Adherence
+    """Over the last `ADHERENCE_DAYS` days, every series together."""
+    days_since_useful: int | None
+
+
+def meeting_record(checked: Sequence[CheckedMeeting], today: date) -> MeetingRecord:
+    """Held (at least one answer) against planned, per series then summed, and days since a useful one.
+
+    Only meetings whose check fell due count as planned, so skipped dates and meetings still to come
+    never do; tracking starts with the first planned meeting, so a workspace whose meetings never turn
+    out useful is nudged too.
+    """
+    since = today - timedelta(days=ADHERENCE_DAYS)
+    recent = [meeting for meeting in checked if since < meeting.day <= today]
+    per_series = [
+        adherence(
+            [m.day for m in recent if m.meeting_id == series],
+            [m.day for m in recent if m.meeting_id == series and m.ratings],
+        )
+        for series in {m.meeting_id for m in recent}
+    ]
+    planned = sum(a.planned for a in per_series)
+    held = sum(a.held for a in per_series)
+    days = days_since_useful_meeting(
+        [m.day for m in checked if is_useful(m.ratings)],
+        today,
+        tracking_since=min((m.day for m in checked), default=None),
+    )
+    return MeetingRecord(Adherence(planned, held, held / planned if planned else None), days)

@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.people import SlackUser, choose_language
 from bot.pulses import PulseService, PulseView
 from bot.rendering import Renderer
-from bot.slack_delivery import SendResult, find_in_history, post_once
+from bot.slack_delivery import SendResult, channel_members, find_in_dm, find_in_history, post_once
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from storage import pulses as store
 from storage import workspaces as workspace_store
@@ -82,6 +82,9 @@ class PulseRunner:
         self.default_language = default_language
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
+        #: Set while the process shuts down or hands the scheduler over: sending stops after the
+        #: batch in flight, and the rest stays pending for the next run (here or on another replica).
+        self.stopping = threading.Event()
 
     # ----- the loop ----------------------------------------------------------------------------------
 
@@ -163,7 +166,14 @@ class PulseRunner:
         with self.database.session() as session:
             waiting = [(r.id, r.team_id, r.cadence_id) for r in store.rounds_needing_audience(session)]
         for round_id, team_id, cadence_id in waiting:
-            self._build_audience(round_id, team_id, cadence_id)
+            try:
+                self._build_audience(round_id, team_id, cadence_id)
+            except SlackApiError as error:  # one workspace's trouble (a revoked token) holds up no other
+                logger.warning(
+                    "round %s: Slack would not list its audience (%s); the next run tries again",
+                    round_id,
+                    error.response.get("error"),
+                )
 
     def _build_audience(self, round_id: int, team_id: str, cadence_id: int) -> None:
         with self.database.session() as session:
@@ -179,7 +189,7 @@ class PulseRunner:
         }
         audience = list(cadence.audience_channels) or list(department_channels)
         members = {
-            channel: self._members(client, channel) for channel in set(audience) | set(department_channels)
+            channel: channel_members(client, channel) for channel in set(audience) | set(department_channels)
         }
         users = self._users(client)
         people = recipients(
@@ -208,15 +218,6 @@ class PulseRunner:
             if cadence.delivery == DELIVERY_CHANNEL:
                 store.add_channel_posts(session, pulse_round, audience, config.default_language)
         logger.info("round %s: %s recipients (%s)", round_id, count, cadence.delivery)
-
-    def _members(self, client: WebClient, channel: str) -> list[str]:
-        members: list[str] = []
-        try:
-            for page in client.conversations_members(channel=channel, limit=200):
-                members += page["members"]
-        except SlackApiError as error:
-            logger.warning("conversations.members %s failed: %s", channel, error.response.get("error"))
-        return members
 
     def _users(self, client: WebClient) -> dict[str, SlackUser]:
         users: dict[str, SlackUser] = {}
@@ -310,24 +311,11 @@ class PulseRunner:
         self, team_id: str, user_id: str, since: datetime, key: str, value: object
     ) -> tuple[str, str] | None:
         """The DM channel and ts of the message carrying `key: value`, if it was posted after all."""
-        client = self.slack_for(team_id)
-        try:
-            channel = client.conversations_open(users=user_id)["channel"]["id"]
-        except SlackApiError as error:
-            logger.warning(
-                "could not open %s's DM to look for %s=%s: %s",
-                user_id,
-                key,
-                value,
-                error.response.get("error"),
-            )
-            return None
-        ts = find_in_history(client, channel, since, key, value)
-        return (channel, ts) if ts else None
+        return find_in_dm(self.slack_for(team_id), user_id, since, key, value)
 
     def _deliver(self, report: RunReport) -> None:
         with ThreadPoolExecutor(max_workers=SEND_WORKERS, thread_name_prefix="alignbot-send") as pool:
-            while True:
+            while not self.stopping.is_set():
                 with self.database.session() as session:
                     batch = [
                         (d.id, d.team_id, d.user_id, d.round_id, d.language, d.attempts)

@@ -105,7 +105,8 @@ class PulseService:
 
     def active_item_ids(self, session, team_id: str) -> list[str]:
         disabled = store.disabled_items(session, team_id)
-        return [item.id for item in self.workspace_bank(session, team_id).items if item.id not in disabled]
+        bank = self.workspace_bank(session, team_id)
+        return [item.id for item in bank.pulse_items if item.id not in disabled]
 
     def choose_items(self, session, cadence: Cadence) -> tuple[str, ...]:
         """The next round's statements: rotation over the active items, the anchor riding along."""
@@ -128,7 +129,7 @@ class PulseService:
             DimensionItems(
                 dimension.id,
                 dimension.names.get(language) or dimension.names["en"],
-                tuple(item for item in bank.items if item.dimension == dimension.id),
+                tuple(item for item in bank.pulse_items if item.dimension == dimension.id),
             )
             for dimension in bank.dimensions
         ]
@@ -138,7 +139,7 @@ class PulseService:
         """`done`, `missing` (no such statement), or `last` (the last one asked cannot go)."""
         with self.database.session() as session:
             active = self.active_item_ids(session, team_id)
-            known = {item.id.lower(): item.id for item in self.workspace_bank(session, team_id).items}
+            known = {item.id.lower(): item.id for item in self.workspace_bank(session, team_id).pulse_items}
             item = known.get(item_id.lower())
             if item is None:
                 return "missing"
@@ -312,12 +313,10 @@ class PulseService:
             return TapOutcome("not_asked")
         now = self.clock.now()
         with self.database.session() as session:
-            pulse_round = session.get(PulseRound, round_id)
-            if pulse_round is None or pulse_round.team_id != team_id or item_id not in pulse_round.item_ids:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None or item_id not in asked[0].item_ids:
                 return TapOutcome("not_asked")
-            delivery = store.delivery_for(session, round_id, user_id)
-            if delivery is None:
-                return TapOutcome("not_asked")
+            pulse_round, delivery = asked
             if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
                 return TapOutcome("closed", self._view(session, pulse_round, delivery))
             store.save_answer(session, delivery, item_id, score, now)
@@ -336,10 +335,10 @@ class PulseService:
             return None
         now = self.clock.now()
         with self.database.session() as session:
-            pulse_round = session.get(PulseRound, round_id)
-            delivery = store.delivery_for(session, round_id, user_id) if pulse_round else None
-            if delivery is None or pulse_round.team_id != team_id:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None:
                 return None
+            pulse_round, delivery = asked
             workspace_store.set_department(session, team_id, user_id, department, now)
             store.set_department(session, delivery, department)
             return self._view(session, pulse_round, delivery)
@@ -354,25 +353,38 @@ class PulseService:
                 if pulse_round.team_id == team_id and delivery is not None:
                     store.set_department(session, delivery, department)
 
-    def comment(self, team_id: str, user_id: str, round_id: int, text: str) -> Delivery | None:
-        """Store the person's comment on a round (replacing an earlier one); None if too late or not asked."""
+    def comment(self, team_id: str, user_id: str, round_id: int, text: str) -> PulseView | None:
+        """Store the person's comment on a round (replacing an earlier one) and return their copy as it
+        now reads; None if too late or not asked."""
         now = self.clock.now()
         with self.database.session() as session:
-            pulse_round = session.get(PulseRound, round_id)
-            delivery = store.delivery_for(session, round_id, user_id) if pulse_round else None
-            if delivery is None or pulse_round.team_id != team_id:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None:
                 return None
+            pulse_round, delivery = asked
             if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
                 return None
             store.save_comment(session, delivery, text, now)
-            return delivery
+            session.flush()
+            return self._view(session, pulse_round, delivery)
 
-    def language_of(self, round_id: int, user_id: str) -> str | None:
+    def language_of(self, team_id: str, round_id: int, user_id: str) -> str | None:
         """The language the person's copy of a round was written in (replies stay in it)."""
         with self.database.session() as session:
-            delivery = store.delivery_for(session, round_id, user_id)
-            return delivery.language if delivery else None
+            asked = _asked(session, team_id, round_id, user_id)
+            return asked[1].language if asked else None
 
-    def comment_text(self, round_id: int, user_id: str) -> str | None:
+    def comment_text(self, team_id: str, round_id: int, user_id: str) -> str | None:
         with self.database.session() as session:
-            return store.comment_of(session, round_id, user_id)
+            asked = _asked(session, team_id, round_id, user_id)
+            return store.comment_of(session, round_id, user_id) if asked else None
+
+
+def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRound, Delivery] | None:
+    """The round and the person's copy of it, if they were asked in it in this workspace: ids in a
+    request are the requester's to choose, so a round of another workspace is as good as none."""
+    pulse_round = session.get(PulseRound, round_id)
+    if pulse_round is None or pulse_round.team_id != team_id:
+        return None
+    delivery = store.delivery_for(session, round_id, user_id)
+    return (pulse_round, delivery) if delivery else None

@@ -40,6 +40,8 @@ class Item:
     revision: int
     anchor: bool = False
     custom: bool = False
+    meeting_check: bool = False
+    """Asked by DM after each joint meeting instead of in pulses."""
 
     def text(self, language: str) -> str:
         """An admin's statement may exist in one language only; showing it beats showing nothing."""
@@ -69,6 +71,15 @@ class QuestionBank:
 
     def default_anchor(self) -> Item | None:
         return next((item for item in self.items if item.anchor), None)
+
+    def meeting_check(self) -> Item | None:
+        """The "was the joint meeting useful?" statement."""
+        return next((item for item in self.items if item.meeting_check), None)
+
+    @property
+    def pulse_items(self) -> tuple[Item, ...]:
+        """The statements pulses rotate through, list and switch on or off: all but the meeting check."""
+        return tuple(item for item in self.items if not item.meeting_check)
 
     def with_custom(self, custom: Iterable[Item]) -> QuestionBank:
         """A workspace's own statements, marked custom so reports can tell them from the packaged ones."""
@@ -129,6 +140,14 @@ def check_bank(bank: QuestionBank) -> list[str]:
     anchors = [item.id for item in bank.items if item.anchor]
     if len(anchors) > 1:
         problems.append(f"more than one anchor: {', '.join(anchors)}")
+    checks = [item for item in bank.items if item.meeting_check]
+    if len(checks) > 1:
+        problems.append(f"more than one meeting check: {', '.join(item.id for item in checks)}")
+    problems += [
+        f"the meeting check {item.id!r} is asked outside pulses, so it cannot be scored or the anchor"
+        for item in checks
+        if item.scored or item.anchor
+    ]
     return problems
 
 
@@ -141,6 +160,7 @@ def _item(entry: Mapping[str, Any]) -> Item:
         hbr_theme=entry.get("hbr_theme"),
         revision=entry["revision"],
         anchor=entry.get("anchor", False),
+        meeting_check=entry.get("meeting_check", False),
     )
 
 

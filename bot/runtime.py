@@ -1,18 +1,27 @@
-"""Starting the whole bot: database, migrations, services, the Bolt app, its HTTP server, the scheduler."""
+"""Starting the whole bot: database, migrations, services, the Bolt app, its HTTP server, the scheduler;
+and stopping it gracefully."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
+from functools import partial
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
-from bot.app import build_app
+from bot.app import build_app, build_client
 from bot.background import TrackedExecutor
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.digest_runner import DigestRunner
+from bot.installations import Installations
+from bot.leadership import leadership_for
+from bot.lifecycle import RetentionRunner
+from bot.meeting_runner import MeetingRunner
+from bot.metrics import Metrics
 from bot.pulse_runner import PulseRunner
 from bot.rendering import default_renderer
 from bot.scheduler import Scheduler
@@ -22,6 +31,8 @@ from storage import migrate
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
+
+LISTENER_GRACE_SECONDS = 30.0
 
 
 class BotRuntime:
@@ -35,19 +46,35 @@ class BotRuntime:
         port: int = 0,
         scheduler: bool = True,
     ):
-        """`scheduler=False` leaves the pulse runner to be called by hand (tests, the demo)."""
+        """`scheduler=False` leaves the pulse runner to be called by hand (tests, the demo) and
+        takes no part in choosing the process that runs the scheduler (see `bot.leadership`)."""
         self.settings = settings
+        self.leadership = (
+            leadership_for(settings.effective_database_url, settings.leader_check_seconds)
+            if scheduler
+            else None
+        )
         self.database = Database(settings.effective_database_url)
         migrate.upgrade(self.database.engine)
+        self._schema_head = migrate.head_revision()
+        self._stopping = False
+        self.metrics = Metrics()
         self.services = Services(settings, self.database, default_renderer(), clock or SystemClock())
         self.executor = TrackedExecutor()
-        self.app: App = build_app(self.services, listener_executor=self.executor)
+        if settings.oauth:
+            new_client = partial(
+                build_client, api_url=settings.slack_api_url, observer=self.metrics.api_call_observer()
+            )
+            self.services.installations = Installations(
+                settings, self.database, self.services.clock, new_client
+            )
+        self.app: App = build_app(self.services, self.metrics, listener_executor=self.executor)
         self.runner = PulseRunner(
             self.database,
             self.services.clock,
             self.services.pulses,
             self.services.renderer,
-            slack_for=lambda _team_id: self.app.client,
+            slack_for=self._slack_for,
             default_language=settings.default_language,
         )
         self.digests = DigestRunner(
@@ -55,14 +82,34 @@ class BotRuntime:
             self.services.clock,
             self.services.insights,
             self.services.renderer,
-            slack_for=lambda _team_id: self.app.client,
+            slack_for=self._slack_for,
         )
         self.services.digests = self.digests
-        self.scheduler = Scheduler(self.runner, self.digests) if scheduler else None
+        self.meetings = MeetingRunner(
+            self.database,
+            self.services.clock,
+            self.services.meetings,
+            self.services.bank,
+            slack_for=self._slack_for,
+            default_language=settings.default_language,
+        )
+        self.retention = RetentionRunner(self.database, self.services.clock, settings.retention_months)
+        self.scheduler = (
+            Scheduler(self.runner, self.digests, self.meetings, self.retention, metrics=self.metrics)
+            if scheduler
+            else None
+        )
         if self.scheduler is not None:
-            self.services.schedule_changed = self.scheduler.wake
-        self.server = create_http_server(self.app, self.database, host=host, port=port)
+            self.services.schedule_changed = self._schedule_changed
+        self.server = create_http_server(
+            self.app, self.database, self.metrics, self.readiness, host=host, port=port
+        )
         self._thread: threading.Thread | None = None
+
+    def _slack_for(self, team_id: str) -> WebClient:
+        """The client the scheduled work uses in a workspace: its installation's (OAuth), or the app's."""
+        installations = self.services.installations
+        return installations.client_for(team_id) if installations else self.app.client
 
     @property
     def url(self) -> str:
@@ -75,26 +122,78 @@ class BotRuntime:
         return self
 
     def start_scheduler(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.start()
+        """Run the scheduler here, now (SQLite) or once this replica is elected (PostgreSQL)."""
+        if self.leadership is not None:
+            self.leadership.start(elected=self._lead, deposed=self._stop_leading, woken=self.scheduler.wake)
+
+    def _lead(self) -> None:
+        self.runner.stopping.clear()
+        self.scheduler.start()
+        self.metrics.leader.set(1)
+
+    def _stop_leading(self) -> None:
+        self.metrics.leader.set(0)
+        self.runner.stopping.set()
+        self.scheduler.shutdown()
+
+    def _schedule_changed(self) -> None:
+        """An admin changed a cadence: the scheduler re-plans now, here or on the replica that leads."""
+        if self.scheduler.running:
+            self.scheduler.wake()
+        else:
+            self.leadership.wake_leader()
 
     def serve_forever(self) -> None:
-        self.start_scheduler()
+        """Serve until SIGTERM or SIGINT, then shut down gracefully (see `stop`)."""
+        self.start()
         logger.info("alignbot listening on %s/slack/events", self.url)
         try:
-            self.server.run()
-        except KeyboardInterrupt:
-            logger.info("shutting down")
+            wait_for_stop_signal()
         finally:
             self.stop()
+
+    def readiness(self) -> tuple[bool, dict]:
+        """/readyz: ready while the database answers at the schema this code expects, not shutting
+        down, and, on the replica that leads, while its scheduler runs."""
+        details = {"leader": self.leadership is not None and self.leadership.is_leader}
+        if self._stopping:
+            return False, details | {"reason": "shutting down"}
+        try:
+            self.database.ping()
+            revision = migrate.current_revision(self.database.engine)
+        except Exception as error:  # any failure to answer means not ready
+            logger.warning("readiness check failed: %s", error)
+            return False, details | {"reason": "database unreachable"}
+        if revision != self._schema_head:
+            return False, details | {
+                "reason": f"schema at {revision or 'empty'}, expected {self._schema_head}"
+            }
+        if details["leader"] and not self.scheduler.running:
+            return False, details | {"reason": "the scheduler is not running"}
+        return True, details
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         return self.executor.wait_idle(timeout)
 
     def stop(self) -> None:
-        """Stop taking requests and scheduling, let the work in flight finish, then close the database."""
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
+        """Shut down gracefully: /readyz turns 503; the HTTP server takes no new connections and
+        answers the requests in flight; listeners finish their work; the scheduler finishes its run
+        (pulse sending stops after the batch in flight) and the lead passes to another replica;
+        then the database closes. A message claimed but never confirmed stays recoverable: the
+        next run looks for it in Slack before sending it again (see `bot.pulse_runner`)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.runner.stopping.set()
+        self._stop_http()
+        if not self.executor.wait_idle(timeout=LISTENER_GRACE_SECONDS):
+            logger.warning("listeners still running after %s s; waiting for them", LISTENER_GRACE_SECONDS)
+        self.executor.shutdown(wait=True)
+        if self.leadership is not None:
+            self.leadership.stop()
+        self.database.dispose()
+
+    def _stop_http(self) -> None:
         try:
             if self._thread is None or not self._thread.is_alive():
                 raise OSError("the server loop is not running")
@@ -102,15 +201,36 @@ class BotRuntime:
         except OSError:  # the loop ended, or closed itself after an error: close what is left
             with contextlib.suppress(OSError):
                 self.server.close()
-        self.server.task_dispatcher.shutdown()
+        self.server.task_dispatcher.shutdown()  # waits (up to 5 s) for the requests being handled
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.executor.wait_idle(timeout=30)
-        self.executor.shutdown(wait=True)
-        self.database.dispose()
 
     def __enter__(self) -> BotRuntime:
         return self.start()
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+class _StopSignal(Exception):
+    """Raised in the main thread by SIGTERM or SIGINT, to end `wait_for_stop_signal`."""
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGTERM (what container platforms send to stop a process) or SIGINT (Ctrl-C).
+
+    A second signal during the shutdown that follows is not caught: SIGTERM then ends the
+    process at once, and SIGINT raises KeyboardInterrupt.
+    """
+
+    def stop(signal_number: int, _frame: object) -> None:
+        raise _StopSignal(signal.Signals(signal_number).name)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        threading.Event().wait()
+    except _StopSignal as received:
+        logger.info("%s received: shutting down", received)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from bot.clock import Clock
 from bot.config import Settings
 from bot.insights import InsightService
+from bot.meeting_service import MeetingService
 
 if TYPE_CHECKING:
     from bot.digest_runner import DigestRunner
+    from bot.installations import Installations
 from bot.people import SlackUser, choose_language, may_administer
 from bot.pulses import PulseService
 from bot.question_bank import QuestionBank, load_bank
@@ -101,10 +103,13 @@ class Services:
     schedule_changed: Callable[[], None] = lambda: None
     """Called after a change to what is scheduled, so the scheduler re-plans at once."""
     digests: DigestRunner | None = None
-    """Set by the runtime: sending a digest needs the Slack client the app was built with."""
+    """Set by the runtime: sending a digest needs each workspace's Slack client."""
+    installations: Installations | None = None
+    """Set by the runtime in OAuth mode (many workspaces); None with a single bot token."""
     workspaces: WorkspaceService = field(init=False)
     pulses: PulseService = field(init=False)
     insights: InsightService = field(init=False)
+    meetings: MeetingService = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(
@@ -112,3 +117,4 @@ class Services:
         )
         self.pulses = PulseService(self.database, self.clock, self.bank)
         self.insights = InsightService(self.database, self.pulses)
+        self.meetings = MeetingService(self.database, self.clock, self.insights, self.renderer)

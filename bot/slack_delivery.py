@@ -1,6 +1,6 @@
 """Posting to Slack exactly once: each message carries a key in its metadata, so a post whose
 answer never came back (a crash, a dropped connection, a 5xx) can be looked up before it is
-ever sent again. Used by the pulse and the digest runners."""
+ever sent again. Used by the pulse, digest and meeting runners."""
 
 from __future__ import annotations
 
@@ -58,6 +58,32 @@ def find_in_history(client: WebClient, channel: str, since: datetime, key: str, 
         ):
             return message["ts"]
     return None
+
+
+def find_in_dm(
+    client: WebClient, user_id: str, since: datetime, key: str, value: object
+) -> tuple[str, str] | None:
+    """The DM channel and ts of our message to `user_id` carrying `key: value`, if it was posted after all."""
+    try:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+    except SlackApiError as error:
+        logger.warning(
+            "could not open %s's DM to look for %s=%s: %s", user_id, key, value, error.response.get("error")
+        )
+        return None
+    ts = find_in_history(client, channel, since, key, value)
+    return (channel, ts) if ts else None
+
+
+def channel_members(client: WebClient, channel: str) -> list[str]:
+    """Everyone in a channel, page by page; whoever Slack would not list (with a warning) is left out."""
+    members: list[str] = []
+    try:
+        for page in client.conversations_members(channel=channel, limit=200):
+            members += page["members"]
+    except SlackApiError as error:
+        logger.warning("conversations.members %s failed: %s", channel, error.response.get("error"))
+    return members
 
 
 def post_once(

@@ -2,11 +2,24 @@
 
 from slack_bolt import App
 
-from handlers import align_command, digest, home, pulse_admin, pulse_answers, setup_modal
+from handlers import (
+    align_command,
+    digest,
+    home,
+    installation,
+    meetings,
+    privacy,
+    pulse_admin,
+    pulse_answers,
+    setup_modal,
+)
 
-MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers, digest)
+MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers, digest, privacy, meetings)
 
 
-def register_all(app: App) -> None:
+def register_all(app: App, many_workspaces: bool = False) -> None:
+    """`many_workspaces`: the app is installed through OAuth, and hears when it is uninstalled."""
     for module in MODULES:
         module.register(app)
+    if many_workspaces:
+        installation.register(app)

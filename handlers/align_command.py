@@ -18,6 +18,8 @@ from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, open_view, refusal, services_of
 from handlers.digest import digest_command
 from handlers.export import export_command
+from handlers.meetings import meeting_command
+from handlers.privacy import forget_me_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
 
@@ -134,4 +136,6 @@ SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "questions": questions_command,
     "digest": digest_command,
     "export": export_command,
+    "meeting": meeting_command,
+    "forget-me": forget_me_command,
 }

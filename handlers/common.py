@@ -35,6 +35,15 @@ def input_state(values: Mapping[str, Mapping[str, Any]], block_id: str) -> Mappi
     return (values.get(block_id) or {}).get("value") or {}
 
 
+def input_text(values: Mapping[str, Mapping[str, Any]], block_id: str) -> str:
+    """A text, number, date, time or single-select input's value as a string ("" when empty)."""
+    state = input_state(values, block_id)
+    for key in ("value", "selected_time", "selected_date", "selected_user"):
+        if state.get(key) is not None:
+            return str(state[key])
+    return str((state.get("selected_option") or {}).get("value") or "")
+
+
 def selected_values(state: Mapping[str, Any]) -> tuple[str, ...]:
     """The values of checkboxes or a multi-select, as plain strings."""
     return tuple(str(option.get("value")) for option in state.get("selected_options") or [])
@@ -91,3 +100,20 @@ def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> st
     except SlackApiError as error:
         return str(error.response.get("error", "unknown_error"))
     return None
+
+
+def open_comment_modal(
+    body: dict, client: WebClient, services: Services, respond, template: str, language: str, **context
+) -> None:
+    """The optional-comment modal behind a button in a DM; it remembers the message (to update it
+    once saved) and the ids in `context["metadata"]`. Slack's refusal is told ephemerally."""
+    metadata = {
+        **context.pop("metadata"),
+        "channel": (body.get("channel") or {}).get("id"),
+        "ts": (body.get("message") or {}).get("ts"),
+    }
+    modal = services.renderer.render(template, language, private_metadata=json.dumps(metadata), **context)
+    error = open_view(client, body["trigger_id"], modal)
+    if error:
+        reply = services.renderer.render("slack_failed", language, error=error)
+        respond(replace_original=False, response_type="ephemeral", **reply)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.services import Services
 from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, refusal, services_of
 from handlers.setup_modal import open_setup_modal
@@ -24,6 +25,7 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
     config = services.workspaces.config(context.team_id)
     results = services.insights.results(context.team_id, now) if config else None
     asked, answered = services.insights.own_participation(context.team_id, user.id, now)
+    is_admin = services.workspaces.may_administer(context.team_id, user)
     view = services.renderer.render(
         "home",
         services.workspaces.language_for(context.team_id, user),
@@ -31,10 +33,20 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
         company=results.composites["everyone"] if results else None,
         asked=asked,
         answered=answered,
-        is_admin=services.workspaces.may_administer(context.team_id, user),
+        is_admin=is_admin,
         default_threshold=DEFAULT_ANONYMITY_THRESHOLD,
+        **(_digest_status(services, context.team_id, config.timezone) if is_admin and config else {}),
     )
     client.views_publish(user_id=user.id, view=view)
+
+
+def _digest_status(services: Services, team_id: str, timezone: str) -> dict:
+    """For admins only: the latest digest sent, the next one, and the posts Slack refused."""
+    return {
+        "last_digest": services.insights.last_digest(team_id, timezone),
+        "digest_failures": services.insights.failed_digest_posts(team_id),
+        "next_digest": services.digests.next_digest(team_id),
+    }
 
 
 def handle_open_setup(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:

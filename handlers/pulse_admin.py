@@ -19,6 +19,7 @@ from handlers.common import (
     fetch_user,
     field_errors,
     input_state,
+    input_text,
     selected_values,
     services_of,
     submitted_by_admin,
@@ -123,11 +124,7 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
     """Read the submitted pulse modal; absent fields become empty values."""
 
     def text(block_id: str) -> str:
-        state = input_state(values, block_id)
-        for key in ("value", "selected_time", "selected_date"):
-            if state.get(key) is not None:
-                return str(state[key])
-        return str((state.get("selected_option") or {}).get("value") or "")
+        return input_text(values, block_id)
 
     options = selected_values(input_state(values, "options"))
     return cadences.CadenceForm(
@@ -218,7 +215,7 @@ def handle_delete_cancel(
     ack()
     services = services_of(context)
     language = services.workspaces.language_for(context.team_id, fetch_user(client, body["user"]["id"]))
-    respond(replace_original=True, **services.renderer.render("notice", language, kind="pulse_kept"))
+    respond(replace_original=True, **services.renderer.render("notice", language, kind="nothing_deleted"))
 
 
 # ----- /align questions --------------------------------------------------------------------------

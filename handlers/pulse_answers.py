@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
@@ -13,7 +12,14 @@ from slack_sdk.errors import SlackApiError
 from bot.audience import DEPARTMENTS
 from bot.pulses import PulseView
 from bot.services import Services
-from handlers.common import fetch_user, field_errors, input_state, open_view, services_of, view_metadata
+from handlers.common import (
+    fetch_user,
+    field_errors,
+    input_state,
+    open_comment_modal,
+    services_of,
+    view_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,24 +100,18 @@ def handle_comment_button(
     services = services_of(context)
     round_id = _int(body["actions"][0].get("value"))
     user_id = body["user"]["id"]
-    language = services.pulses.language_of(round_id, user_id) or "en"
-    view = services.renderer.render(
+    language = services.pulses.language_of(context.team_id, round_id, user_id) or "en"
+    open_comment_modal(
+        body,
+        client,
+        services,
+        respond,
         "pulse_comment_modal",
         language,
-        text=services.pulses.comment_text(round_id, user_id) or "",
+        text=services.pulses.comment_text(context.team_id, round_id, user_id) or "",
         threshold=services.workspaces.threshold(context.team_id),
-        private_metadata=json.dumps(
-            {
-                "round_id": round_id,
-                "channel": (body.get("channel") or {}).get("id"),
-                "ts": (body.get("message") or {}).get("ts"),
-            }
-        ),
+        metadata={"round_id": round_id},
     )
-    error = open_view(client, body["trigger_id"], view)
-    if error:
-        reply = services.renderer.render("slack_failed", language, error=error)
-        respond(replace_original=False, response_type="ephemeral", **reply)
 
 
 def handle_comment_submission(
@@ -121,17 +121,16 @@ def handle_comment_submission(
     metadata = view_metadata(view)
     round_id, user_id = _int(metadata.get("round_id")), body["user"]["id"]
     text = str(input_state(view["state"]["values"], "comment").get("value") or "").strip()
-    language = services.pulses.language_of(round_id, user_id) or "en"
+    language = services.pulses.language_of(context.team_id, round_id, user_id) or "en"
     if not text:
         ack(**field_errors(services, language, {"comment": "comment_required"}))
         return
     ack()
-    delivery = services.pulses.comment(context.team_id, user_id, round_id, text[:1000])
-    kind = "comment_saved" if delivery is not None else "comment_closed"
+    pulse_view = services.pulses.comment(context.team_id, user_id, round_id, text[:1000])
+    kind = "comment_saved" if pulse_view is not None else "comment_closed"
     client.chat_postMessage(channel=user_id, **services.renderer.render("notice", language, kind=kind))
     channel, ts = metadata.get("channel"), metadata.get("ts")
-    if delivery is not None and channel and ts and str(channel).startswith("D"):
-        pulse_view = services.pulses.view(round_id, user_id)
+    if pulse_view is not None and channel and ts and str(channel).startswith("D"):
         try:
             client.chat_update(
                 channel=channel, ts=ts, **_workspace_render(services, context.team_id, pulse_view)

@@ -26,6 +26,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite database (None for PostgreSQL or an in-memory database): where locks go."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def create_database_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)

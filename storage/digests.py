@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import PENDING, SENDING, SENT, Digest, DigestPost, DigestSettings, NudgeState
-from storage.workspaces import claim_pending, insert_once
+from storage.models import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    Digest,
+    DigestPost,
+    DigestSettings,
+    NudgeState,
+    Workspace,
+)
+from storage.workspaces import claim_pending, configured_admins, insert_once, installed
+
+#: A post Slack refused for good is `refused` until a process claims telling the admins
+#: (`notifying`, from `claimed_at`), then `failed`.
+REFUSED, NOTIFYING = "refused", "notifying"
+#: Failed posts the admins' Home tab lists, at most.
+MAX_FAILURES_SHOWN = 10
+
+
+class FailedPost(NamedTuple):
+    """A post of a digest that Slack refused, as the admins' Home tab lists it."""
+
+    week: date
+    destination: str
+    error: str
 
 
 def previous_stage(session: Session, team_id: str, before: datetime) -> str | None:
@@ -56,7 +81,11 @@ def ensure_settings(session: Session, team_id: str, now: datetime) -> DigestSett
 
 
 def active_settings(session: Session) -> list[DigestSettings]:
-    return list(session.scalars(select(DigestSettings).where(DigestSettings.paused.is_(False))))
+    return list(
+        session.scalars(
+            select(DigestSettings).where(DigestSettings.paused.is_(False), installed(DigestSettings))
+        )
+    )
 
 
 def add_digest(
@@ -96,7 +125,9 @@ def claim_posts(session: Session, now: datetime) -> list[DigestPost]:
 def stale_posts(session: Session, before: datetime) -> list[DigestPost]:
     return list(
         session.scalars(
-            select(DigestPost).where(DigestPost.status == SENDING, DigestPost.claimed_at < before)
+            select(DigestPost).where(
+                DigestPost.status == SENDING, DigestPost.claimed_at < before, installed(DigestPost)
+            )
         )
     )
 
@@ -105,10 +136,84 @@ def posts_without_chart(session: Session) -> list[DigestPost]:
     return list(
         session.scalars(
             select(DigestPost).where(
-                DigestPost.status == SENT, DigestPost.file_id.is_(None), DigestPost.message_ts.is_not(None)
+                DigestPost.status == SENT,
+                DigestPost.file_id.is_(None),
+                DigestPost.message_ts.is_not(None),
+                installed(DigestPost),
             )
         )
     )
+
+
+def claim_refused_posts(
+    session: Session, now: datetime, stale_before: datetime
+) -> list[tuple[DigestPost, datetime | None]]:
+    """Refused posts whose admins are still to be told, each won by one conditional update.
+
+    With each, since when to look in the admins' DMs for a notice already sent: None for a
+    fresh one; for one whose telling began before `stale_before` and never ended (the process
+    stopped), the time it began.
+    """
+    stale = and_(DigestPost.status == NOTIFYING, DigestPost.claimed_at < stale_before)
+    claimed = []
+    refused = select(DigestPost).where(or_(DigestPost.status == REFUSED, stale), installed(DigestPost))
+    for post in session.scalars(refused).all():
+        since = post.claimed_at if post.status == NOTIFYING else None
+        won = session.execute(
+            update(DigestPost)
+            .where(
+                DigestPost.digest_id == post.digest_id,
+                DigestPost.destination == post.destination,
+                (DigestPost.status == REFUSED) if since is None else stale,
+            )
+            .values(status=NOTIFYING, claimed_at=now)
+            .returning(DigestPost.digest_id)
+        ).first()
+        if won:
+            session.refresh(post)
+            claimed.append((post, since))
+    return claimed
+
+
+def admins_to_tell(session: Session, team_id: str) -> list[str]:
+    """Who hears that a digest could not be posted: whoever ran the setup, and the extra admins."""
+    configured_by = session.scalar(select(Workspace.configured_by).where(Workspace.team_id == team_id))
+    if configured_by is None:
+        return []
+    return sorted({configured_by} | configured_admins(session, team_id))
+
+
+def latest_sent(session: Session, team_id: str) -> Digest | None:
+    """The newest digest that reached at least one destination."""
+    return session.scalar(
+        select(Digest)
+        .join(DigestPost, DigestPost.digest_id == Digest.id)
+        .where(Digest.team_id == team_id, DigestPost.status == SENT)
+        .order_by(Digest.scheduled_at.desc())
+        .limit(1)
+    )
+
+
+def failed_posts(session: Session, team_id: str, limit: int = MAX_FAILURES_SHOWN) -> list[FailedPost]:
+    """The newest digest's posts that Slack refused, with Slack's error.
+
+    Only the newest digest: once a destination is fixed, the next week's digest clears the list.
+    """
+    newest = (
+        select(Digest.id)
+        .where(Digest.team_id == team_id)
+        .order_by(Digest.scheduled_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Digest.week, DigestPost.destination, DigestPost.error)
+        .join(Digest, Digest.id == DigestPost.digest_id)
+        .where(DigestPost.digest_id == newest, DigestPost.status.in_((REFUSED, NOTIFYING, FAILED)))
+        .order_by(DigestPost.destination)
+        .limit(limit)
+    )
+    return [FailedPost(*row) for row in rows]
 
 
 def set_nudge_state(

@@ -10,13 +10,14 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy import Connection, Engine, text
+
+from storage.db import sqlite_file
 
 MIGRATION_LOCK_KEY = 0x616C69676E  # "align": the advisory lock id, same in every process
 
@@ -40,17 +41,37 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()
         else:
-            database = make_url(str(engine.url)).database or ":memory:"
-            if database == ":memory:":
+            with _sqlite_file_lock(engine), _sqlite_foreign_keys_off(connection):
                 yield connection
-                return
-            lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
-            with open(lock_path, "a") as lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
-                try:
-                    yield connection
-                finally:
-                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = sqlite_file(str(engine.url))
+    if database is None:
+        yield
+        return
+    with open(database.with_name(database.name + ".migrate-lock"), "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """A batch migration rebuilds a table by copying it and dropping the old one; with foreign keys
+    on, that drop would cascade-delete every row that refers to it (answers of the rounds table…).
+    The pragma only works outside a transaction, so it goes to the driver before anything else."""
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    except BaseException:
+        connection.invalidate()  # never back to the pool without its foreign keys
+        raise
+    driver.execute("PRAGMA foreign_keys=ON")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -31,6 +33,8 @@ NAMING_CONVENTION = {
 
 #: The life of anything the bot posts (deliveries, channel posts, reminders, digest posts).
 PENDING, SENDING, SENT, FAILED, IN_CHANNEL = "pending", "sending", "sent", "failed", "in_channel"
+UNKNOWN_DEPARTMENT = "unknown"
+"""`RoundAggregate.department` for people who never chose one (a key column cannot be NULL)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -68,6 +72,8 @@ class Workspace(Base):
     leadership_channel_id: Mapped[str | None] = mapped_column(String(32))
     configured_by: Mapped[str] = mapped_column(String(32))
     configured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the app was uninstalled, or its bot token revoked: nothing is sent until it is installed again."""
 
     channels: Mapped[list[DepartmentChannel]] = relationship(
         cascade="all, delete-orphan", order_by="DepartmentChannel.channel_id"
@@ -183,6 +189,22 @@ class PulseRound(Base):
     """None until the recipients are written down (in the same transaction as their deliveries)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When retention replaced the round's answers, comments and deliveries by `RoundAggregate` counts."""
+
+
+class RoundAggregate(Base):
+    """What retention keeps of an expired round: per department and statement, how many gave each
+    rating. No person is in it; `department` is `UNKNOWN_DEPARTMENT` for people without one."""
+
+    __tablename__ = "round_aggregates"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(16), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    ratings: Mapped[list[int]] = mapped_column(JSON)
+    """How many 1s … 5s; each person rates a statement once per round, so their sum is the people."""
 
 
 class ChannelPost(Base):
@@ -370,3 +392,170 @@ class NudgeState(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Meeting(Base):
+    """A joint sales–marketing meeting series: when it meets (local time in an IANA zone), where both
+    teams are reminded, and how long before."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("team_id", "title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    """The .ics UID: the same for the life of the series, so a calendar updates instead of duplicating."""
+    title: Mapped[str] = mapped_column(String(150))
+    recurrence_kind: Mapped[str] = mapped_column(String(16))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)
+    interval_weeks: Mapped[int] = mapped_column(Integer)
+    nth: Mapped[int | None] = mapped_column(Integer)
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)
+    skip_weekends: Mapped[bool] = mapped_column(Boolean)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON)
+    """Minutes before the start, largest first."""
+    link: Mapped[str | None] = mapped_column(String(500))
+    owner: Mapped[str | None] = mapped_column(String(32))
+    paused: Mapped[bool] = mapped_column(Boolean)
+    planned_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    """Every reminder and usefulness check due up to this instant is planned (or was dropped)."""
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingSkip(Base):
+    """One date of a series called off (`/align meeting skip-next`): no reminders, no check."""
+
+    __tablename__ = "meeting_skips"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    occurrence_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    skipped_by: Mapped[str] = mapped_column(String(32))
+    skipped_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingAgendaItem(Base):
+    """A point an admin added to the agenda of one meeting."""
+
+    __tablename__ = "meeting_agenda_items"
+    __table_args__ = (Index("ix_meeting_agenda_items_occurrence", "meeting_id", "occurrence_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    occurrence_date: Mapped[date] = mapped_column(Date)
+    team_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingReminder(Base):
+    """One reminder post: unique per (meeting, date, offset, channel), so each goes out once."""
+
+    __tablename__ = "meeting_reminders"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "occurrence_date", "offset_minutes", "channel_id"),
+        Index("ix_meeting_reminders_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    occurrence_date: Mapped[date] = mapped_column(Date)
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str] = mapped_column(String(32))
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(String(8))
+    joint_activity: Mapped[str] = mapped_column(String(32))
+    """Chosen when the first reminder of the meeting is planned, so every reminder of it agrees."""
+    agenda: Mapped[dict | None] = mapped_column(JSON)
+    """The agenda as posted (set when claimed), so updating the RSVP counts leaves it as people read it."""
+    status: Mapped[str] = mapped_column(String(16))
+    """`pending` → `sending` → `sent`, `failed` (with Slack's `error`), or `dropped` (the meeting began,
+    was skipped, paused or removed before it went out)."""
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(32))
+    """The .ics in the post's thread: None until tried, then the file id, `uploading` or `none`."""
+    error: Mapped[str | None] = mapped_column(String(64))
+
+
+class MeetingRsvp(Base):
+    """A person's answer to one meeting; tapping again (or a retried tap) updates the same row."""
+
+    __tablename__ = "meeting_rsvps"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    occurrence_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    answer: Mapped[str] = mapped_column(String(16))
+    """`going` or `not_going`."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingCheck(Base):
+    """The "was it useful?" check of one meeting, once its check fell due: one per (meeting, date).
+
+    Its existence means the meeting was planned (adherence); an answer to it means it was held.
+    """
+
+    __tablename__ = "meeting_checks"
+    __table_args__ = (UniqueConstraint("meeting_id", "occurrence_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    occurrence_date: Mapped[date] = mapped_column(Date)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    item_id: Mapped[str] = mapped_column(String(32))
+    """The bank statement its ratings count as, in the joint meetings dimension."""
+    occurrence_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    audience_size: Mapped[int | None] = mapped_column(Integer)
+    """None until the people asked are written down (with their rows, in one transaction)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingCheckDelivery(Base):
+    """One person's check DM and their answer; unique per (check, person), so it is sent once."""
+
+    __tablename__ = "meeting_check_deliveries"
+    __table_args__ = (Index("ix_meeting_check_deliveries_status", "status"),)
+
+    check_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting_checks.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    """`pending` → `sending` → `sent`, or `failed`, as for pulse deliveries."""
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[int | None] = mapped_column(Integer)
+    """1–5; tapping again replaces it."""
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    comment: Mapped[str | None] = mapped_column(Text)
+    """The answer to "what should change?", kept without ever being shown with a name."""
+
+
+# Slack's OAuth installations (bot tokens, refresh tokens) and install states, in slack_sdk's own table
+# layouts: its stores read and write them (see `bot.installations`); our migrations create them.
+SLACK_INSTALLATIONS = "slack_installations"
+SLACK_BOTS = "slack_bots"
+SLACK_OAUTH_STATES = "slack_oauth_states"
+SQLAlchemyInstallationStore.build_installations_table(Base.metadata, SLACK_INSTALLATIONS)
+SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS)
+SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, SLACK_OAUTH_STATES)

@@ -31,7 +31,7 @@ from storage.models import (
     PulseRound,
     Reminder,
 )
-from storage.workspaces import claim_pending, insert_once
+from storage.workspaces import claim_pending, insert_once, installed
 
 OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
 
@@ -124,7 +124,11 @@ def cadences_of(session: Session, team_id: str) -> list[Cadence]:
 
 
 def active_cadences(session: Session) -> list[Cadence]:
-    return list(session.scalars(select(Cadence).where(Cadence.paused.is_(False)).order_by(Cadence.id)))
+    return list(
+        session.scalars(
+            select(Cadence).where(Cadence.paused.is_(False), installed(Cadence)).order_by(Cadence.id)
+        )
+    )
 
 
 def delete_cadence(session: Session, cadence: Cadence) -> None:
@@ -184,19 +188,27 @@ def rounds_needing_audience(session: Session) -> list[PulseRound]:
     return list(
         session.scalars(
             select(PulseRound)
-            .where(PulseRound.status == OPEN, PulseRound.audience_size.is_(None))
+            .where(PulseRound.status == OPEN, PulseRound.audience_size.is_(None), installed(PulseRound))
             .order_by(PulseRound.id)
         )
     )
 
 
 def open_rounds(session: Session) -> list[PulseRound]:
-    return list(session.scalars(select(PulseRound).where(PulseRound.status == OPEN).order_by(PulseRound.id)))
+    return list(
+        session.scalars(
+            select(PulseRound).where(PulseRound.status == OPEN, installed(PulseRound)).order_by(PulseRound.id)
+        )
+    )
 
 
 def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
     return list(
-        session.scalars(select(PulseRound).where(PulseRound.status == OPEN, PulseRound.closes_at <= now))
+        session.scalars(
+            select(PulseRound).where(
+                PulseRound.status == OPEN, PulseRound.closes_at <= now, installed(PulseRound)
+            )
+        )
     )
 
 
@@ -247,7 +259,7 @@ def stale_sending(session: Session, before: datetime) -> list[Delivery]:
     return list(
         session.scalars(
             select(Delivery)
-            .where(Delivery.status == SENDING, Delivery.claimed_at < before)
+            .where(Delivery.status == SENDING, Delivery.claimed_at < before, installed(Delivery))
             .order_by(Delivery.id)
         )
     )
@@ -352,7 +364,11 @@ def claim_reminder(session: Session, delivery: Delivery, number: int, now: datet
 
 def stale_reminders(session: Session, before: datetime) -> list[Reminder]:
     return list(
-        session.scalars(select(Reminder).where(Reminder.status == SENDING, Reminder.claimed_at < before))
+        session.scalars(
+            select(Reminder).where(
+                Reminder.status == SENDING, Reminder.claimed_at < before, installed(Reminder)
+            )
+        )
     )
 
 
@@ -378,7 +394,9 @@ def claim_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
 def stale_channel_posts(session: Session, before: datetime) -> list[ChannelPost]:
     return list(
         session.scalars(
-            select(ChannelPost).where(ChannelPost.status == SENDING, ChannelPost.claimed_at < before)
+            select(ChannelPost).where(
+                ChannelPost.status == SENDING, ChannelPost.claimed_at < before, installed(ChannelPost)
+            )
         )
     )
 
@@ -440,6 +458,7 @@ def closed_notices_pending(session: Session, limit: int) -> list[Delivery]:
                 PulseRound.status == CLOSED,
                 Delivery.status == SENT,
                 Delivery.closed_notice.is_(False),
+                installed(Delivery),
             )
             .order_by(Delivery.id)
             .limit(limit)

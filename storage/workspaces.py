@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,17 +25,27 @@ SALES = "sales"
 MARKETING = "marketing"
 
 
+def dialect_insert(session: Session):
+    """The INSERT construct of the session's database, which knows ON CONFLICT (upserts, insert_once)."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def insert_once(session: Session, model: type[Base], **values: object) -> bool:
     """Insert a row unless its key exists already; True when this call inserted it.
 
     This is how idempotency keys are enforced: by the database's own uniqueness, so two
     processes racing on the same key cannot both win.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     key = model.__table__.primary_key.columns.values()[0]
     inserted = session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(key))
     return inserted.first() is not None
+
+
+def installed(model: type[Base]) -> ColumnElement[bool]:
+    """Rows of workspaces that still have the app: the runners find no work in an uninstalled one."""
+    uninstalled = select(Workspace.team_id).where(Workspace.uninstalled_at.is_not(None))
+    return model.team_id.not_in(uninstalled)
 
 
 def claim_pending(
@@ -44,10 +54,11 @@ def claim_pending(
     """Move pending rows of `model` to `sending`, one conditional update each, and return those won.
 
     Only the process whose update still finds a row pending sends it: the database, not a lock
-    in one process, decides who posts a message, so two processes never post it twice.
+    in one process, decides who posts a message, so two processes never post it twice. Rows of
+    uninstalled workspaces stay pending.
     """
     key = list(model.__table__.primary_key.columns)
-    pending = select(model).where(model.status == PENDING).order_by(*key)
+    pending = select(model).where(model.status == PENDING, installed(model)).order_by(*key)
     claimed = []
     for row in session.scalars(pending.limit(limit) if limit else pending).all():
         same_row = [column == getattr(row, column.key) for column in key]
@@ -142,6 +153,11 @@ def set_department(session: Session, team_id: str, user_id: str, department: str
     else:
         preference.department = department
         preference.updated_at = now
+
+
+def set_uninstalled(session: Session, team_id: str, when: datetime | None) -> None:
+    """Record that a workspace uninstalled the app (`when`), or installed it again (None)."""
+    session.execute(update(Workspace).where(Workspace.team_id == team_id).values(uninstalled_at=when))
 
 
 def claim_request(session: Session, team_id: str, request_key: str, now: datetime) -> bool:

@@ -96,9 +96,9 @@ def open_modal(bot: BotRuntime, driver: SlackDriver, user_id: str, text: str) ->
     return opened.view
 
 
-def set_up_workspace(bot: BotRuntime, driver: SlackDriver, **changes: Any) -> None:
-    """The owner runs `/align setup` and saves it (Berlin time, threshold 5 unless changed)."""
-    view = open_modal(bot, driver, OWNER, "setup")
-    response = driver.submit_view(OWNER, view, {**SETUP_INPUTS, **changes})
+def set_up_workspace(bot: BotRuntime, driver: SlackDriver, admin: str = OWNER, **changes: Any) -> None:
+    """An admin (Acme's owner) runs `/align setup` and saves it (Berlin time, threshold 5 unless changed)."""
+    view = open_modal(bot, driver, admin, "setup")
+    response = driver.submit_view(admin, view, {**SETUP_INPUTS, **changes})
     assert response.status == 200 and response.body == "", response.body
     assert bot.wait_idle()

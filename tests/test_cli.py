@@ -42,6 +42,22 @@ def test_every_command_has_help(tmp_path, command):
         (["serve", "--http"], {}, "alignbot: SLACK_BOT_TOKEN is not set: expected the bot token"),
         (["serve", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_SIGNING_SECRET is not set"),
         (["serve", "--socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_APP_TOKEN is not set"),
+        (["serve", "--http"], {"SLACK_CLIENT_ID": "1.2"}, "alignbot: SLACK_CLIENT_SECRET is not set"),
+        (
+            ["serve", "--http"],
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"},
+            "alignbot: SLACK_SIGNING_SECRET is not set",
+        ),
+        (
+            ["serve", "--socket"],
+            {"SLACK_CLIENT_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1"},
+            "alignbot: SLACK_CLIENT_ID / SLACK_CLIENT_SECRET are set: many workspaces (OAuth) need",
+        ),
+        (
+            ["manifest"],
+            {"SLACK_REDIRECT_URI": "slack.com/back"},
+            "alignbot: SLACK_REDIRECT_URI is invalid: expected an http(s) URL",
+        ),
         (
             ["db", "upgrade"],
             {"DATABASE_URL": "mysql://db"},
@@ -89,6 +105,15 @@ def test_manifest_matches_the_copy_in_the_repo(tmp_path):
     assert result.stdout == (REPO / "docs" / "slack-app-manifest.json").read_text()
 
 
+def test_an_oauth_manifest_has_the_redirect_url_and_hears_uninstalls(tmp_path):
+    url = "https://bot.example.com/slack/events"
+    manifest = json.loads(alignbot("manifest", "--oauth", "--url", url, cwd=tmp_path).stdout)
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events)
+    assert alignbot("manifest", "--oauth", "--socket", cwd=tmp_path).returncode == 2  # OAuth is HTTP mode
+
+
 def test_socket_mode_manifest_has_no_urls(tmp_path):
     manifest = json.loads(alignbot("manifest", "--socket", cwd=tmp_path).stdout)
     assert manifest["settings"]["socket_mode_enabled"] is True
@@ -96,9 +121,22 @@ def test_socket_mode_manifest_has_no_urls(tmp_path):
 
 
 def test_demo_runs_without_credentials_and_prints_a_transcript(tmp_path):
-    result = alignbot("demo", "--output", str(tmp_path / "out"), cwd=tmp_path)
+    out = tmp_path / "out"
+    result = alignbot("demo", "--output", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Olivia Owner (workspace owner) types /align setup" in result.stdout
     assert "alignbot is set up" in result.stdout
     assert "وضعیت alignbot" in result.stdout
-    assert (tmp_path / "out" / "transcript.txt").read_text(encoding="utf-8") in result.stdout
+    transcript = (out / "transcript.txt").read_text(encoding="utf-8")
+    assert transcript in result.stdout
+    weeks = [line for line in transcript.splitlines() if line.startswith("  Week ")]
+    assert len(weeks) == 11  # the first of the twelve weeks is told in full
+    assert "Defined (sales" in weeks[0]
+    # Twelve weeks take the company from Defined to Aligned; marketing still sees it rosier.
+    digest = (out / "digest.txt").read_text(encoding="utf-8")
+    assert "*Stage: Aligned*" in digest
+    assert "Where sales and marketing see it differently" in digest
+    (chart,) = out.glob("alignment-*.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"Digest written to {out / 'digest.txt'}" in result.stdout
+    assert f"Digest chart written to {chart}" in result.stdout

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.digest_runner import DigestRunner
 from bot.sandbox.workspace import (
+    ADMIN,
     HEAD_OF_MARKETING,
     HEAD_OF_SALES,
     LEADERSHIP_CHANNEL,
@@ -16,8 +18,10 @@ from bot.sandbox.workspace import (
     OWNER,
     SALES_CHANNEL,
 )
-from storage.models import Digest, DigestSettings, NudgeState
+from storage.digests import NOTIFYING
+from storage.models import FAILED, Digest, DigestPost, DigestSettings, NudgeState, WorkspaceAdmin
 from tests.scenario import command, open_modal, replies_to, text_of
+from tests.test_home import open_home
 from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
 
@@ -54,6 +58,56 @@ def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, cl
     assert (stored.stage, str(stored.week)) == ("aligned", "2026-03-09")
     clock.set(MONDAY_9_BERLIN + timedelta(days=7))
     assert bot.digests.run_due() == 2  # next week, its own digest
+
+
+def dms_keyed(sandbox, user_id: str, key: str) -> list:
+    """The DMs a person got from the bot carrying `key` in their metadata (a digest, a notice)."""
+    return [m for m in sandbox.dms_to(user_id) if key in ((m.metadata or {}).get("event_payload") or {})]
+
+
+def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    with bot.database.session() as session:
+        session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_SALES, HEAD_OF_MARKETING]
+        session.add(WorkspaceAdmin(team_id="T0ACME001", user_id=ADMIN))
+    sandbox.inject_fault(
+        "chat.postMessage", "slack_error", error="not_in_channel", when={"channel": LEADERSHIP_CHANNEL}
+    )
+    clock.set(MONDAY_9_BERLIN)
+    assert bot.digests.run_due() == 2  # the leaders' DMs still go out
+    assert sandbox.messages_in(LEADERSHIP_CHANNEL) == []
+    for leader in (HEAD_OF_SALES, HEAD_OF_MARKETING):
+        assert len(dms_keyed(sandbox, leader, "digest_post")) == 1
+    for admin in (OWNER, ADMIN):  # who ran the setup, and the extra admin
+        (notice,) = dms_keyed(sandbox, admin, "digest_failure")
+        text = text_of({"blocks": notice.blocks})
+        assert f"could not be posted to <#{LEADERSHIP_CHANNEL}>: Slack answered `not_in_channel`" in text
+        assert "type `/invite @alignbot` in that channel" in text
+    # The process stops after the DMs, before writing it down; a second replica takes over later.
+    with bot.database.session() as session:
+        post = session.scalars(select(DigestPost).where(DigestPost.destination == LEADERSHIP_CHANNEL)).one()
+        post.status, post.claimed_at = NOTIFYING, MONDAY_9_BERLIN
+    clock.set(MONDAY_9_BERLIN + timedelta(minutes=5))
+    replica = DigestRunner(
+        bot.database, clock, bot.services.insights, bot.services.renderer, lambda _team_id: bot.app.client
+    )
+    assert replica.run_due() == 0
+    looked_in = {call.params["channel"] for call in sandbox.calls_to("conversations.history")}
+    assert looked_in == {sandbox.dm_channel_for(OWNER), sandbox.dm_channel_for(ADMIN)}
+    assert bot.digests.run_due() == 0
+    assert [len(dms_keyed(sandbox, admin, "digest_failure")) for admin in (OWNER, ADMIN)] == [1, 1]
+    with bot.database.session() as session:
+        post = session.scalars(select(DigestPost).where(DigestPost.destination == LEADERSHIP_CHANNEL)).one()
+        assert (post.status, post.error) == (FAILED, "not_in_channel")
+    open_home(bot, driver, OWNER)
+    home = text_of(sandbox.home_views[OWNER].view)
+    assert "*Digest posts that failed*" in home
+    assert f"<#{LEADERSHIP_CHANNEL}>, week of 2026-03-09: Slack answered `not_in_channel`." in home
+    assert "Invite @alignbot to" in home
+    assert "*Stage: Aligned*" in home  # the leaders' DMs went out: that is the latest digest
 
 
 def test_an_admin_sends_this_weeks_digest_once(bot, driver, sandbox, clock):

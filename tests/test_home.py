@@ -68,3 +68,33 @@ def test_the_home_tab_shows_the_company_stage_and_your_own_participation(bot, dr
     text = text_of(sandbox.home_views[SALES_TEAM[1]].view)
     assert "Where sales and marketing stand:* Aligned (70 of 100" in text
     assert "You answered 1 of the 1 pulses" in text
+
+
+def test_admins_see_the_latest_digest_on_their_home_tab_and_members_do_not(bot, driver, sandbox, clock):
+    from tests.test_digest import MONDAY_9_BERLIN
+    from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
+    from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    open_home(bot, driver, OWNER)
+    before = text_of(sandbox.home_views[OWNER].view)
+    assert "No digest has been sent yet." in before
+    assert "Next digest: <!date^1773043200^" in before  # Monday 9 March, 09:00 in Berlin
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    open_home(bot, driver, OWNER)
+    home = sandbox.home_views[OWNER].view
+    text = text_of(home)
+    assert "Sales and marketing alignment: week of 2026-03-09" in text
+    assert "*Stage: Aligned* · score 70 of 100" in text
+    assert "*Sales*\n60 · Aligned" in text and "*Marketing*\n80 · Integrated" in text
+    assert "Participation: sales 100% · marketing not enough people" in text  # Dana chose no team
+    assert "Digest posts that failed" not in text
+    assert len(home["blocks"]) < 100
+    open_home(bot, driver, SALES_TEAM[1])
+    member = text_of(sandbox.home_views[SALES_TEAM[1]].view)
+    assert "Where sales and marketing stand:* Aligned" in member
+    assert "Leadership digest" not in member and "week of" not in member

@@ -7,11 +7,13 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from storage import migrate
 from storage.db import Database
-from storage.models import Base
+from storage.models import Answer, Base
+from tests.test_insights import SALES_TEAM, answer_round
+from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
 
 
 def test_upgrade_from_empty_then_downgrade_to_empty(database_url):
@@ -70,3 +72,19 @@ def test_sqlite_is_tuned_for_a_server(tmp_path):
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     finally:
         database.dispose()
+
+
+def test_downgrading_past_a_rebuilt_table_keeps_the_rows_that_refer_to_it(bot, driver, sandbox, clock):
+    """0004 adds a column to `pulse_rounds`; undoing it rebuilds that table on SQLite, which must not
+    cascade-delete the answers and deliveries of its rounds."""
+
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
+    with bot.database.session() as session:
+        answers = session.scalar(select(func.count()).select_from(Answer))
+    assert answers
+    migrate.downgrade(bot.database.engine, "0003")
+    migrate.upgrade(bot.database.engine)
+    with bot.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Answer)) == answers

@@ -15,11 +15,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from bot.sandbox.server import SlackSandbox
+from bot.sandbox.workspace import SandboxWorkspace
 
 #: How a submitted element's value appears in `view.state.values`, by element type.
 _STATE_KEYS = {
@@ -63,9 +64,20 @@ class DriverResponse:
     status: int
     body: str
     response_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is handed back to the caller (as an HTTPError), as a test wants to see it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
 
 
 def sign(signing_secret: str, timestamp: int, body: bytes) -> str:
@@ -113,7 +125,11 @@ def _option(element: Mapping[str, Any], value: str | None) -> dict | None:
 
 
 class SlackDriver:
-    """Plays Slack's part towards the bot; the sandbox supplies trigger ids and response URLs."""
+    """Plays Slack's part towards the bot; the sandbox supplies trigger ids and response URLs.
+
+    Its requests come from people of one workspace (the sandbox's first, unless told otherwise);
+    `for_workspace` gives a driver for another.
+    """
 
     def __init__(
         self,
@@ -122,16 +138,46 @@ class SlackDriver:
         sandbox: SlackSandbox,
         clock: Callable[[], float] = time.time,
         path: str = "/slack/events",
+        workspace: SandboxWorkspace | None = None,
     ) -> None:
-        self.events_url = bot_url.rstrip("/") + path
+        self.bot_url = bot_url.rstrip("/")
+        self.events_url = self.bot_url + path
         self.signing_secret = signing_secret
         self.sandbox = sandbox
         self.clock = clock
+        self.workspace = workspace or sandbox.workspace
         self._event_ids = itertools.count(1)
+
+    def for_workspace(self, workspace: SandboxWorkspace) -> SlackDriver:
+        """The same Slack, acting for people of `workspace`."""
+        path = self.events_url.removeprefix(self.bot_url)
+        return SlackDriver(self.bot_url, self.signing_secret, self.sandbox, self.clock, path, workspace)
 
     @property
     def team_id(self) -> str:
-        return self.sandbox.workspace.team_id
+        return self.workspace.team_id
+
+    # -- the OAuth install, as a person's browser goes through it ----------------------------
+
+    def install(self, installer: str | None = None) -> DriverResponse:
+        """Install the app in this driver's workspace: open the bot's /slack/install, approve on Slack's
+        authorize page, follow Slack's redirect back to /slack/oauth_redirect with the state cookie."""
+        start = self.browse("/slack/install")
+        approved = self.sandbox.approve_install(start.headers["Location"], self.team_id, installer)
+        return self.browse(
+            f"/slack/oauth_redirect?{urlencode(approved)}", cookie=start.headers.get("Set-Cookie")
+        )
+
+    def browse(self, path: str, cookie: str | None = None) -> DriverResponse:
+        """GET a page of the bot as a browser would, without following a redirect; `cookie` is a
+        Set-Cookie value the bot gave earlier."""
+        headers = {"Cookie": cookie.split(";", 1)[0]} if cookie else {}
+        request = urllib.request.Request(self.bot_url + path, headers=headers, method="GET")
+        try:
+            with _NO_REDIRECTS.open(request, timeout=10) as answer:
+                return DriverResponse(answer.status, answer.read().decode(), headers=dict(answer.headers))
+        except urllib.error.HTTPError as error:
+            return DriverResponse(error.code, error.read().decode(), headers=dict(error.headers))
 
     # -- the three wire formats -------------------------------------------------------
 
@@ -144,7 +190,7 @@ class SlackDriver:
         trigger_id: str | None = None,
     ) -> DriverResponse:
         """`trigger_id` defaults to a fresh one; pass an older one to play a request Slack delivered late."""
-        workspace = self.sandbox.workspace
+        workspace = self.workspace
         channel_id = channel_id or self._dm_with_bot(user_id)
         channel = workspace.channel(channel_id)
         response_url = self.sandbox.issue_response_url(channel_id, user_id)
@@ -179,7 +225,7 @@ class SlackDriver:
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
     ) -> DriverResponse:
-        workspace = self.sandbox.workspace
+        workspace = self.workspace
         envelope = {
             "token": "sandbox-verification-token",
             "team_id": workspace.team_id,
@@ -248,17 +294,22 @@ class SlackDriver:
 
     def submit_view(self, user_id: str, view: Mapping[str, Any], inputs: Mapping[str, Any]) -> DriverResponse:
         """Submit a modal the bot opened, with `inputs` (see `state_from_inputs`)."""
+        return self.interaction(self.submission_payload(user_id, view, inputs))
+
+    def submission_payload(
+        self, user_id: str, view: Mapping[str, Any], inputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The `view_submission` payload Slack sends when a person submits a modal (see `submit_view`)."""
         submitted = dict(view)
         submitted["state"] = {"values": state_from_inputs(view, inputs)}
-        payload = {
+        return {
             **self._interaction_common("view_submission", user_id),
             "view": submitted,
             "response_urls": [],
         }
-        return self.interaction(payload)
 
     def _interaction_common(self, kind: str, user_id: str) -> dict[str, Any]:
-        workspace = self.sandbox.workspace
+        workspace = self.workspace
         user = workspace.user(user_id)
         return {
             "type": kind,

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.blockkit import MAX_MESSAGE_TEXT, validate_payload
+from bot.sandbox.oauth import OAuthError, SandboxOAuth
 from bot.sandbox.workspace import SandboxChannel, SandboxUser, SandboxWorkspace, default_workspace
 
 TRIGGER_TTL_SECONDS = 3.0
@@ -51,6 +52,7 @@ DEFAULT_RATE_LIMITS: dict[str, int] = {
 }
 """Calls per minute per method (Slack's tiers); chat.postMessage is limited per channel instead."""
 MESSAGES_PER_SECOND = 1.0
+OAUTH_ACCESS = "oauth.v2.access"
 
 FaultKind = Literal["server_error", "timeout", "rate_limited", "lost_response", "slack_error"]
 RESPONSE_URL_FAULT_NAME = "response_url"
@@ -85,6 +87,8 @@ class RecordedCall:
     http_status: int | None
     """None when the connection was dropped (a timeout fault)."""
     fault: FaultKind | None = None
+    team_id: str | None = None
+    """The workspace the call's token acts in (None for a call without a valid token)."""
 
 
 @dataclass
@@ -270,10 +274,18 @@ class SlackSandbox:
     ``response_url_posts``, ``messages`` (channel id -> messages in order), ``ephemerals``,
     ``views`` (view id -> SandboxView), ``home_views`` (user id -> SandboxView), ``files``
     (file id -> SandboxFile) and ``rate_limited_calls``.
+
+    It hosts ``workspace`` and any added with ``add_workspace``; a token acts in its own workspace
+    only, and every method answers with that workspace's people and channels alone (another
+    workspace's channel is ``channel_not_found``, as in Slack). Each workspace's ``bot_token`` is
+    valid from the start (the single-token mode); ``oauth`` issues tokens through the install flow.
     """
 
     def __init__(self, workspace: SandboxWorkspace | None = None, clock: Callable[[], float] = time.time):
         self.workspace = workspace or default_workspace()
+        """The first workspace hosted, where the single-workspace helpers act."""
+        self.workspaces: dict[str, SandboxWorkspace] = {}
+        self.oauth = SandboxOAuth(clock)
         self._clock = clock
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -298,9 +310,10 @@ class SlackSandbox:
         self._last_ts_micros = 0
         self._rate_limits: dict[str, int] | None = None
         self._message_burst = 3
-        self._method_windows: dict[str, deque[float]] = {}
+        self._method_windows: dict[tuple[str, str], deque[float]] = {}
+        """(team id, method) -> when its recent calls came: limits are per workspace, as in Slack."""
         self._channel_buckets: dict[str, _TokenBucket] = {}
-        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        self._methods: dict[str, Callable[[SandboxWorkspace, dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -318,6 +331,40 @@ class SlackSandbox:
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
         }
+        self.add_workspace(self.workspace)
+
+    def add_workspace(self, workspace: SandboxWorkspace) -> SandboxWorkspace:
+        """Host another workspace; its ids must be its own, as Slack's are."""
+        with self._lock:
+            for other in self.workspaces.values():
+                shared = ({u.id for u in workspace.users} & {u.id for u in other.users}) | (
+                    {c.id for c in workspace.channels} & {c.id for c in other.channels}
+                )
+                if workspace.team_id == other.team_id or workspace.bot_token == other.bot_token or shared:
+                    raise ValueError(f"{workspace.team_id} shares ids with {other.team_id}: {sorted(shared)}")
+            self.workspaces[workspace.team_id] = workspace
+        return workspace
+
+    def workspace_of_user(self, user_id: str) -> SandboxWorkspace | None:
+        return next((ws for ws in self.workspaces.values() if ws.user(user_id) is not None), None)
+
+    # ----- installing the app (OAuth) --------------------------------------------------------------
+
+    def approve_install(
+        self, authorize_url: str, team_id: str, installer: str | None = None
+    ) -> dict[str, str]:
+        """Play Slack's authorize page: `installer` (by default the workspace's first admin) approves
+        the install at `authorize_url` for workspace `team_id`. Returns the query Slack's redirect back
+        to the app carries: the code to exchange at oauth.v2.access, and the app's state."""
+        workspace = self.workspaces[team_id]
+        installer = installer or next(u.id for u in workspace.users if u.is_admin or u.is_owner)
+        with self._lock:
+            return self.oauth.approve(authorize_url, workspace, installer)
+
+    def uninstall(self, team_id: str) -> None:
+        """Someone removed the app from the workspace: the tokens it was given stop working at once."""
+        with self._lock:
+            self.oauth.revoke(team_id)
 
     # ----- lifecycle -------------------------------------------------------------------------------
 
@@ -367,6 +414,11 @@ class SlackSandbox:
     def calls_to(self, method: str) -> list[RecordedCall]:
         with self._lock:
             return [call for call in self.calls if call.method == method]
+
+    def calls_in(self, team_id: str) -> list[RecordedCall]:
+        """The calls made with a token of workspace `team_id`."""
+        with self._lock:
+            return [call for call in self.calls if call.team_id == team_id]
 
     def clear(self) -> None:
         """Forget the recorded calls and response_url posts; the workspace state stays."""
@@ -495,13 +547,22 @@ class SlackSandbox:
     def _handle_api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply | None:
         received_at = self._clock()
         params, parse_error = _parse_params(query, headers, body)
+        with self._lock:
+            caller = self._caller(params, headers)
+
+        def record(
+            response: dict[str, Any] | None, status: int | None, kind: FaultKind | None = None
+        ) -> None:
+            call = RecordedCall(
+                method, params, body, headers, received_at, response, status, kind, _team(caller)
+            )
+            self._record(call)
+
         fault = self._take_fault(method, params)
         if fault is not None and fault.kind == "lost_response":
             with self._lock:
-                response, status, _headers = self._answer(method, params, headers, parse_error)
-                self.calls.append(
-                    RecordedCall(method, params, body, headers, received_at, response, status, fault.kind)
-                )
+                response, status, _headers = self._answer(method, params, headers, caller, parse_error)
+                record(response, status, fault.kind)
             self._stopping.wait(fault.delay)
             return None
         if fault is not None:
@@ -510,35 +571,54 @@ class SlackSandbox:
                 "rate_limited": dict(_RATELIMITED),
                 "slack_error": {"ok": False, "error": fault.error},
             }.get(fault.kind)
-            status = reply.status if reply else None
-            call = RecordedCall(method, params, body, headers, received_at, response, status, fault.kind)
-            self._record(call)
+            record(response, reply.status if reply else None, fault.kind)
             if fault.kind == "timeout":
                 self._stopping.wait(fault.delay)
             return reply
         with self._lock:
-            response, status, extra_headers = self._answer(method, params, headers, parse_error)
-            self.calls.append(RecordedCall(method, params, body, headers, received_at, response, status))
+            response, status, extra_headers = self._answer(method, params, headers, caller, parse_error)
+            record(response, status)
         return _json_reply(response, status, extra_headers)
 
+    def _caller(self, params: dict[str, Any], headers: dict[str, str]) -> SandboxWorkspace | str:
+        """The workspace the call's token acts in, or Slack's error code for the token."""
+        token = _bearer_token(headers) or params.get("token")
+        if not token:
+            return "not_authed"
+        static = next((ws for ws in self.workspaces.values() if ws.bot_token == token), None)
+        if static is not None:
+            return static
+        try:
+            team_id = self.oauth.team_of(token)
+        except OAuthError as error:
+            return error.error
+        return self.workspaces[team_id] if team_id else "invalid_auth"
+
     def _answer(
-        self, method: str, params: dict[str, Any], headers: dict[str, str], parse_error: str | None
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        caller: SandboxWorkspace | str,
+        parse_error: str | None,
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
-        if method not in self._methods:
+        if method not in self._methods and method != OAUTH_ACCESS:
             return {"ok": False, "error": "unknown_method"}, 200, {}
         if parse_error:
             return {"ok": False, "error": parse_error}, 200, {}
-        token = _bearer_token(headers) or params.get("token")
-        if not token:
-            return {"ok": False, "error": "not_authed"}, 200, {}
-        if token != self.workspace.bot_token:
-            return {"ok": False, "error": "invalid_auth"}, 200, {}
-        retry_after = self._rate_limit_wait(method, params)
+        if method == OAUTH_ACCESS:  # the app's client credentials, not a token
+            try:
+                return self.oauth.access(params, headers, self.workspaces), 200, {}
+            except OAuthError as error:
+                return {"ok": False, "error": error.error}, 200, {}
+        if isinstance(caller, str):
+            return {"ok": False, "error": caller}, 200, {}
+        retry_after = self._rate_limit_wait(caller.team_id, method, params)
         if retry_after:
             self.rate_limited_calls += 1
             return dict(_RATELIMITED), 429, {"Retry-After": str(retry_after)}
         try:
-            return self._methods[method](params), 200, {}
+            return self._methods[method](caller, params), 200, {}
         except _ApiError as error:
             return error.response, 200, {}
 
@@ -567,16 +647,17 @@ class SlackSandbox:
             return _json_reply({"ok": False, "error": fault.error}, 200)
         return None
 
-    def _rate_limit_wait(self, method: str, params: dict[str, Any]) -> int:
+    def _rate_limit_wait(self, team_id: str, method: str, params: dict[str, Any]) -> int:
         """0 when the call may proceed, else the whole seconds to put in Retry-After.
 
-        chat.postMessage is limited per channel; a `chat.postMessage` entry in the per-minute
-        limits adds a workspace-wide cap on top (Slack has one, without a documented number).
+        Limits are per workspace. chat.postMessage is limited per channel; a `chat.postMessage`
+        entry in the per-minute limits adds a workspace-wide cap on top (Slack has one, without a
+        documented number).
         """
         if self._rate_limits is None:
             return 0
         now = self._clock()
-        wait = self._window_wait(method, now)
+        wait = self._window_wait(team_id, method, now)
         if wait <= 0 and method == "chat.postMessage":
             channel = str(params.get("channel", ""))
             bucket = self._channel_buckets.setdefault(
@@ -586,14 +667,15 @@ class SlackSandbox:
         if wait > 0:
             return max(1, math.ceil(wait))
         if method in self._rate_limits:
-            self._method_windows.setdefault(method, deque()).append(now)
+            self._method_windows.setdefault((team_id, method), deque()).append(now)
         return 0
 
-    def _window_wait(self, method: str, now: float) -> float:
-        """Seconds until `method` is back under its per-minute limit (0 when it is, or has none)."""
+    def _window_wait(self, team_id: str, method: str, now: float) -> float:
+        """Seconds until `method` is back under its per-minute limit in the workspace (0 when it is, or
+        has none)."""
         if method not in self._rate_limits:
             return 0
-        window = self._method_windows.setdefault(method, deque())
+        window = self._method_windows.setdefault((team_id, method), deque())
         while window and window[0] <= now - 60:
             window.popleft()
         return 0 if len(window) < self._rate_limits[method] else window[0] + 60 - now
@@ -641,14 +723,9 @@ class SlackSandbox:
         text = body.get("text") or ""
         blocks, attachments = body.get("blocks"), body.get("attachments")
         if body.get("response_type") == "in_channel":
+            ws = self.workspace_of_user(url.user_id) or self.workspace
             self._store_message(
-                url.channel_id,
-                self.workspace.bot_user_id,
-                text,
-                blocks,
-                attachments,
-                body.get("thread_ts"),
-                self.workspace.bot_id,
+                url.channel_id, ws.bot_user_id, text, blocks, attachments, body.get("thread_ts"), ws.bot_id
             )
         else:
             self.ephemerals.append(
@@ -670,50 +747,50 @@ class SlackSandbox:
         self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
-    def _user(self, user_id: Any) -> SandboxUser:
-        user = self.workspace.user(user_id) if isinstance(user_id, str) else None
+    def _user(self, ws: SandboxWorkspace, user_id: Any) -> SandboxUser:
+        user = ws.user(user_id) if isinstance(user_id, str) else None
         if user is None:
             raise _ApiError("user_not_found")
         return user
 
-    def _dm(self, user: SandboxUser) -> SandboxChannel:
+    def _dm(self, ws: SandboxWorkspace, user: SandboxUser) -> SandboxChannel:
         dm_id = self.dm_channel_for(user.id)
         if dm_id not in self._dms:
             self._dms[dm_id] = SandboxChannel(
-                dm_id, user.id, is_private=True, members=[user.id, self.workspace.bot_user_id], is_im=True
+                dm_id, user.id, is_private=True, members=[user.id, ws.bot_user_id], is_im=True
             )
         return self._dms[dm_id]
 
-    def _conversation(self, channel_id: Any) -> SandboxChannel | None:
+    def _conversation(self, ws: SandboxWorkspace, channel_id: Any) -> SandboxChannel | None:
         """A channel by id (or by name, as chat methods allow), or the DM a D… id stands for."""
         if not isinstance(channel_id, str) or not channel_id:
             return None
         if channel_id.startswith("D"):
-            user = self.workspace.user("U" + channel_id[1:])
-            return self._dm(user) if user is not None and not user.is_bot else None
-        return self.workspace.channel(channel_id) or self.workspace.channel_by_name(channel_id)
+            user = ws.user("U" + channel_id[1:])
+            return self._dm(ws, user) if user is not None and not user.is_bot else None
+        return ws.channel(channel_id) or ws.channel_by_name(channel_id)
 
-    def _visible_conversation(self, channel_id: Any) -> SandboxChannel:
+    def _visible_conversation(self, ws: SandboxWorkspace, channel_id: Any) -> SandboxChannel:
         """Private channels the bot isn't in don't exist as far as the bot can tell."""
-        channel = self._conversation(channel_id)
-        if channel is None or (channel.is_private and self.workspace.bot_user_id not in channel.members):
+        channel = self._conversation(ws, channel_id)
+        if channel is None or (channel.is_private and ws.bot_user_id not in channel.members):
             raise _ApiError("channel_not_found")
         return channel
 
-    def _postable_conversation(self, channel_id: Any) -> SandboxChannel:
+    def _postable_conversation(self, ws: SandboxWorkspace, channel_id: Any) -> SandboxChannel:
         """Where chat methods may post: a user id means the DM with that user.
 
         As in Slack, posting to a deactivated user's DM succeeds (nobody will read it).
         """
         if isinstance(channel_id, str) and channel_id[:1] in ("U", "W"):
-            user = self.workspace.user(channel_id)
+            user = ws.user(channel_id)
             if user is None:
                 raise _ApiError("channel_not_found")
             if user.is_bot:
                 raise _ApiError("cannot_dm_bot")
-            return self._dm(user)
-        channel = self._visible_conversation(channel_id)
-        if self.workspace.bot_user_id not in channel.members:
+            return self._dm(ws, user)
+        channel = self._visible_conversation(ws, channel_id)
+        if ws.bot_user_id not in channel.members:
             raise _ApiError("not_in_channel")
         if channel.is_archived:
             raise _ApiError("is_archived")
@@ -753,7 +830,7 @@ class SlackSandbox:
             )
         return text, _decoded(params.get("blocks")), _decoded(params.get("attachments"))
 
-    def _user_object(self, user: SandboxUser, include_locale: bool) -> dict[str, Any]:
+    def _user_object(self, ws: SandboxWorkspace, user: SandboxUser, include_locale: bool) -> dict[str, Any]:
         now = datetime.fromtimestamp(self._clock(), ZoneInfo(user.tz))
         offset = now.utcoffset()
         abbreviation = now.tzname() or ""
@@ -762,13 +839,13 @@ class SlackSandbox:
             "real_name_normalized": user.real_name,
             "display_name": user.display_name,
             "display_name_normalized": user.display_name,
-            "team": self.workspace.team_id,
+            "team": ws.team_id,
         }
         if user.bot_id:
             profile["bot_id"] = user.bot_id
         obj: dict[str, Any] = {
             "id": user.id,
-            "team_id": self.workspace.team_id,
+            "team_id": ws.team_id,
             "name": user.name,
             "deleted": user.deleted,
             "real_name": user.real_name,
@@ -810,8 +887,7 @@ class SlackSandbox:
 
     # ----- Web API methods -------------------------------------------------------------------------
 
-    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        ws = self.workspace
+    def _auth_test(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         bot = ws.user(ws.bot_user_id)
         return {
             "ok": True,
@@ -824,38 +900,38 @@ class SlackSandbox:
             "is_enterprise_install": False,
         }
 
-    def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._postable_conversation(params.get("channel"))
+    def _chat_post_message(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._postable_conversation(ws, params.get("channel"))
         text, blocks, attachments = self._message_content("chat.postMessage", params)
         if not (text or blocks or attachments):
             raise _ApiError("no_text")
         message = self._store_message(
             channel.id,
-            self.workspace.bot_user_id,
+            ws.bot_user_id,
             text,
             blocks,
             attachments,
             params.get("thread_ts") or None,
-            self.workspace.bot_id,
+            ws.bot_id,
         )
         metadata = _decoded(params.get("metadata"))
         if metadata is not None:
             if not isinstance(metadata, dict) or not metadata.get("event_type"):
                 raise _ApiError("invalid_metadata_format")
             message.metadata = metadata
-        api_message = message.to_api(self.workspace.team_id, self.workspace.app_id)
+        api_message = message.to_api(ws.team_id, ws.app_id)
         return {"ok": True, "channel": channel.id, "ts": message.ts, "message": api_message}
 
-    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _conversations_history(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         """Newest first, as Slack answers; `oldest`/`latest` bound the ts, metadata on request."""
-        channel = self._visible_conversation(params.get("channel"))
-        if not channel.is_im and self.workspace.bot_user_id not in channel.members:
+        channel = self._visible_conversation(ws, params.get("channel"))
+        if not channel.is_im and ws.bot_user_id not in channel.members:
             raise _ApiError("not_in_channel")
         oldest = float(params.get("oldest") or 0)
         latest = float(params.get("latest") or "inf")
         include_metadata = str(params.get("include_all_metadata", "")).lower() in ("true", "1")
         messages = [
-            m.to_api(self.workspace.team_id, self.workspace.app_id, include_metadata)
+            m.to_api(ws.team_id, ws.app_id, include_metadata)
             for m in reversed(self.messages.get(channel.id, []))
             if oldest < float(m.ts) <= latest and m.thread_ts in (None, m.ts)
         ]
@@ -867,13 +943,13 @@ class SlackSandbox:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
-    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._visible_conversation(params.get("channel"))
+    def _chat_update(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._visible_conversation(ws, params.get("channel"))
         ts = params.get("ts")
         message = next((m for m in self.messages.get(channel.id, []) if m.ts == ts), None)
         if message is None:
             raise _ApiError("message_not_found")
-        if message.user != self.workspace.bot_user_id:
+        if message.user != ws.bot_user_id:
             raise _ApiError("cant_update_message")
         text, blocks, attachments = self._message_content("chat.update", params)
         if not (text or blocks or attachments):
@@ -884,12 +960,12 @@ class SlackSandbox:
         if "attachments" in params:
             message.attachments = attachments
         message.edited_ts = self._next_ts()
-        api_message = message.to_api(self.workspace.team_id, self.workspace.app_id)
+        api_message = message.to_api(ws.team_id, ws.app_id)
         return {"ok": True, "channel": channel.id, "ts": message.ts, "text": text, "message": api_message}
 
-    def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._postable_conversation(params.get("channel"))
-        user = self._user(params.get("user"))
+    def _chat_post_ephemeral(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._postable_conversation(ws, params.get("channel"))
+        user = self._user(ws, params.get("user"))
         if user.id not in channel.members:
             raise _ApiError("user_not_in_channel")
         text, blocks, attachments = self._message_content("chat.postEphemeral", params)
@@ -901,37 +977,37 @@ class SlackSandbox:
         self.ephemerals.append(ephemeral)
         return {"ok": True, "message_ts": ephemeral.ts}
 
-    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _conversations_open(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         user_ids = [u for u in str(params.get("users") or "").split(",") if u]
         if not user_ids:
             raise _ApiError("users_list_not_supplied")
         if len(user_ids) > 1:
             raise _invalid_arguments("the sandbox opens DMs with one user only, not group DMs")
-        user = self._user(user_ids[0])
+        user = self._user(ws, user_ids[0])
         if user.is_bot:
             raise _ApiError("cannot_dm_bot")
         if user.deleted:
             raise _ApiError("user_disabled")
         already_open = self.dm_channel_for(user.id) in self._dms
-        response: dict[str, Any] = {"ok": True, "channel": {"id": self._dm(user).id}}
+        response: dict[str, Any] = {"ok": True, "channel": {"id": self._dm(ws, user).id}}
         if already_open:
             response.update(no_op=True, already_open=True)
         return response
 
-    def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._conversation(params.get("channel"))
+    def _conversations_members(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._conversation(ws, params.get("channel"))
         if channel is None:
             raise _ApiError("channel_not_found")
-        if channel.is_private and self.workspace.bot_user_id not in channel.members:
+        if channel.is_private and ws.bot_user_id not in channel.members:
             raise _ApiError("not_in_channel")
         members, next_cursor = self._page(channel.members, params, default_limit=100)
         return {"ok": True, "members": members, "response_metadata": {"next_cursor": next_cursor}}
 
-    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._visible_conversation(params.get("channel"))
+    def _conversations_info(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._visible_conversation(ws, params.get("channel"))
         if channel.is_im:
             user_id = channel.members[0]
-            user = self.workspace.user(user_id)
+            user = ws.user(user_id)
             deleted = bool(user and user.deleted)
             return {"ok": True, "channel": _im_info(channel.id, user_id, deleted)}
         info = {
@@ -945,32 +1021,34 @@ class SlackSandbox:
             "is_private": channel.is_private,
             "is_archived": channel.is_archived,
             "is_general": channel.name == "general",
-            "is_member": self.workspace.bot_user_id in channel.members,
+            "is_member": ws.bot_user_id in channel.members,
             "num_members": len(channel.members),
         }
         return {"ok": True, "channel": info}
 
-    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(params.get("user"))
-        return {"ok": True, "user": self._user_object(user, _is_true(params.get("include_locale")))}
+    def _users_info(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._user(ws, params.get("user"))
+        return {"ok": True, "user": self._user_object(ws, user, _is_true(params.get("include_locale")))}
 
-    def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
-        users, next_cursor = self._page(self.workspace.users, params, default_limit=len(self.workspace.users))
+    def _users_list(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        users, next_cursor = self._page(ws.users, params, default_limit=len(ws.users))
         include_locale = _is_true(params.get("include_locale"))
         return {
             "ok": True,
-            "members": [self._user_object(u, include_locale) for u in users],
+            "members": [self._user_object(ws, u, include_locale) for u in users],
             "cache_ts": int(self._clock()),
             "response_metadata": {"next_cursor": next_cursor},
         }
 
-    def _take_trigger(self, params: dict[str, Any], method: str) -> tuple[_Trigger, dict[str, Any]]:
+    def _take_trigger(
+        self, ws: SandboxWorkspace, params: dict[str, Any], method: str
+    ) -> tuple[_Trigger, dict[str, Any]]:
         """The valid trigger and checked view of a views.open/push call; marks the trigger used."""
         trigger_id = params.get("trigger_id")
         if not trigger_id:
             raise _invalid_arguments("missing required field: trigger_id")
         trigger = self._triggers.get(trigger_id)
-        if trigger is None:
+        if trigger is None or ws.user(trigger.user_id) is None:  # another workspace's trigger
             raise _ApiError("invalid_trigger_id")
         if trigger.used or self._clock() - trigger.issued_at > TRIGGER_TTL_SECONDS:
             raise _ApiError("expired_trigger_id")
@@ -984,17 +1062,22 @@ class SlackSandbox:
         return _decoded(params["view"])
 
     def _new_view(
-        self, user_id: str, view: dict[str, Any], root_view_id: str | None, previous_view_id: str | None
+        self,
+        ws: SandboxWorkspace,
+        user_id: str,
+        view: dict[str, Any],
+        root_view_id: str | None,
+        previous_view_id: str | None,
     ) -> SandboxView:
         view_id = self._next_id("V")
         stored = SandboxView(
             view_id, user_id, {}, "", root_view_id or view_id, previous_view_id, view.get("external_id")
         )
-        self._set_view_version(stored, view)
+        self._set_view_version(ws, stored, view)
         self.views[view_id] = stored
         return stored
 
-    def _set_view_version(self, stored: SandboxView, view: dict[str, Any]) -> None:
+    def _set_view_version(self, ws: SandboxWorkspace, stored: SandboxView, view: dict[str, Any]) -> None:
         """Make ``view`` the current version of ``stored``, shaped as Slack answers it."""
         stored.hash = f"{int(self._clock())}.{self._next_number('hash'):08x}"
         stored.view = {
@@ -1008,30 +1091,30 @@ class SlackSandbox:
             "submit": None,
             **view,
             "id": stored.id,
-            "team_id": self.workspace.team_id,
-            "app_installed_team_id": self.workspace.team_id,
+            "team_id": ws.team_id,
+            "app_installed_team_id": ws.team_id,
             "state": {"values": {}},
             "hash": stored.hash,
             "root_view_id": stored.root_view_id,
             "previous_view_id": stored.previous_view_id,
-            "app_id": self.workspace.app_id,
-            "bot_id": self.workspace.bot_id,
+            "app_id": ws.app_id,
+            "bot_id": ws.bot_id,
         }
         stored.history.append(stored.view)
         self._view_changes[stored.id] = self._next_number("view change")
 
-    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        trigger, view = self._take_trigger(params, "views.open")
-        return {"ok": True, "view": self._new_view(trigger.user_id, view, None, None).view}
+    def _views_open(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        trigger, view = self._take_trigger(ws, params, "views.open")
+        return {"ok": True, "view": self._new_view(ws, trigger.user_id, view, None, None).view}
 
-    def _views_push(self, params: dict[str, Any]) -> dict[str, Any]:
-        trigger, view = self._take_trigger(params, "views.push")
+    def _views_push(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+        trigger, view = self._take_trigger(ws, params, "views.push")
         below = self._latest_modal(trigger.user_id)
         root_view_id, previous_view_id = (below.root_view_id, below.id) if below else (None, None)
-        stored = self._new_view(trigger.user_id, view, root_view_id, previous_view_id)
+        stored = self._new_view(ws, trigger.user_id, view, root_view_id, previous_view_id)
         return {"ok": True, "view": stored.view}
 
-    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _views_update(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         view_id, external_id = params.get("view_id"), params.get("external_id")
         if not (view_id or external_id):
             raise _invalid_arguments("one of view_id or external_id is required")
@@ -1040,28 +1123,28 @@ class SlackSandbox:
             if view_id
             else next((v for v in self.views.values() if v.external_id == external_id), None)
         )
-        if stored is None:
+        if stored is None or ws.user(stored.user_id) is None:  # none, or another workspace's
             raise _ApiError("not_found")
         if params.get("hash") and params["hash"] != stored.hash:
             raise _ApiError("hash_conflict")
-        self._set_view_version(stored, self._checked_view("views.update", params))
+        self._set_view_version(ws, stored, self._checked_view("views.update", params))
         return {"ok": True, "view": stored.view}
 
-    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _views_publish(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         if not params.get("user_id"):
             raise _invalid_arguments("missing required field: user_id")
-        user = self._user(params["user_id"])
+        user = self._user(ws, params["user_id"])
         view = self._checked_view("views.publish", params)
         stored = self.home_views.get(user.id)
         if stored is None:
-            stored = self.home_views[user.id] = self._new_view(user.id, view, None, None)
+            stored = self.home_views[user.id] = self._new_view(ws, user.id, view, None, None)
             return {"ok": True, "view": stored.view}
         if params.get("hash") and params["hash"] != stored.hash:
             raise _ApiError("hash_conflict")
-        self._set_view_version(stored, view)
+        self._set_view_version(ws, stored, view)
         return {"ok": True, "view": stored.view}
 
-    def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _files_get_upload_url_external(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         filename, length = params.get("filename"), params.get("length")
         if not filename:
             raise _invalid_arguments("missing required field: filename")
@@ -1070,11 +1153,11 @@ class SlackSandbox:
         except (TypeError, ValueError):
             raise _invalid_arguments("missing or non-numeric field: length") from None
         file_id = self._next_id("F")
-        bot_user_id = self.workspace.bot_user_id
+        bot_user_id = ws.bot_user_id
         self.files[file_id] = SandboxFile(file_id, filename, size, bot_user_id, int(self._clock()))
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
-    def _files_complete_upload_external(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _files_complete_upload_external(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         try:
             entries = _decoded(params.get("files"))
         except json.JSONDecodeError:
@@ -1084,27 +1167,27 @@ class SlackSandbox:
         files = []
         for entry in entries:
             file = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
-            if file is None or file.content is None:
+            if file is None or file.content is None or file.user != ws.bot_user_id:
                 raise _ApiError("file_not_found")
             files.append((file, entry.get("title") or file.name))
         channel_ids = [params["channel_id"]] if params.get("channel_id") else []
         channel_ids += [c for c in str(params.get("channels") or "").split(",") if c]
-        channels = [self._postable_conversation(channel_id) for channel_id in channel_ids]
+        channels = [self._postable_conversation(ws, channel_id) for channel_id in channel_ids]
         for file, title in files:
             file.title, file.completed = title, True
             file.channels += [c.id for c in channels]
         for channel in channels:
             self._store_message(
                 channel.id,
-                self.workspace.bot_user_id,
+                ws.bot_user_id,
                 params.get("initial_comment") or "",
                 thread_ts=params.get("thread_ts") or None,
-                bot_id=self.workspace.bot_id,
+                bot_id=ws.bot_id,
                 files=[file.id for file, _ in files],
             )
-        return {"ok": True, "files": [self._file_object(file) for file, _ in files]}
+        return {"ok": True, "files": [self._file_object(ws, file) for file, _ in files]}
 
-    def _file_object(self, file: SandboxFile) -> dict[str, Any]:
+    def _file_object(self, ws: SandboxWorkspace, file: SandboxFile) -> dict[str, Any]:
         mimetype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         return {
             "id": file.id,
@@ -1117,7 +1200,7 @@ class SlackSandbox:
             "user": file.user,
             "size": len(file.content or b""),
             "url_private": f"{self.base_url}/files/{file.id}/{file.name}",
-            "permalink": f"{self.workspace.url}files/{file.user}/{file.id}/{file.name}",
+            "permalink": f"{ws.url}files/{file.user}/{file.id}/{file.name}",
             "channels": list(file.channels),
         }
 
@@ -1149,6 +1232,10 @@ def _bearer_token(headers: dict[str, str]) -> str | None:
     value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _team(caller: SandboxWorkspace | str) -> str | None:
+    return caller.team_id if isinstance(caller, SandboxWorkspace) else None
 
 
 def _decoded(value: Any) -> Any:

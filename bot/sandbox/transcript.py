@@ -9,11 +9,20 @@ import html
 import json
 import re
 import textwrap
+from collections import Counter
 from typing import Any
 
 from bot.sandbox.server import SlackSandbox
 
 _WIDTH = 96
+#: How `tally` counts what people were shown, by Slack method.
+_KINDS = {
+    "chat.postMessage": "messages",
+    "chat.postEphemeral": "ephemeral replies",
+    "chat.update": "updates",
+    "views.open": "forms",
+    "views.publish": "Home tabs",
+}
 
 
 class Transcript:
@@ -51,8 +60,30 @@ class Transcript:
             lines.append(f"  (+ {others} more messages and updates to other people)")
         return lines
 
+    def tally(self) -> Counter[str]:
+        """Pass over what was seen since the last call, counted by kind, for a one-line summary."""
+        calls = self.sandbox.calls[self._calls_seen :]
+        posts = self.sandbox.response_url_posts[self._posts_seen :]
+        self._calls_seen += len(calls)
+        self._posts_seen += len(posts)
+        counts: Counter[str] = Counter()
+        for call in calls:
+            if (call.response or {}).get("ok"):
+                if call.method in _KINDS:
+                    counts[_KINDS[call.method]] += 1
+            elif call.method != "auth.test":
+                counts["failed calls"] += 1
+        for post in posts:
+            if isinstance(post.body, dict):
+                counts["updates" if post.body.get("replace_original") else "ephemeral replies"] += 1
+        return counts
+
+    def read(self, content: dict) -> list[str]:
+        """A message or view as its reader sees it, with people's and channels' names for their ids."""
+        return describe(content, self._name, self._channel_name)
+
     def _audience(self, method: str, params: dict, response: dict) -> str | None:
-        """The person a call was for, when it was for one person."""
+        """The person a call was for, when it was for one person; else the channel it went to."""
         if method in ("views.publish",):
             return params.get("user_id")
         if method in ("views.open", "views.push", "views.update"):
@@ -60,7 +91,7 @@ class Transcript:
         channel = str(response.get("channel") or params.get("channel") or "")
         if channel.startswith(("D", "U")):
             return "U" + channel[1:]
-        return params.get("user")
+        return params.get("user") or channel
 
     def _describe_call(self, method: str, params: dict, response: dict) -> list[str]:
         if not response.get("ok"):
@@ -85,7 +116,7 @@ class Transcript:
 
     def _entry(self, heading: str, content: dict) -> list[str]:
         lines = [f"  ┌─ {heading}"]
-        lines += [f"  │ {line}" for line in describe(content, self._name, self._channel_name)]
+        lines += [f"  │ {line}" for line in self.read(content)]
         lines.append("  └─")
         return lines
 

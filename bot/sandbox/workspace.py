@@ -178,35 +178,127 @@ def default_workspace() -> SandboxWorkspace:
 
 
 def generated_workspace(people: int, team_id: str = "T0BENCH01") -> SandboxWorkspace:
-    """A workspace of `people` humans split between #sales and #marketing, for load tests."""
+    """A workspace of `people` humans split between #sales and #marketing, for load tests.
+
+    Its ids (people, channels, the bot, the token) are made from `team_id`, so workspaces generated
+    for different teams can share one sandbox, as workspaces share Slack.
+    """
+    tag = team_id[1:]
+    bot_user_id = f"U{tag}BOT"
     users = [
-        SandboxUser(id=f"U{n:08d}", name=f"person{n}", real_name=f"Person {n}", tz="Europe/Berlin")
+        SandboxUser(id=f"U{tag}{n:05d}", name=f"person{n}", real_name=f"Person {n}", tz="Europe/Berlin")
         for n in range(people)
     ]
     users.append(
         SandboxUser(
-            id=BOT_USER_ID,
+            id=bot_user_id,
             name="alignbot",
             real_name="AlignBot",
             display_name="AlignBot",
             is_bot=True,
-            bot_id=BOT_ID,
+            bot_id=f"B{tag}BOT",
         )
     )
     half = people // 2
     channels = [
-        SandboxChannel(id=SALES_CHANNEL, name="sales", members=[u.id for u in users[:half]] + [BOT_USER_ID]),
+        SandboxChannel(id=f"C{tag}S", name="sales", members=[u.id for u in users[:half]] + [bot_user_id]),
         SandboxChannel(
-            id=MARKETING_CHANNEL, name="marketing", members=[u.id for u in users[half:people]] + [BOT_USER_ID]
+            id=f"C{tag}M", name="marketing", members=[u.id for u in users[half:people]] + [bot_user_id]
         ),
     ]
     return SandboxWorkspace(
         team_id=team_id,
-        team_name="Bench",
-        domain="bench",
-        bot_user_id=BOT_USER_ID,
-        bot_id=BOT_ID,
+        team_name=f"Bench {tag}",
+        domain=f"bench-{tag.lower()}",
+        bot_user_id=bot_user_id,
+        bot_id=f"B{tag}BOT",
         app_id=APP_ID,
         users=users,
         channels=channels,
+        bot_token=f"xoxb-{team_id.lower()}-token",
     )
+
+
+GLOBEX_OWNER = "U1GLBOWNR"
+GLOBEX_SALESPEOPLE = ("U1GLBSAL1", "U1GLBSAL2", "U1GLBSAL3")
+GLOBEX_MARKETERS = ("U1GLBMKT1", "U1GLBMKT2", "U1GLBMKT3")
+GLOBEX_BOT_USER_ID = "U1GLBBOT1"
+GLOBEX_SALES_CHANNEL = "C1GLBDEAL"
+GLOBEX_MARKETING_CHANNEL = "C1GLBBRND"
+GLOBEX_LEADERSHIP_CHANNEL = "C1GLBEXEC"
+
+
+def globex_workspace() -> SandboxWorkspace:
+    """Globex: a second, smaller workspace with ids of its own (as in Slack, no id is shared), in which
+    the same app is installed with a bot of its own; for tests of many workspaces."""
+    users = [
+        _person(GLOBEX_OWNER, "Gwen Owens", "Europe/Paris", is_owner=True, is_admin=True),
+        _person(GLOBEX_SALESPEOPLE[0], "Hugo Blanc", "Europe/Paris", "fr-FR"),
+        _person(GLOBEX_SALESPEOPLE[1], "Ines Roux", "Europe/Paris", "fr-FR"),
+        _person(GLOBEX_SALESPEOPLE[2], "Karim Haddad", "Asia/Tehran", "fa-IR"),
+        _person(GLOBEX_MARKETERS[0], "Lea Martin", "Europe/Paris", "fr-FR"),
+        _person(GLOBEX_MARKETERS[1], "Marc Petit", "Europe/Paris", "fr-FR"),
+        _person(GLOBEX_MARKETERS[2], "Nora Weiss", "Europe/Berlin"),
+        SandboxUser(
+            id=GLOBEX_BOT_USER_ID,
+            name="alignbot",
+            real_name="AlignBot",
+            display_name="AlignBot",
+            is_bot=True,
+            bot_id="B1GLBBOT1",
+        ),
+    ]
+    channels = [
+        SandboxChannel(
+            id=GLOBEX_SALES_CHANNEL, name="deals", members=[*GLOBEX_SALESPEOPLE, GLOBEX_BOT_USER_ID]
+        ),
+        SandboxChannel(
+            id=GLOBEX_MARKETING_CHANNEL, name="brand", members=[*GLOBEX_MARKETERS, GLOBEX_BOT_USER_ID]
+        ),
+        SandboxChannel(
+            id=GLOBEX_LEADERSHIP_CHANNEL,
+            name="execs",
+            is_private=True,
+            members=[GLOBEX_OWNER, GLOBEX_SALESPEOPLE[0], GLOBEX_MARKETERS[0], GLOBEX_BOT_USER_ID],
+        ),
+    ]
+    return SandboxWorkspace(
+        team_id="T1GLOBEX1",
+        team_name="Globex",
+        domain="globex",
+        bot_user_id=GLOBEX_BOT_USER_ID,
+        bot_id="B1GLBBOT1",
+        app_id=APP_ID,
+        users=users,
+        channels=channels,
+        bot_token="xoxb-globex-token",
+    )
+
+
+DEMO_SALESPEOPLE = ("U0SALES05", "U0SALES06", "U0SALES07")
+DEMO_MARKETERS = ("U0MKTG005", "U0MKTG006")
+
+
+def demo_workspace() -> SandboxWorkspace:
+    """Acme with three more salespeople and two more marketers: eight people on each team.
+
+    The demo plays twelve weeks in which someone is always away; with five a side, one absence
+    would put a team under the anonymity threshold of 5 and hide its figures that week.
+    """
+    workspace = default_workspace()
+    extra = [
+        _person(DEMO_SALESPEOPLE[0], "Grace Kim", "America/Chicago"),
+        _person(DEMO_SALESPEOPLE[1], "Omid Farahani", "Asia/Tehran", "fa-IR"),
+        _person(DEMO_SALESPEOPLE[2], "Luis Ortega", "America/Mexico_City", "es-MX"),
+        _person(DEMO_MARKETERS[0], "Mina Rahimi", "Asia/Tehran", "fa-IR"),
+        _person(DEMO_MARKETERS[1], "Ben Carter", "Europe/London"),
+    ]
+    workspace.users += extra
+    joins = {
+        SALES_CHANNEL: DEMO_SALESPEOPLE,
+        MARKETING_CHANNEL: DEMO_MARKETERS,
+        GENERAL_CHANNEL: DEMO_SALESPEOPLE + DEMO_MARKETERS,
+    }
+    for channel_id, members in joins.items():
+        workspace.channel(channel_id).members += members
+    return workspace

@@ -35,3 +35,29 @@ def test_env_file_is_read(monkeypatch, tmp_path):
     settings = load_settings()
     assert settings.default_language == "fa"
     assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("months, accepted", [("0", True), ("6", True), ("3", False), ("-1", False)])
+def test_retention_keeps_at_least_what_the_digest_reads(monkeypatch, months, accepted):
+    monkeypatch.setenv("RETENTION_MONTHS", months)
+    if accepted:
+        assert load_settings(_env_file=None).retention_months == int(months)
+    else:
+        with pytest.raises(ConfigError, match="^RETENTION_MONTHS is invalid: expected 0"):
+            load_settings(_env_file=None)
+
+
+def test_http_mode_needs_the_bot_token_or_else_the_apps_client_id_and_secret():
+    one_workspace = load_settings(_env_file=None, slack_signing_secret="s", slack_bot_token="xoxb-1")
+    one_workspace.require_http_mode()
+    assert not one_workspace.oauth
+    many = load_settings(
+        _env_file=None, slack_signing_secret="s", slack_client_id="1.2", slack_client_secret="x"
+    )
+    many.require_http_mode()
+    assert many.oauth
+    half = load_settings(
+        _env_file=None, slack_signing_secret="s", slack_bot_token="xoxb-1", slack_client_id="1.2"
+    )
+    with pytest.raises(ConfigError, match="^SLACK_CLIENT_SECRET is not set"):
+        half.require_http_mode()

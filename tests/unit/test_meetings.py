@@ -491,6 +491,18 @@ def test_the_agenda_picks_the_weakest_and_the_widest_gaps_and_skips_withheld():
     assert got.extra_items == ("Q3 launch dates", "Lead definition")
 
 
+def test_a_nudge_about_a_dimension_already_on_the_agenda_is_not_repeated():
+    figures = results(
+        {(EVERYONE, "knowledge"): 2.0, (SALES, "knowledge"): 1.5, (MARKETING, "knowledge"): 3.0}
+    )
+    about_knowledge = Nudge("gap:knowledge", nudges.WIDE_GAP, "discuss", {"dimension": "knowledge"}, "", 1)
+    about_a_statement = Nudge(
+        "gap:hbr05", nudges.WIDE_GAP, "discuss", {"item": "hbr05", "dimension": "knowledge"}, "", 1
+    )
+    got = build_agenda(figures, [about_knowledge, about_a_statement, nudge("other")], 1, [])
+    assert [n.key for n in got.nudges] == ["gap:hbr05", "other"]
+
+
 def test_a_gap_reported_for_a_withheld_side_is_left_out():
     inconsistent = replace(
         results({(SALES, "knowledge"): None, (MARKETING, "knowledge"): 3.0}),
@@ -609,3 +621,23 @@ def test_due_reminders_uses_the_schedule_module():
     ] == starts
     # Last Friday of February to last Friday of March: 28 days, less the hour lost on 8 March.
     assert meetings.shortest_gap(settings_.recurrence) == timedelta(days=28, hours=-1)
+
+
+def test_the_meeting_record_sums_series_over_thirty_days_and_tracks_from_the_first_planned():
+    checked = meetings.CheckedMeeting
+    today = date(2026, 4, 30)
+    record = meetings.meeting_record(
+        [
+            checked(1, date(2026, 3, 26), (5,)),  # useful, but outside the 30 days
+            checked(1, date(2026, 4, 2), (2, 3)),  # held, not useful
+            checked(1, date(2026, 4, 9), ()),  # planned, nobody answered
+            checked(2, date(2026, 4, 9), (4,)),  # another series on the same day counts on its own
+            checked(2, date(2026, 5, 7), (4,)),  # not yet
+        ],
+        today,
+    )
+    assert record.adherence == meetings.Adherence(planned=3, held=2, share=2 / 3)
+    assert record.days_since_useful == 21
+    never_useful = meetings.meeting_record([checked(1, date(2026, 3, 26), (1,))], today)
+    assert (never_useful.adherence.planned, never_useful.days_since_useful) == (0, 35)
+    assert meetings.meeting_record([], today) == meetings.MeetingRecord(meetings.Adherence(0, 0, None), None)

@@ -16,6 +16,9 @@ from bot.cadence import CadenceForm, CadenceSettings, form_from_settings
 from bot.chart import LABEL_KEYS
 from bot.commands import SUBCOMMANDS
 from bot.digest import compose
+from bot.meeting_service import CheckView, MeetingSummary, ReminderView
+from bot.meetings import Adherence, MeetingForm, MeetingSettings, build_agenda
+from bot.meetings import form_from_settings as meeting_form
 from bot.nudges import ACTIONS, Nudge
 from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.question_bank import load_bank
@@ -57,6 +60,15 @@ DIGEST_RESULTS = score(
     3,
 )
 PARTICIPATION = {"sales": 0.8, "marketing": None, "everyone": 0.75}
+MEETING = MeetingSettings(
+    title="Pipeline <review>",
+    recurrence=replace(RECURRENCE, timezone="America/New_York", weekdays=frozenset({1})),
+    duration_minutes=45,
+    channels=("C0SALES01", "C0MARKET1"),
+    link="https://meet.example.com/a?b=1&c=2",
+    owner="U0OWNER01",
+)
+ONE_OFF = replace(MEETING.recurrence, kind="once", weekdays=frozenset())
 
 
 def every_nudge() -> list[Nudge]:
@@ -144,6 +156,48 @@ CONTEXTS = {
             "company": DIGEST_RESULTS.composites["everyone"],
             "asked": 4,
             "answered": 3,
+            "last_digest": compose(NOW.date(), DIGEST_RESULTS, None, None, "aligned", PARTICIPATION, []),
+            "digest_failures": [
+                SimpleNamespace(week=NOW.date(), destination=destination, error=error)
+                for destination, error in (
+                    ("C0LEADER1", "not_in_channel"),
+                    ("C0LEADER2", "channel_not_found"),
+                    ("C0LEADER3", "is_archived"),
+                    ("C0LEADER4", "restricted_action"),
+                    ("U0SALESHD", "cannot_dm_bot"),
+                )
+            ],
+            "next_digest": NOW,
+        },
+        {
+            "config": CONFIG,
+            "is_admin": True,
+            "default_threshold": 5,
+            "company": Composite(),
+            "asked": 0,
+            "answered": 0,
+            "last_digest": compose(NOW.date(), score([], {}, 5), None, None, None, {}, []),
+            "digest_failures": [],
+            "next_digest": None,
+        },
+        {
+            "config": CONFIG,
+            "is_admin": True,
+            "default_threshold": 5,
+            "company": Composite(),
+            "asked": 0,
+            "answered": 0,
+            "last_digest": None,
+            "digest_failures": [],
+            "next_digest": NOW,
+        },
+        {
+            "config": None,
+            "is_admin": True,
+            "default_threshold": 5,
+            "company": None,
+            "asked": 0,
+            "answered": 0,
         },
         {
             "config": CONFIG,
@@ -223,6 +277,7 @@ CONTEXTS = {
         },
     ],
     "pulse_delete_confirm": [{"name": "Weekly"}],
+    "forget_me_confirm": [{}],
     "questions_list": [
         {
             "dimensions": [
@@ -270,6 +325,16 @@ CONTEXTS = {
             "window_weeks": 8,
         },
     ],
+    "digest_failed": [
+        {"week": NOW.date(), "destination": destination, "error": error}
+        for destination, error in (
+            ("C0LEADER1", "not_in_channel"),
+            ("C0LEADER1", "channel_not_found"),
+            ("C0LEADER1", "is_archived"),
+            ("C0LEADER1", "<restricted_action>"),
+            ("U0SALESHD", "cannot_dm_bot"),
+        )
+    ],
     "chart_labels": [{}],
     "nudge_act_modal": [{"private_metadata": "{}"}],
     "digest_schedule_modal": [
@@ -305,7 +370,93 @@ CONTEXTS = {
             "private_metadata": "{}",
         }
     ],
+    "meeting_modal": [
+        {
+            "callback_id": "meeting_add",
+            "form": MeetingForm(
+                start_time="10:00", timezone="UTC", first_date="2026-03-02", channels=("C1",)
+            ),
+            "private_metadata": "{}",
+        },
+        {
+            "callback_id": "meeting_edit",
+            "form": meeting_form(
+                replace(
+                    MEETING,
+                    recurrence=replace(
+                        RECURRENCE, kind="monthly", nth=-1, weekday=4, skip_weekends=True, end=NOW.date()
+                    ),
+                    reminder_offsets=(2880, 90),
+                )
+            ),
+            "private_metadata": "{}",
+        },
+        {
+            "callback_id": "meeting_edit",
+            "form": meeting_form(
+                replace(MEETING, recurrence=ONE_OFF, reminder_offsets=(), link=None, owner=None)
+            ),
+            "private_metadata": "{}",
+        },
+    ],
+    "meeting_list": [
+        {"summaries": []},
+        {
+            "summaries": [
+                MeetingSummary(1, MEETING, False, (NOW, NOW), (NOW.date(),)),
+                MeetingSummary(
+                    2, replace(MEETING, recurrence=ONE_OFF, reminder_offsets=(), owner=None), True, (), ()
+                ),
+                MeetingSummary(3, replace(MEETING, link=None), False, (), ()),
+            ]
+        },
+    ],
+    "meeting_remove_confirm": [{"name": "Pipeline <review>", "meeting_id": 3}],
+    "meeting_reminder": [
+        {
+            "view": ReminderView(
+                1,
+                "Pipeline <review>",
+                NOW,
+                NOW.date(),
+                45,
+                15,
+                "https://x.example/a&b",
+                "U0OWNER01",
+                build_agenda(DIGEST_RESULTS, every_nudge(), 2, ["Agree the <!channel> lead definition"]),
+                3,
+                1,
+            ),
+            "items": {item.id: item.text("en") for item in BANK.items},
+            "dimensions": {d.id: d.names["en"] for d in BANK.dimensions} | {"d1": "One", "d2": "Two"},
+        },
+        {
+            "view": ReminderView(
+                1, "Weekly", NOW, NOW.date(), 60, 1440, None, None, build_agenda(None, (), 3, ()), 0, 0
+            ),
+            "items": {},
+            "dimensions": {},
+        },
+    ],
+    "meeting_check": [
+        {"view": CheckView(4, "Pipeline <review>", NOW, None, False, False, "en"), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, 4, True, False, "en"), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, 2, False, True, "en"), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, None, False, True, "en"), "threshold": 5},
+    ],
+    "meeting_check_comment_modal": [
+        {"private_metadata": "{}", "threshold": 5, "text": ""},
+        {"private_metadata": "{}", "threshold": 5, "text": "<!channel> shorter"},
+    ],
 }
+CONTEXTS["digest"] += [
+    {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], meetings=meetings)}
+    for meetings in (Adherence(4, 3, 0.75), Adherence(0, 0, None))
+]
+CONTEXTS["notice"] += [
+    {"kind": kind, "name": "Pipeline <review>", "when": NOW}
+    for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
+]
 LANGUAGES = ("en", "fa")
 renderer = Renderer()
 

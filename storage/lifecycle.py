@@ -1,0 +1,108 @@
+"""Deleting personal data: expired rounds (retention) and one person's records (forget-me)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    UNKNOWN_DEPARTMENT,
+    Answer,
+    Comment,
+    Delivery,
+    MeetingCheck,
+    MeetingCheckDelivery,
+    MeetingRsvp,
+    PersonPreference,
+    PulseRound,
+    RoundAggregate,
+)
+
+#: Rounds expired per transaction, so a first sweep over years of data does not hold one huge lock.
+EXPIRY_BATCH = 20
+
+
+def expirable_rounds(session: Session, before: datetime) -> list[int]:
+    """Finished rounds scheduled before `before` whose answers are still stored, oldest first."""
+    return list(
+        session.scalars(
+            select(PulseRound.id)
+            .where(
+                PulseRound.scheduled_at < before, PulseRound.expired_at.is_(None), PulseRound.status != "open"
+            )
+            .order_by(PulseRound.scheduled_at)
+            .limit(EXPIRY_BATCH)
+        )
+    )
+
+
+def oldest_unexpired(session: Session) -> datetime | None:
+    """When the oldest finished round still holding answers was scheduled."""
+    return session.scalar(
+        select(func.min(PulseRound.scheduled_at)).where(
+            PulseRound.expired_at.is_(None), PulseRound.status != "open"
+        )
+    )
+
+
+def expire_round(session: Session, round_id: int, now: datetime) -> bool:
+    """Replace a round's answers, comments and deliveries by per-statement counts.
+
+    The round is claimed with a conditional update, so two replicas never count it twice; the
+    counts and the deletes commit together with the claim.
+    """
+    claimed = session.execute(
+        update(PulseRound)
+        .where(PulseRound.id == round_id, PulseRound.expired_at.is_(None))
+        .values(expired_at=now)
+    ).rowcount
+    if not claimed:
+        return False
+    team_id = session.scalar(select(PulseRound.team_id).where(PulseRound.id == round_id))
+    ratings: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 5)
+    for department, item_id, score, count in session.execute(
+        select(Answer.department, Answer.item_id, Answer.score, func.count())
+        .where(Answer.round_id == round_id, Answer.score.between(1, 5))
+        .group_by(Answer.department, Answer.item_id, Answer.score)
+    ):
+        ratings[department or UNKNOWN_DEPARTMENT, item_id][score - 1] += count
+    session.add_all(
+        RoundAggregate(
+            round_id=round_id, department=department, item_id=item_id, team_id=team_id, ratings=counts
+        )
+        for (department, item_id), counts in ratings.items()
+    )
+    for table in (Comment, Answer, Delivery):  # a delivery's reminders go with it (ON DELETE CASCADE)
+        session.execute(delete(table).where(table.round_id == round_id))
+    return True
+
+
+def expire_meeting_replies(session: Session, before: datetime) -> int:
+    """Delete who said they would go to joint meetings, and their usefulness ratings and comments,
+    for meetings before `before`. Each meeting's check stays: it was planned."""
+    old_checks = select(MeetingCheck.id).where(MeetingCheck.occurrence_at < before)
+    deleted = session.execute(
+        delete(MeetingCheckDelivery).where(MeetingCheckDelivery.check_id.in_(old_checks))
+    )
+    rsvps = session.execute(delete(MeetingRsvp).where(MeetingRsvp.occurrence_date < before.date()))
+    return deleted.rowcount + rsvps.rowcount
+
+
+def forget_person(session: Session, team_id: str, user_id: str) -> dict[str, int]:
+    """Delete everything stored about one person in one workspace; how many rows of each kind."""
+    deleted = {}
+    for name, table in (
+        ("answers", Answer),
+        ("comments", Comment),
+        ("deliveries", Delivery),
+        ("preferences", PersonPreference),
+        ("meeting_replies", MeetingRsvp),
+        ("meeting_checks", MeetingCheckDelivery),
+    ):
+        deleted[name] = session.execute(
+            delete(table).where(table.team_id == team_id, table.user_id == user_id)
+        ).rowcount
+    return deleted

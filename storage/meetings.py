@@ -1,0 +1,527 @@
+"""Persistence of joint meetings: series, skipped dates, agenda items, reminder posts, RSVPs, checks.
+
+The idempotency keys live in the schema: a reminder post per (meeting, date, offset, channel), an
+RSVP per (meeting, date, person), a usefulness check per (meeting, date) and its DM per (check, person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict
+from datetime import date, datetime, time
+
+from sqlalchemy import BigInteger, case, distinct, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from bot import schedule
+from bot.digest import DimensionMean
+from bot.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
+from bot.meetings import Reminder as DueReminder
+from bot.nudges import Nudge
+from storage.models import (
+    PENDING,
+    SENDING,
+    SENT,
+    Meeting,
+    MeetingAgendaItem,
+    MeetingCheck,
+    MeetingCheckDelivery,
+    MeetingReminder,
+    MeetingRsvp,
+    MeetingSkip,
+)
+from storage.workspaces import claim_pending, dialect_insert, insert_once, installed
+
+DROPPED = "dropped"
+"""A reminder that did not go out: the meeting began, or was skipped, paused or removed, first."""
+UPLOADING, NO_FILE = "uploading", "none"
+"""`MeetingReminder.file_id` while its .ics is being uploaded, and after an upload Slack refused."""
+GOING, NOT_GOING = "going", "not_going"
+ANSWERS = (GOING, NOT_GOING)
+
+
+# ----- series ----------------------------------------------------------------------------------
+
+
+def settings_of(meeting: Meeting) -> MeetingSettings:
+    hours, minutes = (int(part) for part in meeting.local_time.split(":"))
+    return MeetingSettings(
+        title=meeting.title,
+        recurrence=schedule.Recurrence(
+            kind=meeting.recurrence_kind,
+            local_time=time(hours, minutes),
+            timezone=meeting.timezone,
+            start=meeting.start_date,
+            weekdays=frozenset(meeting.weekdays),
+            interval_weeks=meeting.interval_weeks,
+            nth=meeting.nth,
+            weekday=meeting.weekday,
+            skip_dates=frozenset(date.fromisoformat(d) for d in meeting.skip_dates),
+            skip_weekends=meeting.skip_weekends,
+            end=meeting.end_date,
+        ),
+        duration_minutes=meeting.duration_minutes,
+        channels=tuple(meeting.channels),
+        reminder_offsets=tuple(meeting.reminder_offsets),
+        link=meeting.link,
+        owner=meeting.owner,
+    )
+
+
+def _apply(meeting: Meeting, settings: MeetingSettings) -> None:
+    recurrence = settings.recurrence
+    meeting.title = settings.title
+    meeting.recurrence_kind = recurrence.kind
+    meeting.weekdays = sorted(recurrence.weekdays)
+    meeting.interval_weeks = recurrence.interval_weeks
+    meeting.nth = recurrence.nth
+    meeting.weekday = recurrence.weekday
+    meeting.local_time = recurrence.local_time.strftime("%H:%M")
+    meeting.timezone = recurrence.timezone
+    meeting.start_date = recurrence.start
+    meeting.end_date = recurrence.end
+    meeting.skip_dates = sorted(d.isoformat() for d in recurrence.skip_dates)
+    meeting.skip_weekends = recurrence.skip_weekends
+    meeting.duration_minutes = settings.duration_minutes
+    meeting.channels = list(settings.channels)
+    meeting.reminder_offsets = list(settings.reminder_offsets)
+    meeting.link = settings.link
+    meeting.owner = settings.owner
+
+
+def create_meeting(
+    session: Session, team_id: str, settings: MeetingSettings, created_by: str, now: datetime, uid: str
+) -> Meeting:
+    """A new series; planning starts now, so nothing that fell due before it was created goes out."""
+    meeting = Meeting(
+        team_id=team_id,
+        uid=uid,
+        paused=False,
+        planned_until=now,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    _apply(meeting, settings)
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def update_meeting(session: Session, meeting: Meeting, settings: MeetingSettings, now: datetime) -> None:
+    """New settings apply from now: a reminder the old times made due earlier does not go out late."""
+    _apply(meeting, settings)
+    meeting.planned_until = max(meeting.planned_until, now)
+    meeting.updated_at = now
+
+
+def meeting_titled(session: Session, team_id: str, title: str) -> Meeting | None:
+    """Admins refer to a series by its title, in any case and spacing."""
+    wanted = " ".join(title.split()).lower()
+    return session.scalars(
+        select(Meeting).where(Meeting.team_id == team_id, func.lower(Meeting.title) == wanted)
+    ).first()
+
+
+def meetings_of(session: Session, team_id: str) -> list[Meeting]:
+    return list(session.scalars(select(Meeting).where(Meeting.team_id == team_id).order_by(Meeting.title)))
+
+
+def active_meetings(session: Session) -> list[Meeting]:
+    return list(
+        session.scalars(
+            select(Meeting).where(Meeting.paused.is_(False), installed(Meeting)).order_by(Meeting.id)
+        )
+    )
+
+
+def skipped_dates(session: Session, meeting_id: int) -> set[date]:
+    return set(
+        session.scalars(select(MeetingSkip.occurrence_date).where(MeetingSkip.meeting_id == meeting_id))
+    )
+
+
+def skip(session: Session, meeting: Meeting, day: date, by: str, now: datetime) -> bool:
+    return insert_once(
+        session,
+        MeetingSkip,
+        meeting_id=meeting.id,
+        occurrence_date=day,
+        team_id=meeting.team_id,
+        skipped_by=by,
+        skipped_at=now,
+    )
+
+
+def add_agenda_item(session: Session, meeting: Meeting, day: date, text: str, by: str, now: datetime) -> None:
+    session.add(
+        MeetingAgendaItem(
+            meeting_id=meeting.id,
+            occurrence_date=day,
+            team_id=meeting.team_id,
+            text=text,
+            added_by=by,
+            added_at=now,
+        )
+    )
+
+
+def agenda_items(session: Session, meeting_id: int, day: date) -> list[str]:
+    return list(
+        session.scalars(
+            select(MeetingAgendaItem.text)
+            .where(MeetingAgendaItem.meeting_id == meeting_id, MeetingAgendaItem.occurrence_date == day)
+            .order_by(MeetingAgendaItem.id)
+        )
+    )
+
+
+# ----- reminder posts --------------------------------------------------------------------------
+
+
+def add_reminder(
+    session: Session, meeting: Meeting, due: DueReminder, channel: str, language: str, joint_activity: str
+) -> bool:
+    """Plan one post; False when it is planned already (another run or process got there first)."""
+    return insert_once(
+        session,
+        MeetingReminder,
+        meeting_id=meeting.id,
+        occurrence_date=due.occurrence_date,
+        offset_minutes=due.offset_minutes,
+        channel_id=channel,
+        team_id=meeting.team_id,
+        occurrence_at=due.occurrence,
+        language=language,
+        joint_activity=joint_activity,
+        status=PENDING,
+    )
+
+
+def planned_joint_activity(session: Session, meeting_id: int, day: date) -> str | None:
+    """The joint activity an earlier reminder of this meeting already announced."""
+    return session.scalar(
+        select(MeetingReminder.joint_activity)
+        .where(MeetingReminder.meeting_id == meeting_id, MeetingReminder.occurrence_date == day)
+        .limit(1)
+    )
+
+
+def claim_reminders(session: Session, now: datetime) -> list[MeetingReminder]:
+    return claim_pending(session, MeetingReminder, now)
+
+
+def stale_reminders(session: Session, before: datetime) -> list[MeetingReminder]:
+    """Posts whose sender went quiet mid-send (a crash, a lost response)."""
+    return list(
+        session.scalars(
+            select(MeetingReminder)
+            .where(
+                MeetingReminder.status == SENDING,
+                MeetingReminder.claimed_at < before,
+                installed(MeetingReminder),
+            )
+            .order_by(MeetingReminder.id)
+        )
+    )
+
+
+def posted_reminders(session: Session, meeting_id: int, day: date) -> list[MeetingReminder]:
+    """Every reminder of one meeting that is in a channel, to update in place."""
+    return list(
+        session.scalars(
+            select(MeetingReminder)
+            .where(
+                MeetingReminder.meeting_id == meeting_id,
+                MeetingReminder.occurrence_date == day,
+                MeetingReminder.status == SENT,
+                MeetingReminder.message_ts.is_not(None),
+            )
+            .order_by(MeetingReminder.id)
+        )
+    )
+
+
+def claim_ics_uploads(session: Session) -> list[MeetingReminder]:
+    """Posted reminders without their .ics yet, each now `uploading` for this process only."""
+    waiting = session.scalars(
+        select(MeetingReminder.id).where(
+            MeetingReminder.status == SENT, MeetingReminder.file_id.is_(None), installed(MeetingReminder)
+        )
+    ).all()
+    claimed = []
+    for reminder_id in waiting:
+        won = session.execute(
+            update(MeetingReminder)
+            .where(MeetingReminder.id == reminder_id, MeetingReminder.file_id.is_(None))
+            .values(file_id=UPLOADING)
+            .returning(MeetingReminder.id)
+        ).first()
+        if won:
+            claimed.append(session.get(MeetingReminder, reminder_id))
+    return claimed
+
+
+def pending_reminders(session: Session) -> int:
+    return session.scalar(select(func.count()).where(MeetingReminder.status.in_((PENDING, SENDING)))) or 0
+
+
+def agenda_to_json(agenda: Agenda) -> dict:
+    return asdict(agenda)
+
+
+def agenda_from_json(data: Mapping) -> Agenda:
+    return Agenda(
+        weakest=tuple(DimensionMean(**d) for d in data["weakest"]),
+        gaps=tuple(DimensionGap(**g) for g in data["gaps"]),
+        nudges=tuple(Nudge(**n) for n in data["nudges"]),
+        joint_activity=data["joint_activity"],
+        extra_items=tuple(data["extra_items"]),
+    )
+
+
+# ----- RSVPs -----------------------------------------------------------------------------------
+
+
+def save_rsvp(
+    session: Session, team_id: str, meeting_id: int, day: date, user_id: str, answer: str, now: datetime
+) -> None:
+    """Insert or update: a double tap, a retried tap or a change of mind leaves one answer."""
+    statement = dialect_insert(session)(MeetingRsvp).values(
+        meeting_id=meeting_id,
+        occurrence_date=day,
+        user_id=user_id,
+        team_id=team_id,
+        answer=answer,
+        updated_at=now,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[MeetingRsvp.meeting_id, MeetingRsvp.occurrence_date, MeetingRsvp.user_id],
+            set_={"answer": statement.excluded.answer, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+def rsvp_counts(session: Session, meeting_id: int, day: date) -> dict[str, int]:
+    rows = session.execute(
+        select(MeetingRsvp.answer, func.count())
+        .where(MeetingRsvp.meeting_id == meeting_id, MeetingRsvp.occurrence_date == day)
+        .group_by(MeetingRsvp.answer)
+    )
+    counts = dict.fromkeys(ANSWERS, 0)
+    counts.update({answer: count for answer, count in rows})
+    return counts
+
+
+def going(session: Session, meeting_id: int, day: date) -> list[str]:
+    return list(
+        session.scalars(
+            select(MeetingRsvp.user_id)
+            .where(
+                MeetingRsvp.meeting_id == meeting_id,
+                MeetingRsvp.occurrence_date == day,
+                MeetingRsvp.answer == GOING,
+            )
+            .order_by(MeetingRsvp.user_id)
+        )
+    )
+
+
+# ----- usefulness checks -----------------------------------------------------------------------
+
+
+def add_check(
+    session: Session,
+    meeting: Meeting,
+    day: date,
+    occurrence_at: datetime,
+    closes_at: datetime,
+    item_id: str,
+    now: datetime,
+) -> bool:
+    return insert_once(
+        session,
+        MeetingCheck,
+        meeting_id=meeting.id,
+        occurrence_date=day,
+        team_id=meeting.team_id,
+        item_id=item_id,
+        occurrence_at=occurrence_at,
+        closes_at=closes_at,
+        audience_size=None,
+        created_at=now,
+    )
+
+
+def checks_needing_audience(session: Session) -> list[MeetingCheck]:
+    return list(
+        session.scalars(
+            select(MeetingCheck)
+            .where(MeetingCheck.audience_size.is_(None), installed(MeetingCheck))
+            .order_by(MeetingCheck.id)
+        )
+    )
+
+
+def add_check_deliveries(
+    session: Session, check: MeetingCheck, people: Iterable[tuple[str, str | None, str]]
+) -> int:
+    """Write down who is asked (user, department, language); returns how many."""
+    count = 0
+    for user_id, department, language in people:
+        count += insert_once(
+            session,
+            MeetingCheckDelivery,
+            check_id=check.id,
+            user_id=user_id,
+            team_id=check.team_id,
+            department=department,
+            language=language,
+            status=PENDING,
+        )
+    check.audience_size = count
+    return count
+
+
+def claim_check_deliveries(session: Session, now: datetime) -> list[MeetingCheckDelivery]:
+    return claim_pending(session, MeetingCheckDelivery, now)
+
+
+def stale_check_deliveries(session: Session, before: datetime) -> list[MeetingCheckDelivery]:
+    return list(
+        session.scalars(
+            select(MeetingCheckDelivery).where(
+                MeetingCheckDelivery.status == SENDING,
+                MeetingCheckDelivery.claimed_at < before,
+                installed(MeetingCheckDelivery),
+            )
+        )
+    )
+
+
+def pending_checks(session: Session) -> int:
+    waiting = session.scalar(select(func.count()).where(MeetingCheckDelivery.status.in_((PENDING, SENDING))))
+    unbuilt = session.scalar(select(func.count()).where(MeetingCheck.audience_size.is_(None)))
+    return (waiting or 0) + (unbuilt or 0)
+
+
+def checked_meetings(session: Session, team_id: str, until: datetime) -> list[CheckedMeeting]:
+    """Every meeting of the workspace whose check fell due before `until`, with its ratings."""
+    checks = session.execute(
+        select(MeetingCheck.id, MeetingCheck.meeting_id, MeetingCheck.occurrence_date).where(
+            MeetingCheck.team_id == team_id, MeetingCheck.occurrence_at < until
+        )
+    ).all()
+    scores: dict[int, list[int]] = {}
+    for check_id, score in session.execute(
+        select(MeetingCheckDelivery.check_id, MeetingCheckDelivery.score).where(
+            MeetingCheckDelivery.team_id == team_id, MeetingCheckDelivery.score.is_not(None)
+        )
+    ):
+        scores.setdefault(check_id, []).append(score)
+    return [
+        CheckedMeeting(meeting_id, day, tuple(scores.get(check_id, ())))
+        for check_id, meeting_id, day in checks
+    ]
+
+
+def checks_between(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> list[tuple[int, datetime]]:
+    """(check id, meeting start) of the meetings that started in [start, end), as `rounds_between`."""
+    rows = session.execute(
+        select(MeetingCheck.id, MeetingCheck.occurrence_at).where(
+            MeetingCheck.team_id == team_id,
+            MeetingCheck.occurrence_at >= start,
+            MeetingCheck.occurrence_at < end,
+        )
+    )
+    return [(check_id, at) for check_id, at in rows]
+
+
+def _rated(team_id: str, week_of_check: Mapping[int, int]):
+    return (
+        MeetingCheckDelivery.team_id == team_id,
+        MeetingCheckDelivery.check_id.in_(week_of_check),
+        MeetingCheckDelivery.score.between(1, 5),
+    )
+
+
+def weekly_ratings(
+    session: Session, team_id: str, week_of_check: Mapping[int, int]
+) -> Iterator[tuple[int, str | None, str, int, int]]:
+    """As `storage.insights.weekly_ratings`, for the usefulness ratings of the given checks."""
+    if not week_of_check:
+        return
+    week = case(week_of_check, value=MeetingCheckDelivery.check_id)
+    d = MeetingCheckDelivery
+    query = (
+        select(week, d.department, MeetingCheck.item_id, d.score, func.count())
+        .join(MeetingCheck, MeetingCheck.id == d.check_id)
+        .where(*_rated(team_id, week_of_check))
+        .group_by(week, d.department, MeetingCheck.item_id, d.score)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1], row[2], row[3], row[4]
+
+
+def weekly_cells(
+    session: Session, team_id: str, week_of_check: Mapping[int, int]
+) -> Iterator[tuple[int, str | None, str, int]]:
+    """As `storage.insights.weekly_cells`, for the usefulness ratings of the given checks."""
+    if not week_of_check:
+        return
+    week = case(week_of_check, value=MeetingCheckDelivery.check_id)
+    d = MeetingCheckDelivery
+    query = (
+        select(week, d.department, MeetingCheck.item_id, func.count(distinct(d.user_id)))
+        .join(MeetingCheck, MeetingCheck.id == d.check_id)
+        .where(*_rated(team_id, week_of_check))
+        .group_by(week, d.department, MeetingCheck.item_id)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1], row[2], row[3]
+
+
+def weekly_respondents(
+    session: Session, team_id: str, week_of_check: Mapping[int, int]
+) -> Iterator[tuple[str, str | None, str, int]]:
+    """As `storage.insights.weekly_respondents` (bit k of the mask is week k), grouped by person."""
+    if not week_of_check:
+        return
+    bit = case(
+        {check_id: literal(1 << week, BigInteger) for check_id, week in week_of_check.items()},
+        value=MeetingCheckDelivery.check_id,
+    )
+    d = MeetingCheckDelivery
+    query = (
+        select(d.user_id, d.department, MeetingCheck.item_id, func.sum(distinct(bit)))
+        .join(MeetingCheck, MeetingCheck.id == d.check_id)
+        .where(*_rated(team_id, week_of_check))
+        .group_by(d.user_id, d.department, MeetingCheck.item_id)
+        .order_by(d.user_id)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1], row[2], int(row[3])
+
+
+def comments_between(
+    session: Session, team_id: str, start: datetime, end: datetime
+) -> list[tuple[str | None, str]]:
+    """(department, text) of "what should change?" answers on meetings in [start, end), newest first.
+
+    As for pulse comments, no author and no date leave this function.
+    """
+    rows = session.execute(
+        select(MeetingCheckDelivery.department, MeetingCheckDelivery.comment)
+        .join(MeetingCheck, MeetingCheck.id == MeetingCheckDelivery.check_id)
+        .where(
+            MeetingCheckDelivery.team_id == team_id,
+            MeetingCheckDelivery.comment.is_not(None),
+            MeetingCheck.occurrence_at >= start,
+            MeetingCheck.occurrence_at < end,
+        )
+        .order_by(MeetingCheck.occurrence_at.desc())
+    )
+    return [(department, text) for department, text in rows]
