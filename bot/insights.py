@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain, groupby
@@ -37,6 +38,8 @@ WINDOW_WEEKS = 8
 #: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
 HISTORY_WEEKS = 5
 TREND_WEEKS = 12
+#: Latest digests kept worked out for admins' Home tabs: one per workspace, for this many.
+SENT_DIGESTS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class InsightService:
     def __init__(self, database: Database, pulses: PulseService) -> None:
         self.database = database
         self.pulses = pulses
+        self._sent_digests: OrderedDict[tuple[str, int, str], DigestView] = OrderedDict()
+        """(team, digest id, timezone) → the digest as worked out the first time an admin looked."""
+        self._sent_digests_lock = threading.Lock()
 
     def item_meta(self, team_id: str) -> dict[str, ItemMeta]:
         with self.database.session() as session:
@@ -239,11 +245,24 @@ class InsightService:
         return items, dimensions
 
     def last_digest(self, team_id: str, timezone: str) -> DigestView | None:
-        """The latest digest that reached someone, as it reads now (the admins' Home tab)."""
+        """The latest digest that reached someone (the admins' Home tab). Working it out takes
+        seconds in a large workspace, so it is done once per digest, not on every opening."""
         with self.database.session() as session:
             sent = digest_store.latest_sent(session, team_id)
-            scheduled_at = sent.scheduled_at if sent else None
-        return self.digest(team_id, scheduled_at, timezone) if scheduled_at else None
+            if sent is None:
+                return None
+            key, scheduled_at = (team_id, sent.id, timezone), sent.scheduled_at
+        with self._sent_digests_lock:
+            if key in self._sent_digests:
+                self._sent_digests.move_to_end(key)
+                return self._sent_digests[key]
+        view = self.digest(team_id, scheduled_at, timezone)
+        if view is not None:
+            with self._sent_digests_lock:
+                self._sent_digests[key] = view
+                while len(self._sent_digests) > SENT_DIGESTS_KEPT:
+                    self._sent_digests.popitem(last=False)
+        return view
 
     def failed_digest_posts(self, team_id: str) -> list[digest_store.FailedPost]:
         """The newest digest's posts that Slack refused (the admins' Home tab)."""
