@@ -16,14 +16,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/alignbot demo
 
-## The whole suite, on SQLite and PostgreSQL, after the linter.
+## The whole suite, on SQLite and PostgreSQL, on every core; after the linter, the formatter's check
+## and the layer contracts (import-linter, see pyproject.toml).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

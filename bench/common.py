@@ -10,15 +10,15 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from bot import schedule
-from bot.cadence import CadenceSettings
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.runtime import BotRuntime
+from bot.domain import schedule
+from bot.domain.cadence import CadenceSettings
+from bot.domain.clock import ManualClock
+from bot.domain.workspace_setup import WorkspaceConfig
+from bot.runtime.process import BotRuntime
+from bot.runtime.settings import Settings
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import SandboxWorkspace
-from bot.services import Services
-from bot.workspace_setup import WorkspaceConfig
+from handlers.context import Services
 from storage.db import scratch_postgres_database
 
 SIGNING_SECRET = "bench-signing-secret"

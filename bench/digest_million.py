@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, insert, select
 
 from bench.common import START, bench_database, machine, start_bot
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
 from storage.models import Answer, Cadence, Delivery, PulseRound

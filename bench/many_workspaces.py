@@ -30,9 +30,9 @@ from pathlib import Path
 
 from bench.common import FIRST_ROUND, SIGNING_SECRET, START, bench_database, machine, percentile, set_up
 from bench.tap_latency import hammer
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.runtime.process import BotRuntime
+from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 from bench.common import FIRST_ROUND, START, bench_database, machine, start_bot
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
 

@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 
 from bench.common import FIRST_ROUND, SIGNING_SECRET, START, bench_database, machine, percentile, start_bot
-from bot.background import TrackedExecutor
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
+from bot.runtime.background import TrackedExecutor
+from bot.runtime.server import create_http_server
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
-from bot.server import create_http_server
 
 PEOPLE = 200
 

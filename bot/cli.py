@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.runtime.logs import configure_logging
+from bot.runtime.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG_ERROR = 2
 
@@ -103,14 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(arguments: argparse.Namespace, settings: Settings) -> int:
     if arguments.command == "manifest":
-        from bot.manifest import manifest_json
+        from bot.slack.manifest import manifest_json
 
         print(manifest_json(arguments.url, socket_mode=arguments.socket, oauth=arguments.oauth), end="")
         return 0
     if arguments.command == "db":
         return _database(arguments, settings)
     if arguments.command == "demo":
-        from bot.demo import run_demo
+        from bot.sandbox.demo import run_demo
 
         return run_demo(arguments.output)
     return _serve(arguments, settings)
@@ -149,7 +149,7 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime import BotRuntime, wait_for_stop_signal
+    from bot.runtime.process import BotRuntime, wait_for_stop_signal
 
     if arguments.http:
         settings.require_http_mode()

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import commands
-from bot.audience import DEPARTMENTS
-from bot.config import SUPPORTED_LANGUAGES
-from bot.manifest import COMMAND
-from bot.people import SlackUser
-from bot.services import Services
-from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
-from handlers.common import fetch_user, open_view, refusal, services_of
+from bot.domain import commands
+from bot.domain.vocabulary import DEPARTMENTS, SUPPORTED_LANGUAGES
+from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from bot.slack.manifest import COMMAND
+from handlers.common import Invocation, fetch_user, refusal, services_of
 from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.meetings import meeting_command
@@ -26,28 +22,6 @@ from handlers.setup_modal import open_setup_modal
 
 def register(app: App) -> None:
     app.command(COMMAND)(handle_align)
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One `/align` call, with everything a subcommand needs to answer it."""
-
-    services: Services
-    client: WebClient
-    team_id: str
-    user: SlackUser
-    language: str
-    is_admin: bool
-    parsed: commands.ParsedCommand
-    trigger_id: str
-
-    def render(self, template: str, **context) -> dict:
-        return self.services.renderer.render(template, self.language, **context)
-
-    def open_modal(self, view: dict) -> dict | None:
-        """Open `view`; the reply explaining why when Slack would not."""
-        error = open_view(self.client, self.trigger_id, view)
-        return self.render("slack_failed", error=error) if error else None
 
 
 def handle_align(ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:

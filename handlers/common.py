@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.people import SlackUser
-from bot.services import Services
+from bot.domain import commands
+from bot.domain.people import SlackUser
+from handlers.context import Services
 
 
 def services_of(context: BoltContext) -> Services:
@@ -117,3 +119,25 @@ def open_comment_modal(
     if error:
         reply = services.renderer.render("slack_failed", language, error=error)
         respond(replace_original=False, response_type="ephemeral", **reply)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One `/align` call, with everything a subcommand needs to answer it."""
+
+    services: Services
+    client: WebClient
+    team_id: str
+    user: SlackUser
+    language: str
+    is_admin: bool
+    parsed: commands.ParsedCommand
+    trigger_id: str
+
+    def render(self, template: str, **context) -> dict:
+        return self.services.renderer.render(template, self.language, **context)
+
+    def open_modal(self, view: dict) -> dict | None:
+        """Open `view`; the reply explaining why when Slack would not."""
+        error = open_view(self.client, self.trigger_id, view)
+        return self.render("slack_failed", error=error) if error else None

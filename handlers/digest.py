@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.insights import WINDOW_WEEKS
+from bot.services.insights import WINDOW_WEEKS
 from handlers.common import (
     clicked_by_admin,
     field_errors,
@@ -25,7 +25,7 @@ from handlers.common import (
 )
 
 if TYPE_CHECKING:
-    from handlers.align_command import Invocation
+    from handlers.common import Invocation
 
 SNOOZE = timedelta(weeks=4)
 logger = logging.getLogger(__name__)

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
-from bot.export import rows, to_csv
-from bot.insights import TREND_WEEKS
+from bot.domain.export import rows, to_csv
+from bot.services.insights import TREND_WEEKS
 
 if TYPE_CHECKING:
-    from handlers.align_command import Invocation
+    from handlers.common import Invocation
 
 
 def export_command(invocation: Invocation) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.services import Services
-from bot.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from handlers.common import fetch_user, refusal, services_of
+from handlers.context import Services
 from handlers.setup_modal import open_setup_modal
 
 

@@ -15,8 +15,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.meeting_service import MAX_AGENDA_ITEM_LENGTH, RsvpOutcome
-from bot.meetings import MeetingForm, MeetingSettings, form_from_settings, validate_meeting
+from bot.domain.meetings import MeetingForm, MeetingSettings, form_from_settings, validate_meeting
+from bot.services.meetings import MAX_AGENDA_ITEM_LENGTH, RsvpOutcome
 from handlers.common import (
     clicked_by_admin,
     fetch_user,
@@ -31,7 +31,7 @@ from handlers.common import (
 )
 
 if TYPE_CHECKING:
-    from handlers.align_command import Invocation
+    from handlers.common import Invocation
 
 logger = logging.getLogger(__name__)
 

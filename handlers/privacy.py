@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.lifecycle import forget
+from bot.services.lifecycle import forget
 from handlers.common import fetch_user, services_of
 
 if TYPE_CHECKING:
-    from handlers.align_command import Invocation
+    from handlers.common import Invocation
 
 
 def register(app: App) -> None:

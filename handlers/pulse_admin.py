@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import cadence as cadences
-from bot.services import Services
+from bot.domain import cadence as cadences
 from handlers.common import (
     clicked_by_admin,
     fetch_user,
@@ -25,9 +24,10 @@ from handlers.common import (
     submitted_by_admin,
     view_metadata,
 )
+from handlers.context import Services
 
 if TYPE_CHECKING:
-    from handlers.align_command import Invocation
+    from handlers.common import Invocation
 
 logger = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.audience import DEPARTMENTS
-from bot.pulses import PulseView
-from bot.services import Services
+from bot.domain.vocabulary import DEPARTMENTS
+from bot.services.pulses import PulseView
 from handlers.common import (
     fetch_user,
     field_errors,
@@ -20,6 +19,7 @@ from handlers.common import (
     services_of,
     view_metadata,
 )
+from handlers.context import Services
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import workspace_setup
-from bot.people import SlackUser
-from bot.services import Services
+from bot.domain import workspace_setup
+from bot.domain.people import SlackUser
 from handlers.common import (
     field_errors,
     input_state,
@@ -22,6 +21,7 @@ from handlers.common import (
     submitted_by_admin,
     view_metadata,
 )
+from handlers.context import Services
 
 CALLBACK_ID = "setup"
 

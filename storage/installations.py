@@ -1,6 +1,6 @@
 """Slack's OAuth installations as the runners need them, and what uninstalling does to a workspace's work.
 
-slack_sdk's store (see `bot.installations`) writes the installation rows and finds them by Enterprise
+slack_sdk's store (see `bot.slack.installations`) writes the installation rows and finds them by Enterprise
 Grid id and team id together; a runner knows only the team id.
 """
 

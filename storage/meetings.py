@@ -13,11 +13,11 @@ from datetime import date, datetime, time
 from sqlalchemy import BigInteger, case, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot import schedule
-from bot.digest import DimensionMean
-from bot.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
-from bot.meetings import Reminder as DueReminder
-from bot.nudges import Nudge
+from bot.domain import schedule
+from bot.domain.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
+from bot.domain.meetings import Reminder as DueReminder
+from bot.domain.nudges import Nudge
+from bot.domain.scoring import DimensionMean
 from storage.models import (
     PENDING,
     SENDING,

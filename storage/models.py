@@ -552,7 +552,7 @@ class MeetingCheckDelivery(Base):
 
 
 # Slack's OAuth installations (bot tokens, refresh tokens) and install states, in slack_sdk's own table
-# layouts: its stores read and write them (see `bot.installations`); our migrations create them.
+# layouts: its stores read and write them (see `bot.slack.installations`); our migrations create them.
 SLACK_INSTALLATIONS = "slack_installations"
 SLACK_BOTS = "slack_bots"
 SLACK_OAUTH_STATES = "slack_oauth_states"

@@ -14,8 +14,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot import schedule
-from bot.cadence import CadenceSettings
+from bot.domain import schedule
+from bot.domain.cadence import CadenceSettings
 from storage.models import (
     IN_CHANNEL,
     PENDING,
@@ -212,20 +212,6 @@ def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
     )
 
 
-def latest_rounds(session: Session, cadence_id: int, limit: int = 3) -> list[PulseRound]:
-    return list(
-        session.scalars(
-            select(PulseRound)
-            .where(PulseRound.cadence_id == cadence_id)
-            .order_by(PulseRound.scheduled_at.desc(), PulseRound.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-# ----- deliveries ------------------------------------------------------------------------------
-
-
 def add_deliveries(
     session: Session, pulse_round: PulseRound, people: Iterable[tuple[str, str | None, str]], status: str
 ) -> int:
@@ -263,10 +249,6 @@ def stale_sending(session: Session, before: datetime) -> list[Delivery]:
             .order_by(Delivery.id)
         )
     )
-
-
-def deliveries_of(session: Session, round_id: int) -> list[Delivery]:
-    return list(session.scalars(select(Delivery).where(Delivery.round_id == round_id).order_by(Delivery.id)))
 
 
 def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:
@@ -481,7 +463,3 @@ def reminders_due(session: Session, pulse_round: PulseRound, number: int) -> lis
             .order_by(Delivery.id)
         )
     )
-
-
-def sending_exists(session: Session) -> bool:
-    return session.scalar(select(func.count()).where(Delivery.status == SENDING)) > 0

@@ -9,7 +9,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.workspace_setup import WorkspaceConfig
+from bot.domain.vocabulary import MARKETING, SALES
+from bot.domain.workspace_setup import WorkspaceConfig
 from storage.models import (
     PENDING,
     SENDING,
@@ -20,9 +21,6 @@ from storage.models import (
     Workspace,
     WorkspaceAdmin,
 )
-
-SALES = "sales"
-MARKETING = "marketing"
 
 
 def dialect_insert(session: Session):

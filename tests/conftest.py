@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.runtime.process import BotRuntime
+from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace

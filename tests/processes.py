@@ -35,9 +35,9 @@ REPLICA = """
 import sys
 from datetime import datetime
 
-from bot.config import load_settings
-from bot.logs import configure_logging
-from bot.runtime import BotRuntime
+from bot.runtime.settings import load_settings
+from bot.runtime.logs import configure_logging
+from bot.runtime.process import BotRuntime
 from tests.test_scheduler import RunningClock
 
 settings = load_settings()

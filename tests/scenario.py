@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.runtime import BotRuntime
+from bot.runtime.process import BotRuntime
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import LEADERSHIP_CHANNEL, MARKETING_CHANNEL, OWNER, SALES_CHANNEL

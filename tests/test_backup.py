@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.insights import InsightService
-from bot.pulses import PulseService
-from bot.question_bank import load_bank
+from bot.domain.question_bank import load_bank
+from bot.services.insights import InsightService
+from bot.services.pulses import PulseService
 from storage.db import Database, scratch_postgres_database
 from storage.models import Base, PulseRound
 from tests.conftest import POSTGRES_URL

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.digest_runner import DigestRunner
+from bot.jobs.digests import DigestRunner
 from bot.sandbox.workspace import (
     ADMIN,
     HEAD_OF_MARKETING,
@@ -92,7 +92,11 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
         post.status, post.claimed_at = NOTIFYING, MONDAY_9_BERLIN
     clock.set(MONDAY_9_BERLIN + timedelta(minutes=5))
     replica = DigestRunner(
-        bot.database, clock, bot.services.insights, bot.services.renderer, lambda _team_id: bot.app.client
+        bot.database,
+        clock,
+        bot.services.insights,
+        bot.services.renderer,
+        lambda _team_id: bot.app.client,
     )
     assert replica.run_due() == 0
     looked_in = {call.params["channel"] for call in sandbox.calls_to("conversations.history")}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.insights import InsightService
+from bot.domain.vocabulary import EVERYONE, MARKETING, SALES
 from bot.sandbox.workspace import (
     HEAD_OF_MARKETING,
     HEAD_OF_SALES,
@@ -15,7 +15,7 @@ from bot.sandbox.workspace import (
     SALES_AND_MARKETING,
     SALESPEOPLE,
 )
-from bot.scoring import EVERYONE, MARKETING, SALES
+from bot.services.insights import InsightService
 from storage.models import Comment, PulseRound
 from tests.scenario import command, text_of
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select, text
 
 from bench.common import FIRST_ROUND, START, start_bot
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.leadership import SCHEDULER_LOCK_KEY, SchedulerAlreadyRunning
-from bot.pulse_runner import BATCH_SIZE, STALE_AFTER
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.jobs.pulse_rounds import BATCH_SIZE, STALE_AFTER
+from bot.runtime.leadership import SCHEDULER_LOCK_KEY, SchedulerAlreadyRunning
+from bot.runtime.process import BotRuntime
+from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import OWNER, generated_workspace
@@ -163,7 +163,7 @@ def test_a_leader_that_loses_its_connection_stops_at_once_and_a_stopping_leader_
         wait_until(lambda: settled(runtimes), 10, "nobody led")
         leader = next(r for r in runtimes if r.leadership.is_leader)
 
-        with caplog.at_level(logging.WARNING, logger="bot.leadership"):
+        with caplog.at_level(logging.WARNING, logger="bot.runtime.leadership"):
             with leader.database.session() as session:
                 session.execute(
                     text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = :pid"),

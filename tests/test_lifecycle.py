@@ -8,9 +8,9 @@ from threading import Thread
 import pytest
 from sqlalchemy import func, select
 
-from bot.lifecycle import RetentionRunner, add_months
+from bot.domain.vocabulary import EVERYONE
+from bot.jobs.retention import RetentionRunner, add_months
 from bot.sandbox.workspace import SALESPEOPLE
-from bot.scoring import EVERYONE
 from storage.models import (
     UNKNOWN_DEPARTMENT,
     Answer,

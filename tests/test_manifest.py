@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import manifest
-from bot.pulse_runner import STALE_AFTER
+from bot.jobs.pulse_rounds import STALE_AFTER
 from bot.sandbox.workspace import OWNER, SALES_CHANNEL, SALESPEOPLE
+from bot.slack import manifest
 from tests.scenario import command
 from tests.test_digest import MONDAY_9_BERLIN
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap

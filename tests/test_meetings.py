@@ -14,10 +14,11 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.meeting_runner import STALE_AFTER
-from bot.meetings import ERROR_CODES
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.domain.meetings import ERROR_CODES
+from bot.domain.vocabulary import EVERYONE
+from bot.jobs.meeting_reminders import STALE_AFTER
+from bot.runtime.process import BotRuntime
 from bot.sandbox.workspace import (
     HEAD_OF_SALES,
     MARKETERS,
@@ -26,7 +27,6 @@ from bot.sandbox.workspace import (
     SALES_CHANNEL,
     SALESPEOPLE,
 )
-from bot.scoring import EVERYONE
 from storage.models import Meeting, MeetingCheckDelivery, MeetingReminder, MeetingRsvp
 from tests.scenario import command, open_modal, replies_to, row_counts, set_up_workspace, text_of
 from tests.unit.test_rendering import message_codes

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import JsonFormatter, Redactor, TextFormatter, configure_logging
-from bot.runtime import BotRuntime
+from bot.runtime.logs import JsonFormatter, Redactor, TextFormatter, configure_logging
+from bot.runtime.process import BotRuntime
+from bot.runtime.server import request_kind
+from bot.runtime.settings import ConfigError, Settings, load_settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.workspace import SALESPEOPLE
-from bot.server import request_kind
 from storage.db import normalise_url
 from tests.conftest import POSTGRES_URL, SIGNING_SECRET
 from tests.processes import BotProcess, bot_environment, metrics_of, readiness, scratch_postgres, wait_until

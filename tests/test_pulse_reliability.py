@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.pulse_runner import STALE_AFTER
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.jobs.pulse_rounds import STALE_AFTER
+from bot.runtime.process import BotRuntime
 from bot.sandbox.workspace import SALESPEOPLE
 from storage.models import Delivery, PulseRound
 from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms, run_at
@@ -26,9 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 RUN_ONE_ROUND = """
 import sys
 from datetime import datetime
-from bot.clock import ManualClock
-from bot.config import Settings
-from bot.runtime import BotRuntime
+from bot.domain.clock import ManualClock
+from bot.runtime.settings import Settings
+from bot.runtime.process import BotRuntime
 
 url, token, api, database, now = sys.argv[1:]
 settings = Settings(_env_file=None, slack_bot_token=token, slack_signing_secret="x", slack_api_url=api,

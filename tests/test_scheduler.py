@@ -6,8 +6,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from bot.jobs.scheduler import Scheduler
 from bot.sandbox.workspace import OWNER
-from bot.scheduler import Scheduler
 from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms
 
 

@@ -14,8 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from bot import manifest
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import (
@@ -33,6 +32,7 @@ from bot.sandbox.workspace import (
     SandboxWorkspace,
     globex_workspace,
 )
+from bot.slack import manifest
 from storage.installations import APP_UNINSTALLED
 from storage.models import (
     FAILED,

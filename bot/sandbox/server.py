@@ -497,10 +497,6 @@ class SlackSandbox:
             self._method_windows.clear()
             self._channel_buckets.clear()
 
-    def disable_rate_limits(self) -> None:
-        with self._lock:
-            self._rate_limits = None
-
     def inject_fault(
         self,
         method: str,

@@ -10,7 +10,16 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from bot.chart import DPI, HEIGHT_PX, LABEL_KEYS, WIDTH_PX, TrendPoint, _date_ticks, _shape, render_trend
+from bot.domain.digest import TrendPoint
+from bot.slack.chart import (
+    DPI,
+    HEIGHT_PX,
+    LABEL_KEYS,
+    WIDTH_PX,
+    _date_ticks,
+    _shape,
+    render_trend,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

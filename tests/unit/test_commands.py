@@ -1,4 +1,4 @@
-from bot import commands
+from bot.domain import commands
 
 
 def test_empty_text_means_help():

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.runtime.settings import ConfigError, load_settings
 
 
 def test_defaults_need_no_environment(monkeypatch, tmp_path):

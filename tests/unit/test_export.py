@@ -5,8 +5,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.export import FORMULA_STARTS, defuse, rows, to_csv
-from bot.scoring import ItemMeta, Response, score
+from bot.domain.export import FORMULA_STARTS, defuse, rows, to_csv
+from bot.domain.scoring import ItemMeta, Response, score
 
 ITEMS = {"A": ItemMeta("d1", True), "cus01": ItemMeta("d1", False)}
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from bot import schedule
-from bot.ical import series_ics
-from bot.meetings import MeetingSettings
-from bot.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
+from bot.domain import schedule
+from bot.domain.ical import series_ics
+from bot.domain.meetings import MeetingSettings
+from bot.domain.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
 
 BERLIN, NEW_YORK, TEHRAN = "Europe/Berlin", "America/New_York", "Asia/Tehran"
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)

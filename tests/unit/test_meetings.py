@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import meetings, nudges, schedule
-from bot.digest import DimensionMean
-from bot.meetings import (
+from bot.domain import meetings, nudges, schedule
+from bot.domain.meetings import (
     ERROR_CODES,
     JOINT_ACTIVITIES,
     DimensionGap,
@@ -32,9 +31,10 @@ from bot.meetings import (
     occurrence_number,
     validate_meeting,
 )
-from bot.nudges import Nudge
-from bot.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
-from bot.scoring import EVERYONE, MARKETING, SALES, Figure, ItemMeta, Response, Results, score
+from bot.domain.nudges import Nudge
+from bot.domain.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
+from bot.domain.scoring import DimensionMean, Figure, ItemMeta, Response, Results, score
+from bot.domain.vocabulary import EVERYONE, MARKETING, SALES
 
 BERLIN, NEW_YORK, TEHRAN = "Europe/Berlin", "America/New_York", "Asia/Tehran"
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)  # a Sunday; 13:00 in Berlin

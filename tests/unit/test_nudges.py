@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.nudges import (
+from bot.domain.nudges import (
     ACTIONS,
     DIMENSION_ACTIONS,
     KINDS,
@@ -19,8 +19,8 @@ from bot.nudges import (
     nudges,
     without_snoozed,
 )
-from bot.question_bank import load_bank
-from bot.scoring import (
+from bot.domain.question_bank import load_bank
+from bot.domain.scoring import (
     EVERYONE,
     MARKETING,
     SALES,

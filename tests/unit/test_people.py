@@ -1,4 +1,4 @@
-from bot.people import SlackUser, choose_language, may_administer
+from bot.domain.people import SlackUser, choose_language, may_administer
 
 
 def person(**flags) -> SlackUser:

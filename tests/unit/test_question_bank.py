@@ -5,7 +5,7 @@ from importlib import resources
 
 import pytest
 
-from bot.question_bank import Dimension, Item, QuestionBank, check_bank, load_bank
+from bot.domain.question_bank import Dimension, Item, QuestionBank, check_bank, load_bank
 
 PERSIAN = re.compile(r"[\u0600-\u06FF]")
 DIMENSIONS = {
@@ -194,7 +194,7 @@ def test_load_bank_names_a_missing_field(tmp_path):
 def test_load_bank_reads_a_given_file(tmp_path, bank):
     path = tmp_path / "copy.toml"
     path.write_text(
-        (resources.files("bot") / "question_bank.toml").read_text(encoding="utf-8"),
+        (resources.files("bot.domain") / "question_bank.toml").read_text(encoding="utf-8"),
         encoding="utf-8",
     )
     assert load_bank(path) == bank

@@ -11,21 +11,21 @@ from babel.messages.pofile import read_po
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import schedule
-from bot.cadence import CadenceForm, CadenceSettings, form_from_settings
-from bot.chart import LABEL_KEYS
-from bot.commands import SUBCOMMANDS
-from bot.digest import compose
-from bot.meeting_service import CheckView, MeetingSummary, ReminderView
-from bot.meetings import Adherence, MeetingForm, MeetingSettings, build_agenda
-from bot.meetings import form_from_settings as meeting_form
-from bot.nudges import ACTIONS, Nudge
-from bot.pulses import CadenceSummary, DimensionItems, PulseView, Statement
-from bot.question_bank import load_bank
-from bot.rendering import Renderer
+from bot.domain import schedule
+from bot.domain.cadence import CadenceForm, CadenceSettings, form_from_settings
+from bot.domain.commands import SUBCOMMANDS
+from bot.domain.digest import compose
+from bot.domain.meetings import Adherence, MeetingForm, MeetingSettings, build_agenda
+from bot.domain.meetings import form_from_settings as meeting_form
+from bot.domain.nudges import ACTIONS, Nudge
+from bot.domain.question_bank import load_bank
+from bot.domain.scoring import Composite, ItemMeta, Response, score
+from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
-from bot.scoring import Composite, ItemMeta, Response, score
-from bot.workspace_setup import SetupForm, WorkspaceConfig
+from bot.services.meetings import CheckView, MeetingSummary, ReminderView
+from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
+from bot.slack.chart import LABEL_KEYS
+from bot.slack.rendering import Renderer
 
 CONFIG = WorkspaceConfig(
     sales_channels=("C0SALES01",),

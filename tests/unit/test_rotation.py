@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.rotation import choose_items
+from bot.domain.rotation import choose_items
 
 counts = st.integers(min_value=1, max_value=40)
 per_rounds = st.integers(min_value=1, max_value=5)

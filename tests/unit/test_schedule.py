@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import schedule
-from bot.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
+from bot.domain import schedule
+from bot.domain.schedule import MONTHLY, ONCE, WEEKLY, Recurrence
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.scoring import (
+from bot.domain.scoring import (
     BAND_FLOORS,
     EVERYONE,
     GROUPS,

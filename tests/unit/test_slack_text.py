@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 
 def test_mentions_cannot_be_injected():

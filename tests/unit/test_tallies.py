@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.scoring import SALES, ItemMeta, Response, score_tally, tally
-from bot.tallies import MAX_WEEKS, WEEK, WeeklyCounts, week_back
+from bot.domain.scoring import ItemMeta, Response, score_tally, tally
+from bot.domain.tallies import MAX_WEEKS, WEEK, WeeklyCounts, week_back
+from bot.domain.vocabulary import SALES
 
 ITEMS = {
     "A": ItemMeta("d1", scored=True),

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.workspace_setup import SetupForm, validate
+from bot.domain.workspace_setup import SetupForm, validate
 
 VALID = SetupForm(
     sales_channels=("C1",),

@@ -1,0 +1,136 @@
+"""The weekly leadership digest as values: what it says, before any template turns it into text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot.domain.nudges import Nudge
+from bot.domain.scoring import Composite, DimensionMean, Results
+from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
+
+if TYPE_CHECKING:
+    from bot.domain.meetings import Adherence
+
+MAX_GAPS = 3
+MAX_COMMENTS = 3
+MAX_NUDGES = 4
+COMMENT_LENGTH = 280
+
+
+@dataclass(frozen=True)
+class Gap:
+    item_id: str
+    sales: float
+    marketing: float
+
+    @property
+    def gap(self) -> float:
+        return self.marketing - self.sales
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One week of composite scores; None is a group withheld under the anonymity threshold."""
+
+    week: date
+    sales: float | None
+    marketing: float | None
+    everyone: float | None
+
+
+@dataclass(frozen=True)
+class DigestView:
+    week: date
+    stage: str | None
+    """The settled stage (it changes only when the interval clears a band boundary)."""
+    composites: Mapping[str, Composite]
+    change_week: float | None
+    change_month: float | None
+    gaps: tuple[Gap, ...]
+    weakest: DimensionMean | None
+    strongest: DimensionMean | None
+    participation: Mapping[str, float | None]
+    comments: tuple[str, ...]
+    nudges: tuple[Nudge, ...] = ()
+    meetings: Adherence | None = None
+    """Joint meetings held against planned lately; counts of meetings, never of people."""
+
+
+def change(now: Composite, then: Composite | None) -> float | None:
+    """Points gained or lost on the 20–100 scale; None unless both weeks are shown."""
+    if then is None or now.withheld or then.withheld:
+        return None
+    return now.score - then.score
+
+
+def widest_gaps(results: Results, limit: int = MAX_GAPS) -> tuple[Gap, ...]:
+    """The statements on which marketing and sales disagree most (either way)."""
+    gaps = [
+        Gap(item_id, results.items[SALES, item_id].mean, results.items[MARKETING, item_id].mean)
+        for item_id in results.item_gaps
+    ]
+    gaps.sort(key=lambda g: (-abs(g.gap), g.item_id))
+    return tuple(gaps[:limit])
+
+
+def extreme_dimensions(results: Results) -> tuple[DimensionMean | None, DimensionMean | None]:
+    """The weakest and strongest dimension for everyone (None when fewer than two are shown)."""
+    shown = sorted(
+        (
+            DimensionMean(dimension, figure.mean)
+            for (group, dimension), figure in results.dimensions.items()
+            if group == EVERYONE and not figure.withheld
+        ),
+        key=lambda d: (d.mean, d.dimension),
+    )
+    if len(shown) < 2:
+        return None, None
+    return shown[0], shown[-1]
+
+
+def shareable_comments(
+    comments: Sequence[tuple[str | None, str]], results: Results, limit: int = MAX_COMMENTS
+) -> tuple[str, ...]:
+    """Comments from departments whose results are shown (so the group is large enough), newest
+    first, shortened; never from people whose department is unknown or from a withheld group."""
+    shown = {d for d in DEPARTMENTS if not results.composites[d].withheld}
+    picked = []
+    for department, text in comments:
+        if department in shown and text.strip():
+            text = " ".join(text.split())
+            picked.append(text if len(text) <= COMMENT_LENGTH else text[: COMMENT_LENGTH - 1] + "…")
+        if len(picked) == limit:
+            break
+    return tuple(picked)
+
+
+def compose(
+    week: date,
+    now: Results,
+    last_week: Results | None,
+    month_ago: Results | None,
+    stage: str | None,
+    participation: Mapping[str, float | None],
+    comments: Sequence[tuple[str | None, str]],
+    nudges: Sequence[Nudge] = (),
+    meetings: Adherence | None = None,
+) -> DigestView:
+    weakest, strongest = extreme_dimensions(now)
+    everyone = now.composites[EVERYONE]
+    return DigestView(
+        week=week,
+        stage=stage,
+        composites=now.composites,
+        change_week=change(everyone, last_week.composites[EVERYONE] if last_week else None),
+        change_month=change(everyone, month_ago.composites[EVERYONE] if month_ago else None),
+        gaps=widest_gaps(now),
+        weakest=weakest,
+        strongest=strongest,
+        participation=participation,
+        comments=shareable_comments(comments, now),
+        nudges=tuple(nudges),
+        meetings=meetings,
+    )

@@ -1,0 +1,330 @@
+"""Nudges: a few concrete, evidence-backed suggestions for leaders, drawn from the weekly results.
+
+Each rule reads only what the scoring model shows, so a withheld figure (a group under the anonymity
+threshold) never produces a nudge or a number in one. A nudge carries codes and numbers, not prose:
+a template turns its `action` code and `evidence` into a sentence in each language. The rules come
+from the domain notes, ALIGNMENT.md; the § numbers in the comments below refer to its sections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain.scoring import STAGES, Figure, Results
+from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
+
+LOW_DIMENSION = "low_dimension"
+WIDE_GAP = "wide_gap"
+LOW_PARTICIPATION = "low_participation"
+STAGE_DROP = "stage_drop"
+NEXT_STAGE = "next_stage"
+NO_USEFUL_MEETING = "no_useful_meeting"
+KINDS = (LOW_DIMENSION, WIDE_GAP, LOW_PARTICIPATION, STAGE_DROP, NEXT_STAGE, NO_USEFUL_MEETING)
+
+LEADERS, BOTH_TEAMS = "leaders", "both_teams"
+
+#: Lower is more urgent. A drop or a lasting low matters more than a gap, which is a prompt to talk
+#: (Homburg & Jensen); the next step is general advice, so it only fills a slot nothing else needs.
+PRIORITY = {
+    STAGE_DROP: 1,
+    LOW_DIMENSION: 2,
+    LOW_PARTICIPATION: 3,
+    NO_USEFUL_MEETING: 4,
+    WIDE_GAP: 5,
+    NEXT_STAGE: 6,
+}
+
+LOW_MEAN = 2.5
+LOW_WEEKS = 3
+GAP_WIDTH = 1.0
+LOW_SHARE = 0.4
+DROP_WEEKS = 4
+MEETING_DAYS = 30
+#: Means of means carry float noise (7/3 − 4/3 is 1.0000000000000002); it must not decide a boundary.
+_EPSILON = 1e-9
+
+#: What to do about a dimension that stays low.
+DIMENSION_ACTIONS = {
+    # §5 joint activities: forecasting and target setting are where synergy happens.
+    "joint_planning": "joint_planning_session",
+    # §6 caution: senior-management support reduces conflict more than aligned rewards
+    # (Le Meunier-FitzHugh, Massey & Piercy 2011).
+    "culture_trust": "senior_sponsor",
+    # §3 Defined → Aligned: put marketing into key accounts.
+    "key_accounts": "marketing_in_key_accounts",
+    # §6 Defined → Aligned: low-effort ways to capture sales-force feedback.
+    "information_sharing": "sales_feedback_loop",
+    # §3 Undefined → Defined: a common language, starting with what a qualified lead is.
+    "shared_language": "write_lead_definition",
+    # §6 caution: meeting frequency alone did not predict performance (Kahn); ask about usefulness.
+    "joint_meetings": "review_meeting_usefulness",
+    # §3 Aligned → Integrated: shared metrics (and rewards) for revenue.
+    "shared_metrics": "shared_revenue_metric",
+    # §3 collaboration practices and §6 job rotation: cross-training.
+    "knowledge": "cross_training",
+    # §4 power: decision rights must be explicit.
+    "decision_rights": "write_decision_rights",
+}
+
+#: The current stage's next step (§3, with §6's per-step actions).
+NEXT_STAGE_ACTIONS = {
+    "undefined": "define_processes_and_roles",
+    # Planning and training together before a meeting rhythm: frequency alone did not help (Kahn).
+    "defined": "joint_planning_and_training",
+    "aligned": "shared_metrics_and_rewards",
+    # §2: full integration is rare; culture is the hardest part to keep (§6).
+    "integrated": "sustain_culture",
+}
+
+DISCUSS_GAP = "discuss_gap"
+EXPLAIN_AND_ACT = "explain_and_act"
+REVIEW_WHAT_CHANGED = "review_what_changed"
+HOLD_USEFUL_JOINT_MEETING = "hold_useful_joint_meeting"
+
+#: Every action code a nudge can carry, so the templates can be checked for completeness.
+ACTIONS = (
+    *DIMENSION_ACTIONS.values(),
+    *NEXT_STAGE_ACTIONS.values(),
+    DISCUSS_GAP,
+    EXPLAIN_AND_ACT,
+    REVIEW_WHAT_CHANGED,
+    HOLD_USEFUL_JOINT_MEETING,
+)
+
+
+@dataclass(frozen=True)
+class WeekSnapshot:
+    """What the rules look at for one week (the digest builds these from stored results)."""
+
+    week: date
+    results: Results
+    """From `bot.domain.scoring.score` over the rolling window ending that week."""
+    stage: str | None
+    """The settled stage for everyone that week (`bot.domain.scoring.settled_stage`); None while unknown."""
+    participation: Mapping[str, float | None]
+    """Group → share of the people asked who answered; None when withheld."""
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One suggestion: a stable key for follow-through and snoozing, and the numbers behind it."""
+
+    key: str
+    kind: str
+    action: str
+    evidence: Mapping[str, float | int | str]
+    audience: str
+    """"leaders", or "both_teams" when it may also be shared with the two teams."""
+    priority: int
+    """Lower is more urgent."""
+
+
+def nudges(
+    history: Sequence[WeekSnapshot],
+    dimension_of: Mapping[str, str],
+    *,
+    days_since_useful_meeting: int | None = None,
+    max_nudges: int = 4,
+) -> list[Nudge]:
+    """The most urgent nudges for the last week of `history` (oldest first, one snapshot a week).
+
+    A short list gets read: they are ordered by priority, then by strength of evidence (lower mean,
+    wider gap, lower share first), then by key, and cut to `max_nudges`; the next-stage nudge comes
+    last, so it stays only when there is room. `dimension_of` maps item ids to dimension ids.
+    """
+    if max_nudges < 0:
+        raise ValueError(f"max_nudges must not be negative, not {max_nudges}")
+    ranked: list[tuple[Nudge, float]] = []
+    if history:
+        current = history[-1]
+        ranked += _low_dimensions(history)
+        ranked += _wide_gaps(current.results, dimension_of)
+        ranked += _low_participation(current.participation)
+        ranked += _stage_drop(history)
+        ranked += _next_stage(current.stage)
+    ranked += _no_useful_meeting(days_since_useful_meeting)
+    ranked.sort(key=lambda pair: (pair[0].priority, -pair[1], pair[0].key))
+    chosen: dict[str, Nudge] = {}
+    for nudge, _strength in ranked:
+        chosen.setdefault(nudge.key, nudge)
+    return list(chosen.values())[:max_nudges]
+
+
+def without_snoozed(nudges: Sequence[Nudge], snoozed_keys: Collection[str]) -> list[Nudge]:
+    """Drop what leaders snoozed or marked in progress, so the digest does not repeat it.
+
+    Filter the uncut list (a large `max_nudges`) and cut after, so a snoozed nudge frees its slot.
+    """
+    return [nudge for nudge in nudges if nudge.key not in snoozed_keys]
+
+
+def _below(value: float, limit: float) -> bool:
+    return value < limit - _EPSILON
+
+
+def _above(value: float, limit: float) -> bool:
+    return value > limit + _EPSILON
+
+
+def _low_dimensions(history: Sequence[WeekSnapshot]) -> list[tuple[Nudge, float]]:
+    """§3/§4/§5: a dimension low for weeks in a row calls for that dimension's action.
+
+    Several weeks, not one, because a rolling window's mean moves with who happened to answer.
+    """
+    found = []
+    for group, dimension in history[-1].results.dimensions:
+        if group != EVERYONE or dimension not in DIMENSION_ACTIONS:
+            continue
+        weeks = _low_streak(history, dimension)
+        if weeks < LOW_WEEKS:
+            continue
+        figure = history[-1].results.dimensions[EVERYONE, dimension]
+        nudge = Nudge(
+            key=f"{LOW_DIMENSION}:{dimension}",
+            kind=LOW_DIMENSION,
+            action=DIMENSION_ACTIONS[dimension],
+            evidence={
+                "dimension": dimension,
+                "mean": figure.mean,
+                "respondents": figure.respondents,
+                "weeks": weeks,
+            },
+            audience=LEADERS,
+            priority=PRIORITY[LOW_DIMENSION],
+        )
+        found.append((nudge, LOW_MEAN - figure.mean))
+    return found
+
+
+def _low_streak(history: Sequence[WeekSnapshot], dimension: str) -> int:
+    """How many weeks, back from the last, everyone's mean was shown and low; a withheld week ends it."""
+    weeks = 0
+    for snapshot in reversed(history):
+        figure = snapshot.results.dimensions.get((EVERYONE, dimension))
+        if figure is None or figure.withheld or not _below(figure.mean, LOW_MEAN):
+            break
+        weeks += 1
+    return weeks
+
+
+def _wide_gaps(results: Results, dimension_of: Mapping[str, str]) -> list[tuple[Nudge, float]]:
+    """§6: the perception gap is a first-class result; a wide one is worth talking about.
+
+    Some differences between the two thought worlds help (Homburg & Jensen 2007), so the action is
+    a conversation both teams may see, not a verdict. One nudge per dimension, the widest of the
+    dimension's gap and its items' gaps, so one topic cannot take every slot.
+    """
+    candidates = [(dimension, None, gap) for dimension, gap in results.dimension_gaps.items()]
+    candidates += [(dimension_of.get(item, item), item, gap) for item, gap in results.item_gaps.items()]
+    candidates.sort(key=lambda c: (-abs(c[2]), c[1] is not None, c[1] or c[0]))
+    widest: dict[str, tuple[str | None, float]] = {}
+    for topic, item, gap in candidates:
+        if _above(abs(gap), GAP_WIDTH):
+            widest.setdefault(topic, (item, gap))
+    found = []
+    for topic, (item, gap) in widest.items():
+        figures = results.items if item else results.dimensions
+        key = item or topic
+        sales, marketing = figures[SALES, key], figures[MARKETING, key]
+        where = {"item": item} if item else {}
+        if topic != item:
+            where["dimension"] = topic
+        nudge = Nudge(
+            key=f"gap:{key}",
+            kind=WIDE_GAP,
+            action=DISCUSS_GAP,
+            evidence={**where, **_sides(sales, marketing), "gap": abs(gap)},
+            audience=BOTH_TEAMS,
+            priority=PRIORITY[WIDE_GAP],
+        )
+        found.append((nudge, abs(gap)))
+    return found
+
+
+def _sides(sales: Figure, marketing: Figure) -> dict[str, float | int | str]:
+    return {
+        "sales": sales.mean,
+        "marketing": marketing.mean,
+        "sales_respondents": sales.respondents,
+        "marketing_respondents": marketing.respondents,
+        "more_positive": MARKETING if marketing.mean > sales.mean else SALES,
+    }
+
+
+def _low_participation(participation: Mapping[str, float | None]) -> list[tuple[Nudge, float]]:
+    """§6b: a group's figures are only as good as the share who answer.
+
+    Survey fatigue is mostly lack-of-action fatigue (survey practice, not the seeds), so the action is to
+    explain the pulse and close the loop ("you said, we did"). Per department: that names who to talk to.
+    """
+    found = []
+    for group in DEPARTMENTS:
+        share = participation.get(group)
+        if share is None or not _below(share, LOW_SHARE):
+            continue
+        nudge = Nudge(
+            key=f"participation:{group}",
+            kind=LOW_PARTICIPATION,
+            action=EXPLAIN_AND_ACT,
+            evidence={"group": group, "share": share},
+            audience=LEADERS,
+            priority=PRIORITY[LOW_PARTICIPATION],
+        )
+        found.append((nudge, LOW_SHARE - share))
+    return found
+
+
+def _stage_drop(history: Sequence[WeekSnapshot]) -> list[tuple[Nudge, float]]:
+    """§2: companies usually move up the stages; a settled stage that fell needs a look at what changed.
+
+    The settled stage moves only when the interval clears a band boundary, so a drop is not noise.
+    """
+    back = min(DROP_WEEKS, len(history) - 1)
+    then, now = history[-1 - back], history[-1]
+    if then.stage is None or now.stage is None or STAGES.index(now.stage) >= STAGES.index(then.stage):
+        return []
+    nudge = Nudge(
+        key=STAGE_DROP,
+        kind=STAGE_DROP,
+        action=REVIEW_WHAT_CHANGED,
+        evidence={"previous_stage": then.stage, "stage": now.stage, "weeks": back},
+        audience=LEADERS,
+        priority=PRIORITY[STAGE_DROP],
+    )
+    return [(nudge, 0.0)]
+
+
+def _next_stage(stage: str | None) -> list[tuple[Nudge, float]]:
+    """§3 and §6: the next step from where the company stands; nothing while the stage is unknown."""
+    if stage is None:
+        return []
+    index = STAGES.index(stage)
+    evidence: dict[str, float | int | str] = {"stage": stage}
+    if index + 1 < len(STAGES):
+        evidence["next_stage"] = STAGES[index + 1]
+    nudge = Nudge(
+        key=f"{NEXT_STAGE}:{stage}",
+        kind=NEXT_STAGE,
+        action=NEXT_STAGE_ACTIONS[stage],
+        evidence=evidence,
+        audience=BOTH_TEAMS,
+        priority=PRIORITY[NEXT_STAGE],
+    )
+    return [(nudge, 0.0)]
+
+
+def _no_useful_meeting(days: int | None) -> list[tuple[Nudge, float]]:
+    """§4 factor 2 and §5: joint meetings on a rhythm, centred on joint work; useful ones count (Kahn)."""
+    if days is None or days <= MEETING_DAYS:
+        return []
+    nudge = Nudge(
+        key=NO_USEFUL_MEETING,
+        kind=NO_USEFUL_MEETING,
+        action=HOLD_USEFUL_JOINT_MEETING,
+        evidence={"days": days},
+        audience=LEADERS,
+        priority=PRIORITY[NO_USEFUL_MEETING],
+    )
+    return [(nudge, 0.0)]

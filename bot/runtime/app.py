@@ -1,0 +1,60 @@
+"""The one place the Bolt app is assembled: client, middleware, listeners."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+
+from slack_bolt import App, BoltContext, BoltResponse
+
+import handlers
+from bot.runtime.metrics import Metrics
+from bot.slack.client import build_client
+from handlers.context import Services
+
+logger = logging.getLogger(__name__)
+
+
+def build_app(services: Services, metrics: Metrics, listener_executor: Executor | None = None) -> App:
+    """One workspace with the bot token, or, when `services.installations` is set, every workspace that
+    installs the app through Slack's OAuth flow, each request authorized with its workspace's token."""
+    settings = services.settings
+    settings.require_http_mode()
+    installations = services.installations
+    many_workspaces = (
+        {}
+        if installations is None
+        else {
+            "oauth_settings": installations.oauth_settings(installed=lambda: services.schedule_changed()),
+            "authorize": installations.authorize(),
+        }
+    )
+    app = App(
+        client=build_client(
+            None if installations else settings.slack_bot_token,
+            settings.slack_api_url,
+            observer=metrics.api_call_observer(),
+        ),
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=False,
+        listener_executor=listener_executor,
+        **many_workspaces,
+    )
+
+    @app.middleware
+    def provide_services(context: BoltContext, next) -> None:
+        context["services"] = services
+        next()
+
+    @app.middleware
+    def drop_event_retries(body: dict, context: BoltContext, next) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed; act on each event id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not services.workspaces.claim_request(context.team_id or "", f"event:{event_id}"):
+            logger.info("event %s already handled (retry %s): skipped", event_id, body.get("retry_attempt"))
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    handlers.register_all(app, many_workspaces=installations is not None)
+    return app

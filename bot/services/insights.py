@@ -1,0 +1,269 @@
+"""Results for a workspace over a rolling window: the scoring model fed from stored answers."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain, groupby
+from operator import itemgetter
+from zoneinfo import ZoneInfo
+
+from bot.domain.digest import MAX_NUDGES, DigestView, TrendPoint, compose
+from bot.domain.meetings import meeting_record
+from bot.domain.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
+from bot.domain.scoring import (
+    DEPARTMENTS,
+    EVERYONE,
+    MARKETING,
+    SALES,
+    ItemMeta,
+    Results,
+    score_tally,
+    settled_stage,
+    suppress,
+)
+from bot.domain.tallies import WEEK, WeeklyCounts, week_back
+from bot.services.pulses import PulseService
+from storage import digests as digest_store
+from storage import insights as store
+from storage import meetings as meeting_store
+from storage import workspaces as workspace_store
+from storage.db import Database
+
+#: The rolling window, in weeks, that every figure is computed over.
+WINDOW_WEEKS = 8
+#: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
+HISTORY_WEEKS = 5
+TREND_WEEKS = 12
+#: Latest digests kept worked out for admins' Home tabs: one per workspace, for this many.
+SENT_DIGESTS_KEPT = 256
+
+
+@dataclass(frozen=True)
+class Participation:
+    """Per group, the share of people asked who answered; None where the group is withheld."""
+
+    shares: dict[str, float | None]
+    asked: dict[str, int | None]
+
+
+def _participation(raw: dict[str | None, tuple[int, int]], threshold: int) -> Participation:
+    asked = {department: raw.get(department, (0, 0))[0] for department in DEPARTMENTS}
+    answered = {department: raw.get(department, (0, 0))[1] for department in DEPARTMENTS}
+    asked[EVERYONE] = sum(count for count, _ in raw.values())
+    answered[EVERYONE] = sum(count for _, count in raw.values())
+    shown = suppress(asked, threshold)
+    return Participation(
+        shares={g: answered[g] / asked[g] if g in shown and asked[g] else None for g in asked},
+        asked={g: asked[g] if g in shown else None for g in asked},
+    )
+
+
+class InsightService:
+    def __init__(self, database: Database, pulses: PulseService) -> None:
+        self.database = database
+        self.pulses = pulses
+        self._sent_digests: OrderedDict[tuple[str, int, str], DigestView] = OrderedDict()
+        """(team, digest id, timezone) → the digest as worked out the first time an admin looked."""
+        self._sent_digests_lock = threading.Lock()
+
+    def item_meta(self, team_id: str) -> dict[str, ItemMeta]:
+        with self.database.session() as session:
+            bank = self.pulses.workspace_bank(session, team_id)
+        return {item.id: ItemMeta(item.dimension, item.scored) for item in bank.items}
+
+    def threshold(self, team_id: str) -> int | None:
+        with self.database.session() as session:
+            return workspace_store.anonymity_threshold(session, team_id)
+
+    def results(self, team_id: str, end: datetime, window_weeks: int = WINDOW_WEEKS) -> Results | None:
+        """The scores of the rounds sent in the window ending at `end` (None before setup)."""
+        weekly = self.weekly_results(team_id, end, 1, window_weeks)
+        return weekly[0][1] if weekly else None
+
+    def weekly_results(
+        self, team_id: str, at: datetime, weeks: int, window_weeks: int = WINDOW_WEEKS
+    ) -> list[tuple[datetime, Results]]:
+        """(end, results) of the windows ending at `at` and each of the `weeks − 1` weeks before it,
+        oldest first; empty before setup. The database counts per week (see `bot.domain.tallies`)."""
+        threshold = self.threshold(team_id)
+        if threshold is None:
+            return []
+        meta = self.item_meta(team_id)
+        span = weeks + window_weeks - 1
+        counts = WeeklyCounts(meta, span, threshold)
+        with self.database.session() as session:
+            rounds = store.rounds_between(session, team_id, at - span * WEEK, at)
+            week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
+            # The "was the joint meeting useful?" ratings count like pulse answers, by meeting start.
+            checks = meeting_store.checks_between(session, team_id, at - span * WEEK, at)
+            week_of_check = {check_id: week_back(at, started_at) for check_id, started_at in checks}
+            for week, department, item_id, people in chain(
+                store.weekly_cells(session, team_id, week_of_round),
+                meeting_store.weekly_cells(session, team_id, week_of_check),
+            ):
+                counts.add_cell(week, department, item_id, people)
+            for week, department, item_id, rating, count in chain(
+                store.weekly_ratings(session, team_id, week_of_round),
+                meeting_store.weekly_ratings(session, team_id, week_of_check),
+            ):
+                counts.add_ratings(week, department, item_id, rating, count)
+            rated_meetings = defaultdict(list)  # joined to the same person's answers: one respondent
+            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check):
+                rated_meetings[person].append(tuple(row))
+            respondents = store.weekly_respondents(session, team_id, week_of_round)
+            for person, rows in groupby(respondents, key=itemgetter(0)):
+                answered = ((department, item_id, mask) for _, department, item_id, mask in rows)
+                counts.add_person(chain(answered, rated_meetings.pop(person, ())))
+            for rows in rated_meetings.values():
+                counts.add_person(rows)
+        tallies = counts.windows(window_weeks, weeks)
+        return [
+            (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))
+            for weeks_back in range(weeks - 1, -1, -1)
+        ]
+
+    def weekly_participation(self, team_id: str, at: datetime, weeks: int) -> list[Participation]:
+        """Who answered among those asked, per department and overall, in each of the `weeks` weeks
+        up to `at` (oldest first), withheld like any figure."""
+        threshold = self.threshold(team_id) or 0
+        with self.database.session() as session:
+            rounds = store.rounds_between(session, team_id, at - weeks * WEEK, at)
+            week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
+            raw = store.weekly_participation(session, team_id, week_of_round)
+        return [
+            _participation({d: n for (w, d), n in raw.items() if w == week}, threshold)
+            for week in range(weeks - 1, -1, -1)
+        ]
+
+    def digest(
+        self, team_id: str, at: datetime, timezone: str, window_weeks: int = WINDOW_WEEKS
+    ) -> DigestView | None:
+        """The digest as of `at`: this week against last week and four weeks ago, with nudges."""
+        history = self.weeks(team_id, at, window_weeks)
+        if not history:
+            return None
+        local_day = at.astimezone(ZoneInfo(timezone)).date()
+        with self.database.session() as session:
+            comments = store.comments_between(session, team_id, at - window_weeks * WEEK, at)
+            comments += meeting_store.comments_between(session, team_id, at - window_weeks * WEEK, at)
+            quiet = digest_store.quiet_nudges(session, team_id, at)
+            meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
+        dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
+        suggestions = without_snoozed(
+            nudges(
+                history,
+                dimension_of,
+                days_since_useful_meeting=meetings.days_since_useful,
+                max_nudges=len(KINDS) * 20,
+            ),
+            quiet,
+        )
+        current = history[-1]
+        return compose(
+            week=local_day - timedelta(days=local_day.weekday()),
+            now=current.results,
+            last_week=history[-2].results if len(history) > 1 else None,
+            month_ago=history[-5].results if len(history) > 4 else None,
+            stage=current.stage,
+            participation=current.participation,
+            comments=comments,
+            nudges=suggestions[:MAX_NUDGES],
+            meetings=meetings.adherence,
+        )
+
+    def weeks(self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS) -> list[WeekSnapshot]:
+        """The last five weekly snapshots up to `at`, oldest first, each stage settled on the one before."""
+        with self.database.session() as session:
+            stage = digest_store.previous_stage(session, team_id, at - HISTORY_WEEKS * WEEK)
+        snapshots = []
+        weekly = zip(
+            self.weekly_results(team_id, at, HISTORY_WEEKS, window_weeks),
+            self.weekly_participation(team_id, at, HISTORY_WEEKS),
+            strict=False,  # no results at all before setup
+        )
+        for (end, results), participation in weekly:
+            stage = settled_stage(stage, results.composites[EVERYONE])
+            snapshots.append(WeekSnapshot(end.date(), results, stage, participation.shares))
+        return snapshots
+
+    def trend(
+        self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window_weeks: int = WINDOW_WEEKS
+    ) -> list[TrendPoint]:
+        """The composite score of each group at the end of each of the last `weeks` weeks."""
+        return [
+            TrendPoint(
+                end.date(),
+                results.composites[SALES].score,
+                results.composites[MARKETING].score,
+                results.composites[EVERYONE].score,
+            )
+            for end, results in self.weekly_results(team_id, at, weeks, window_weeks)
+        ]
+
+    def own_participation(self, team_id: str, user_id: str, at: datetime) -> tuple[int, int]:
+        """A person's own pulses sent and answered in the window (shown only to them)."""
+        with self.database.session() as session:
+            return store.personal_participation(session, team_id, user_id, at - WINDOW_WEEKS * WEEK, at)
+
+    def digest_settings(self, team_id: str):
+        with self.database.session() as session:
+            return digest_store.ensure_settings(session, team_id, self.pulses.clock.now())
+
+    def schedule_digest(
+        self, team_id: str, weekday: int, local_time: str, to_channel: bool, leaders: tuple[str, ...]
+    ) -> None:
+        """New day, time and destinations; they apply from the next date (nothing is sent late)."""
+        now = self.pulses.clock.now()
+        with self.database.session() as session:
+            settings = digest_store.ensure_settings(session, team_id, now)
+            settings.weekday, settings.local_time = weekday, local_time
+            settings.to_channel, settings.leaders = to_channel, list(leaders)
+            settings.planned_until, settings.updated_at = max(settings.planned_until, now), now
+
+    def snooze(self, team_id: str, key: str, by: str, duration: timedelta) -> None:
+        now = self.pulses.clock.now()
+        with self.database.session() as session:
+            digest_store.set_nudge_state(session, team_id, key, "snoozed", by, now, until=now + duration)
+
+    def act_on(self, team_id: str, key: str, by: str, note: str) -> None:
+        """A leader is acting on a nudge: it is not repeated while the work is in progress."""
+        with self.database.session() as session:
+            digest_store.set_nudge_state(
+                session, team_id, key, "in_progress", by, self.pulses.clock.now(), note=note
+            )
+
+    def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Statement texts and dimension names in `language`, for the digest template."""
+        with self.database.session() as session:
+            bank = self.pulses.workspace_bank(session, team_id)
+        items = {item.id: item.text(language) for item in bank.items}
+        dimensions = {d.id: d.names.get(language) or d.names["en"] for d in bank.dimensions}
+        return items, dimensions
+
+    def last_digest(self, team_id: str, timezone: str) -> DigestView | None:
+        """The latest digest that reached someone (the admins' Home tab). Working it out takes
+        seconds in a large workspace, so it is done once per digest, not on every opening."""
+        with self.database.session() as session:
+            sent = digest_store.latest_sent(session, team_id)
+            if sent is None:
+                return None
+            key, scheduled_at = (team_id, sent.id, timezone), sent.scheduled_at
+        with self._sent_digests_lock:
+            if key in self._sent_digests:
+                self._sent_digests.move_to_end(key)
+                return self._sent_digests[key]
+        view = self.digest(team_id, scheduled_at, timezone)
+        if view is not None:
+            with self._sent_digests_lock:
+                self._sent_digests[key] = view
+                while len(self._sent_digests) > SENT_DIGESTS_KEPT:
+                    self._sent_digests.popitem(last=False)
+        return view
+
+    def failed_digest_posts(self, team_id: str) -> list[digest_store.FailedPost]:
+        """The newest digest's posts that Slack refused (the admins' Home tab)."""
+        with self.database.session() as session:
+            return digest_store.failed_posts(session, team_id)

@@ -1,0 +1,390 @@
+"""Pulses as admins and members use them: cadences, answers, comments, departments.
+
+The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_rounds`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain import rotation, schedule
+from bot.domain.cadence import CadenceSettings
+from bot.domain.clock import Clock
+from bot.domain.question_bank import Item, QuestionBank
+from bot.domain.vocabulary import DEPARTMENTS
+from storage import pulses as store
+from storage import workspaces as workspace_store
+from storage.db import Database
+from storage.models import Cadence, Delivery, PulseRound
+
+SCORES = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class Statement:
+    item_id: str
+    text: str
+    score: int | None
+
+
+@dataclass(frozen=True)
+class PulseView:
+    """Everything a pulse message shows one person (or, in channel mode, everyone)."""
+
+    round_id: int
+    statements: tuple[Statement, ...]
+    closes_at: datetime
+    closed: bool
+    delivery: str
+    personal: bool = True
+    needs_department: bool = False
+    has_comment: bool = False
+    reminder: int = 0
+    preview: bool = False
+    language: str = "en"
+    """The language this person's copy is written in (replies to their taps stay in it)."""
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for statement in self.statements if statement.score is not None)
+
+    @property
+    def completed(self) -> bool:
+        return self.answered == len(self.statements)
+
+
+@dataclass(frozen=True)
+class DimensionItems:
+    id: str
+    name: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class CadenceSummary:
+    name: str
+    settings: CadenceSettings
+    paused: bool
+    next_run: datetime | None
+    skipping_next: bool
+
+
+@dataclass(frozen=True)
+class TapOutcome:
+    """What became of a tap: `saved`, `closed` (too late), or `not_asked` (no delivery for this person)."""
+
+    status: str
+    view: PulseView | None = None
+    statement: Statement | None = None
+
+
+class PulseService:
+    def __init__(self, database: Database, clock: Clock, bank: QuestionBank) -> None:
+        self.database = database
+        self.clock = clock
+        self.bank = bank
+
+    # ----- the statements a workspace asks ---------------------------------------------------------
+
+    def workspace_bank(self, session, team_id: str) -> QuestionBank:
+        custom = [
+            Item(
+                id=row.item_id,
+                dimension=row.dimension,
+                texts={lang: text for lang, text in (("en", row.text_en), ("fa", row.text_fa)) if text},
+                scored=False,
+                hbr_theme=None,
+                revision=1,
+                custom=True,
+            )
+            for row in store.custom_items(session, team_id)
+        ]
+        return self.bank.with_custom(custom)
+
+    def active_item_ids(self, session, team_id: str) -> list[str]:
+        disabled = store.disabled_items(session, team_id)
+        bank = self.workspace_bank(session, team_id)
+        return [item.id for item in bank.pulse_items if item.id not in disabled]
+
+    def choose_items(self, session, cadence: Cadence) -> tuple[str, ...]:
+        """The next round's statements: rotation over the active items, the anchor riding along."""
+        active = self.active_item_ids(session, cadence.team_id)
+        anchor = self.bank.default_anchor()
+        return rotation.choose_items(
+            active,
+            cadence.items_per_round,
+            store.item_history(session, cadence.id),
+            seed=cadence.seed,
+            anchor=anchor.id if anchor is not None and anchor.id in active else None,
+        )
+
+    def catalogue(self, team_id: str, language: str) -> dict:
+        """The workspace's statements grouped by dimension, for `/align questions`."""
+        with self.database.session() as session:
+            bank = self.workspace_bank(session, team_id)
+            disabled = store.disabled_items(session, team_id)
+        dimensions = [
+            DimensionItems(
+                dimension.id,
+                dimension.names.get(language) or dimension.names["en"],
+                tuple(item for item in bank.pulse_items if item.dimension == dimension.id),
+            )
+            for dimension in bank.dimensions
+        ]
+        return {"dimensions": dimensions, "disabled": disabled}
+
+    def set_item_enabled(self, team_id: str, item_id: str, enabled: bool) -> str:
+        """`done`, `missing` (no such statement), or `last` (the last one asked cannot go)."""
+        with self.database.session() as session:
+            active = self.active_item_ids(session, team_id)
+            known = {item.id.lower(): item.id for item in self.workspace_bank(session, team_id).pulse_items}
+            item = known.get(item_id.lower())
+            if item is None:
+                return "missing"
+            if not enabled and active == [item]:
+                return "last"
+            store.set_item_enabled(session, team_id, item, enabled)
+            return "done"
+
+    def add_custom_item(
+        self, team_id: str, dimension: str, texts: dict[str, str], created_by: str, request_key: str
+    ) -> str | None:
+        """A new statement, once per submitted modal (None for a repeated submission)."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            if not workspace_store.claim_request(session, team_id, f"view:{request_key}", now):
+                return None
+            return store.add_custom_item(session, team_id, dimension, texts, created_by, now)
+
+    # ----- cadences ----------------------------------------------------------------------------------
+
+    def create(self, team_id: str, settings: CadenceSettings, created_by: str) -> bool:
+        """False when the name is taken (names are how admins refer to cadences)."""
+        with self.database.session() as session:
+            if store.cadence_named(session, team_id, settings.name) is not None:
+                return False
+            store.create_cadence(
+                session, team_id, settings, created_by, self.clock.now(), secrets.token_hex(8)
+            )
+            return True
+
+    def update(self, team_id: str, name: str, settings: CadenceSettings) -> str:
+        """`updated`, `missing`, or `name_taken` when renamed onto another cadence's name."""
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            if cadence is None:
+                return "missing"
+            other = store.cadence_named(session, team_id, settings.name)
+            if other is not None and other.id != cadence.id:
+                return "name_taken"
+            store.update_cadence(session, cadence, settings, self.clock.now())
+            return "updated"
+
+    def settings(self, team_id: str, name: str) -> CadenceSettings | None:
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            return store.settings_of(cadence) if cadence else None
+
+    def summaries(self, team_id: str) -> list[CadenceSummary]:
+        with self.database.session() as session:
+            return [self._summary(cadence) for cadence in store.cadences_of(session, team_id)]
+
+    def _summary(self, cadence: Cadence) -> CadenceSummary:
+        settings = store.settings_of(cadence)
+        next_run = None
+        if not cadence.paused:
+            after = max(cadence.planned_until, self.clock.now())
+            next_run = schedule.next_occurrence(settings.recurrence, after)
+        return CadenceSummary(
+            cadence.name, settings, cadence.paused, next_run, cadence.skip_occurrence is not None
+        )
+
+    def set_paused(self, team_id: str, name: str, paused: bool) -> CadenceSummary | None:
+        """Resuming starts from now: what fell due while paused is not sent late."""
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            if cadence is None:
+                return None
+            if cadence.paused and not paused:
+                cadence.planned_until = max(cadence.planned_until, self.clock.now())
+            cadence.paused = paused
+            cadence.updated_at = self.clock.now()
+            return self._summary(cadence)
+
+    def skip_next(self, team_id: str, name: str) -> tuple[CadenceSummary | None, datetime | None]:
+        """Mark the next occurrence to be recorded as skipped; returns it (None if there is none)."""
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            if cadence is None:
+                return None, None
+            after = max(cadence.planned_until, self.clock.now())
+            upcoming = schedule.next_occurrence(store.settings_of(cadence).recurrence, after)
+            cadence.skip_occurrence = upcoming
+            return self._summary(cadence), upcoming
+
+    def delete(self, team_id: str, name: str) -> bool:
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            if cadence is None:
+                return False
+            store.delete_cadence(session, cadence)
+            return True
+
+    def start_now(self, team_id: str, name: str, request_key: str) -> str:
+        """A round right away: `started`, `missing` (no such cadence), or `duplicate` (a retried request)."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            cadence = store.cadence_named(session, team_id, name)
+            if cadence is None:
+                return "missing"
+            settings = store.settings_of(cadence)
+            started = store.add_round(
+                session,
+                cadence,
+                f"now:{request_key}"[:64],
+                now,
+                now + settings.answer_window,
+                self.choose_items(session, cadence),
+                now,
+            )
+            return "started" if started is not None else "duplicate"
+
+    def preview(self, team_id: str, name: str | None, language: str) -> PulseView | None:
+        """What a member would get from this cadence's next round, without storing anything."""
+        with self.database.session() as session:
+            cadences = store.cadences_of(session, team_id)
+            cadence = next((c for c in cadences if name is None or c.name.lower() == name.lower()), None)
+            if cadence is None:
+                return None
+            bank = self.workspace_bank(session, team_id)
+            items = self.choose_items(session, cadence)
+            settings = store.settings_of(cadence)
+        now = self.clock.now()
+        return PulseView(
+            round_id=0,
+            statements=tuple(Statement(i, bank.item(i).text(language), None) for i in items),
+            closes_at=now + settings.answer_window,
+            closed=False,
+            delivery=settings.delivery,
+            preview=True,
+            language=language,
+        )
+
+    # ----- what members do ---------------------------------------------------------------------------
+
+    def view(self, round_id: int, user_id: str | None, reminder: int = 0) -> PulseView | None:
+        """The round as `user_id` sees it now (None: the shared channel post, with nobody's choices)."""
+        with self.database.session() as session:
+            pulse_round = session.get(PulseRound, round_id)
+            if pulse_round is None:
+                return None
+            delivery = store.delivery_for(session, round_id, user_id) if user_id else None
+            return self._view(session, pulse_round, delivery, reminder)
+
+    def _view(
+        self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
+    ) -> PulseView:
+        bank = self.workspace_bank(session, pulse_round.team_id)
+        language = delivery.language if delivery else "en"
+        answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
+        statements = tuple(
+            Statement(item_id, bank.item(item_id).text(language), answers.get(item_id))
+            for item_id in pulse_round.item_ids
+            if bank.has_item(item_id)
+        )
+        return PulseView(
+            round_id=pulse_round.id,
+            statements=statements,
+            closes_at=pulse_round.closes_at,
+            closed=pulse_round.status != store.OPEN or pulse_round.closes_at <= self.clock.now(),
+            delivery=pulse_round.delivery,
+            personal=delivery is not None,
+            needs_department=bool(delivery and delivery.department is None),
+            has_comment=bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id)),
+            reminder=reminder,
+            language=language,
+        )
+
+    def answer(self, team_id: str, user_id: str, round_id: int, item_id: str, score: int) -> TapOutcome:
+        """Store a tap (again and again if need be: the last one counts) while the round is open."""
+        if score not in SCORES:
+            return TapOutcome("not_asked")
+        now = self.clock.now()
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None or item_id not in asked[0].item_ids:
+                return TapOutcome("not_asked")
+            pulse_round, delivery = asked
+            if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
+                return TapOutcome("closed", self._view(session, pulse_round, delivery))
+            store.save_answer(session, delivery, item_id, score, now)
+            session.flush()
+            view = self._view(session, pulse_round, delivery)
+            if view.completed and delivery.completed_at is None:
+                delivery.completed_at = now
+            statement = next(s for s in view.statements if s.item_id == item_id)
+            return TapOutcome("saved", view, statement)
+
+    def choose_department(
+        self, team_id: str, user_id: str, round_id: int, department: str
+    ) -> PulseView | None:
+        """Remember the person's department and apply it to the round they are answering."""
+        if department not in DEPARTMENTS:
+            return None
+        now = self.clock.now()
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None:
+                return None
+            pulse_round, delivery = asked
+            workspace_store.set_department(session, team_id, user_id, department, now)
+            store.set_department(session, delivery, department)
+            return self._view(session, pulse_round, delivery)
+
+    def set_department(self, team_id: str, user_id: str, department: str) -> None:
+        """`/align department`: for the rounds to come, and the open ones already sent."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            workspace_store.set_department(session, team_id, user_id, department, now)
+            for pulse_round in store.open_rounds(session):
+                delivery = store.delivery_for(session, pulse_round.id, user_id)
+                if pulse_round.team_id == team_id and delivery is not None:
+                    store.set_department(session, delivery, department)
+
+    def comment(self, team_id: str, user_id: str, round_id: int, text: str) -> PulseView | None:
+        """Store the person's comment on a round (replacing an earlier one) and return their copy as it
+        now reads; None if too late or not asked."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            if asked is None:
+                return None
+            pulse_round, delivery = asked
+            if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
+                return None
+            store.save_comment(session, delivery, text, now)
+            session.flush()
+            return self._view(session, pulse_round, delivery)
+
+    def language_of(self, team_id: str, round_id: int, user_id: str) -> str | None:
+        """The language the person's copy of a round was written in (replies stay in it)."""
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            return asked[1].language if asked else None
+
+    def comment_text(self, team_id: str, round_id: int, user_id: str) -> str | None:
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            return store.comment_of(session, round_id, user_id) if asked else None
+
+
+def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRound, Delivery] | None:
+    """The round and the person's copy of it, if they were asked in it in this workspace: ids in a
+    request are the requester's to choose, so a round of another workspace is as good as none."""
+    pulse_round = session.get(PulseRound, round_id)
+    if pulse_round is None or pulse_round.team_id != team_id:
+        return None
+    delivery = store.delivery_for(session, round_id, user_id)
+    return (pulse_round, delivery) if delivery else None

@@ -1,0 +1,83 @@
+"""The services listeners call: each takes and returns plain values, and owns its transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.domain.clock import Clock
+
+if TYPE_CHECKING:
+    pass
+from bot.domain.people import SlackUser, choose_language, may_administer
+from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
+from storage import digests as digest_store
+from storage import workspaces as store
+from storage.db import Database
+
+
+@dataclass
+class WorkspaceService:
+    database: Database
+    clock: Clock
+    default_language: str
+    default_timezone: str
+
+    def config(self, team_id: str) -> WorkspaceConfig | None:
+        with self.database.session() as session:
+            return store.load_config(session, team_id)
+
+    def threshold(self, team_id: str) -> int:
+        """The anonymity threshold in force (the default until the workspace is set up)."""
+        with self.database.session() as session:
+            threshold = store.anonymity_threshold(session, team_id)
+        return threshold if threshold is not None else DEFAULT_ANONYMITY_THRESHOLD
+
+    def may_administer(self, team_id: str, user: SlackUser) -> bool:
+        with self.database.session() as session:
+            return may_administer(user, store.configured_admins(session, team_id))
+
+    def language_for(self, team_id: str, user: SlackUser) -> str:
+        with self.database.session() as session:
+            override = store.language_override(session, team_id, user.id)
+            config = store.load_config(session, team_id)
+        default = config.default_language if config else self.default_language
+        return choose_language(override, user.locale, default)
+
+    def set_language(self, team_id: str, user_id: str, language: str) -> None:
+        with self.database.session() as session:
+            store.set_language(session, team_id, user_id, language, self.clock.now())
+
+    def setup_form(self, team_id: str, user: SlackUser) -> SetupForm:
+        """What the setup modal shows first: the current configuration, or sensible defaults."""
+        config = self.config(team_id)
+        if config is None:
+            return SetupForm(
+                timezone=user.tz or self.default_timezone,
+                default_language=self.default_language,
+                anonymity_threshold=str(DEFAULT_ANONYMITY_THRESHOLD),
+            )
+        return SetupForm(
+            sales_channels=config.sales_channels,
+            marketing_channels=config.marketing_channels,
+            leadership_channel=config.leadership_channel,
+            timezone=config.timezone,
+            default_language=config.default_language,
+            anonymity_threshold=str(config.anonymity_threshold),
+            admins=config.admins,
+        )
+
+    def save_setup(self, team_id: str, config: WorkspaceConfig, configured_by: str, request_key: str) -> bool:
+        """Store the configuration once per submitted modal; a repeated submission returns False."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            if not store.claim_request(session, team_id, request_key, now):
+                return False
+            store.save_config(session, team_id, config, configured_by, now)
+            session.flush()
+            digest_store.ensure_settings(session, team_id, now)
+            return True
+
+    def claim_request(self, team_id: str, request_key: str) -> bool:
+        with self.database.session() as session:
+            return store.claim_request(session, team_id, request_key, self.clock.now())

@@ -1,0 +1,90 @@
+"""Turning the Jinja2 templates in `message_templates/` into Block Kit payloads.
+
+Each template renders JSON (a message `{text, blocks}`, a view, or a small mapping of
+texts). Strings go through the gettext catalogs: English is the source language, Persian
+comes from `message_templates/locales/fa.po`, read at start-up (no compile step).
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+from functools import cache
+from importlib import resources
+from io import BytesIO
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from bot.domain.vocabulary import SUPPORTED_LANGUAGES
+from bot.domain.workspace_setup import MAX_ANONYMITY_THRESHOLD, MIN_ANONYMITY_THRESHOLD
+from bot.slack.text import escape, truncate
+
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def load_translations(language: str) -> gettext.NullTranslations:
+    """The catalog for a language; English is the msgid itself."""
+    if language == "en":
+        return gettext.NullTranslations()
+    po_file = resources.files("message_templates").joinpath("locales", f"{language}.po")
+    with po_file.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def _environment(language: str) -> Environment:
+    environment = Environment(
+        loader=PackageLoader("message_templates", ""),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    environment.install_gettext_translations(load_translations(language), newstyle=True)
+    environment.filters["mrkdwn"] = escape
+    environment.filters["truncate_to"] = truncate
+    environment.filters["digits"] = (
+        (lambda value: str(value).translate(_PERSIAN_DIGITS)) if language == "fa" else str
+    )
+    environment.globals["language"] = language
+    environment.globals["rtl"] = language == "fa"
+    environment.globals["limits"] = {
+        "min_threshold": MIN_ANONYMITY_THRESHOLD,
+        "max_threshold": MAX_ANONYMITY_THRESHOLD,
+    }
+    return environment
+
+
+class Renderer:
+    """One Jinja environment per language, so rendering never switches catalogs under a thread."""
+
+    def __init__(self) -> None:
+        self._environments = {language: _environment(language) for language in SUPPORTED_LANGUAGES}
+
+    def render(self, template: str, language: str, /, **context: Any) -> Any:
+        environment = self._environments.get(language) or self._environments["en"]
+        source = environment.get_template(f"{template}.json.j2").render(**context)
+        try:
+            return json.loads(source)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"template {template} ({language}) rendered invalid JSON: {error}") from None
+
+    def template_names(self) -> list[str]:
+        return sorted(
+            name.removesuffix(".json.j2")
+            for name in self._environments["en"].list_templates()
+            if name.endswith(".json.j2")
+        )
+
+
+@cache
+def default_renderer() -> Renderer:
+    return Renderer()
