@@ -1,7 +1,7 @@
 """Joint sales–marketing meetings as values: the modal's form, reminders, the agenda, adherence.
 
-ALIGNMENT.md §4 (factor 2): joint meetings held regularly, on a schedule; §5: they should centre on the
-joint activities, where synergy happens; §6: frequency alone did not predict performance (Kahn), so the
+docs/MODEL.md §4 (factor 2): joint meetings held regularly, on a schedule; §5: they should centre on the
+joint activities, where synergy happens; §3: frequency alone did not predict performance (Kahn), so the
 bot asks whether each meeting was useful and nudges on usefulness, not on attendance. Nothing here
 knows Slack, the database or the templates: the schedule is a `bot.domain.schedule.Recurrence`, times are
 aware datetimes, and everything shown to people is ids and numbers for a template to word.
@@ -516,7 +516,7 @@ def is_useful(ratings: Sequence[int]) -> bool:
     The mean must reach 3.5, halfway between neutral (3) and agree (4): on average people lean to
     agreeing, so one lukewarm rating does not sink a meeting others found useful, and a row of 3s
     ("it was fine") does not count. One answer is enough, because the meeting may be just the two
-    heads (§6 item 8); no answer means not known, which is not useful.
+    heads (statement hbr08, docs/MODEL.md §6); no answer means not known, which is not useful.
     """
     if any(not 1 <= r <= 5 for r in ratings):
         raise ValueError(f"usefulness ratings are 1–5, not {list(ratings)}")

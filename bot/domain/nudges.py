@@ -2,8 +2,8 @@
 
 Each rule reads only what the scoring model shows, so a withheld figure (a group under the anonymity
 threshold) never produces a nudge or a number in one. A nudge carries codes and numbers, not prose:
-a template turns its `action` code and `evidence` into a sentence in each language. The rules come
-from the domain notes, ALIGNMENT.md; the § numbers in the comments below refer to its sections.
+a template turns its `action` code and `evidence` into a sentence in each language. The rules and
+their sources are in docs/MODEL.md; the § numbers in the comments below refer to its sections.
 """
 
 from __future__ import annotations
@@ -49,32 +49,32 @@ _EPSILON = 1e-9
 DIMENSION_ACTIONS = {
     # §5 joint activities: forecasting and target setting are where synergy happens.
     "joint_planning": "joint_planning_session",
-    # §6 caution: senior-management support reduces conflict more than aligned rewards
+    # §3 finding: senior-management support reduces conflict more than aligned rewards
     # (Le Meunier-FitzHugh, Massey & Piercy 2011).
     "culture_trust": "senior_sponsor",
     # §3 Defined → Aligned: put marketing into key accounts.
     "key_accounts": "marketing_in_key_accounts",
-    # §6 Defined → Aligned: low-effort ways to capture sales-force feedback.
+    # §3 Defined → Aligned: low-effort ways to capture sales-force feedback.
     "information_sharing": "sales_feedback_loop",
     # §3 Undefined → Defined: a common language, starting with what a qualified lead is.
     "shared_language": "write_lead_definition",
-    # §6 caution: meeting frequency alone did not predict performance (Kahn); ask about usefulness.
+    # §3 finding: meeting frequency alone did not predict performance (Kahn); ask about usefulness.
     "joint_meetings": "review_meeting_usefulness",
     # §3 Aligned → Integrated: shared metrics (and rewards) for revenue.
     "shared_metrics": "shared_revenue_metric",
-    # §3 collaboration practices and §6 job rotation: cross-training.
+    # §3 collaboration practices and job rotation: cross-training.
     "knowledge": "cross_training",
     # §4 power: decision rights must be explicit.
     "decision_rights": "write_decision_rights",
 }
 
-#: The current stage's next step (§3, with §6's per-step actions).
+#: The current stage's next step (§3).
 NEXT_STAGE_ACTIONS = {
     "undefined": "define_processes_and_roles",
     # Planning and training together before a meeting rhythm: frequency alone did not help (Kahn).
     "defined": "joint_planning_and_training",
     "aligned": "shared_metrics_and_rewards",
-    # §2: full integration is rare; culture is the hardest part to keep (§6).
+    # §2: full integration is rare; culture is the hardest part to keep (§3).
     "integrated": "sustain_culture",
 }
 
@@ -210,7 +210,7 @@ def _low_streak(history: Sequence[WeekSnapshot], dimension: str) -> int:
 
 
 def _wide_gaps(results: Results, dimension_of: Mapping[str, str]) -> list[tuple[Nudge, float]]:
-    """§6: the perception gap is a first-class result; a wide one is worth talking about.
+    """§7: the perception gap is a first-class result; a wide one is worth talking about.
 
     Some differences between the two thought worlds help (Homburg & Jensen 2007), so the action is
     a conversation both teams may see, not a verdict. One nudge per dimension, the widest of the
@@ -254,9 +254,9 @@ def _sides(sales: Figure, marketing: Figure) -> dict[str, float | int | str]:
 
 
 def _low_participation(participation: Mapping[str, float | None]) -> list[tuple[Nudge, float]]:
-    """§6b: a group's figures are only as good as the share who answer.
+    """§9: a group's figures are only as good as the share who answer.
 
-    Survey fatigue is mostly lack-of-action fatigue (survey practice, not the seeds), so the action is to
+    Survey fatigue is mostly lack-of-action fatigue (survey practice, not the sources), so the action is to
     explain the pulse and close the loop ("you said, we did"). Per department: that names who to talk to.
     """
     found = []
@@ -297,7 +297,7 @@ def _stage_drop(history: Sequence[WeekSnapshot]) -> list[tuple[Nudge, float]]:
 
 
 def _next_stage(stage: str | None) -> list[tuple[Nudge, float]]:
-    """§3 and §6: the next step from where the company stands; nothing while the stage is unknown."""
+    """§3: the next step from where the company stands; nothing while the stage is unknown."""
     if stage is None:
         return []
     index = STAGES.index(stage)
