@@ -58,6 +58,7 @@ def test_the_contracts_hold(tree: Path) -> None:
         ("storage/pulses.py", "import bot.services.pulses  # noqa", "Storage knows only the domain"),
         ("bot/services/pulses.py", "import handlers.common  # noqa", "Layers, each"),
         ("bot/domain/schedule.py", "import bot.domain.cadence  # noqa", "No import cycles"),
+        ("bot/sandbox/http.py", "import bot.services.pulses  # noqa", "The sandbox stands alone"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(
