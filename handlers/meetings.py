@@ -9,13 +9,19 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.meetings import MeetingForm, MeetingSettings, form_from_settings, validate_meeting
+from bot.domain.meetings import (
+    MEETING_RECURRENCE,
+    MeetingForm,
+    MeetingSettings,
+    form_from_settings,
+    validate_meeting,
+)
+from bot.domain.recurrence_form import suggested
 from bot.services.meetings import MAX_AGENDA_ITEM_LENGTH, RsvpOutcome
 from handlers.common import (
     clicked_by_admin,
@@ -110,13 +116,9 @@ def _open_meeting_modal(invocation: Invocation, editing: tuple[int, MeetingSetti
     if editing is not None:
         form = form_from_settings(editing[1])
     else:
-        today = services.clock.now().astimezone(ZoneInfo(config.timezone)).date()
         form = MeetingForm(
-            weekdays=("1",),
-            start_time="10:00",
-            timezone=config.timezone,
-            first_date=today.isoformat(),
             channels=config.sales_channels + config.marketing_channels,
+            **MEETING_RECURRENCE.prefill(suggested(config.timezone, services.clock.now())),
         )
     view = invocation.render(
         "meeting_modal",

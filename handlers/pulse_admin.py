@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import date
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.domain import cadence as cadences
+from bot.domain.recurrence_form import suggested
 from handlers.common import (
     clicked_by_admin,
     fetch_user,
@@ -24,7 +23,6 @@ from handlers.common import (
     submitted_by_admin,
     view_metadata,
 )
-from handlers.context import Services
 
 if TYPE_CHECKING:
     from handlers.common import Invocation
@@ -107,10 +105,8 @@ def _open_cadence_modal(invocation: Invocation, callback_id: str, editing: str |
     if editing is not None:
         form = cadences.form_from_settings(services.pulses.settings(invocation.team_id, editing))
     else:
-        today = services.clock.now().astimezone(ZoneInfo(config.timezone)).date()
-        form = cadences.CadenceForm(
-            weekdays=("1",), send_time="10:00", timezone=config.timezone, start_date=today.isoformat()
-        )
+        suggestion = suggested(config.timezone, services.clock.now())
+        form = cadences.CadenceForm(**cadences.PULSE_RECURRENCE.prefill(suggestion))
     view = invocation.render(
         "pulse_modal",
         callback_id=callback_id,
@@ -157,7 +153,10 @@ def handle_cadence_submission(
     metadata = view_metadata(view)
     language, editing = metadata.get("language", "en"), metadata.get("editing")
     form = cadence_form(view["state"]["values"])
-    settings, errors = cadences.validate(form, _earliest_start(services, context.team_id, editing, form))
+    existing = services.pulses.settings(context.team_id, editing) if editing is not None else None
+    settings, errors = cadences.validate(
+        form, services.clock.now(), existing_start=existing.recurrence.start if existing else None
+    )
     if settings is not None:
         clash = services.pulses.settings(context.team_id, settings.name)
         if clash is not None and (editing is None or settings.name.lower() != editing.lower()):
@@ -178,19 +177,6 @@ def handle_cadence_submission(
     services.schedule_changed()
     notice = services.renderer.render("notice", language, kind=kind, name=settings.name)
     client.chat_postMessage(channel=user.id, **notice)
-
-
-def _earliest_start(
-    services: Services, team_id: str, editing: str | None, form: cadences.CadenceForm
-) -> date:
-    """Today in the cadence's zone; an edited cadence may keep the start date it already had."""
-    try:
-        today = services.clock.now().astimezone(ZoneInfo(form.timezone.strip())).date()
-    except (ValueError, KeyError):
-        today = services.clock.now().date()
-    if editing is not None and (existing := services.pulses.settings(team_id, editing)) is not None:
-        return min(today, existing.recurrence.start)
-    return today
 
 
 def handle_delete_confirm(

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, case, distinct, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot.domain import schedule
 from bot.domain.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
 from bot.domain.meetings import Reminder as DueReminder
 from bot.domain.nudges import Nudge
@@ -44,22 +43,9 @@ ANSWERS = (GOING, NOT_GOING)
 
 
 def settings_of(meeting: Meeting) -> MeetingSettings:
-    hours, minutes = (int(part) for part in meeting.local_time.split(":"))
     return MeetingSettings(
         title=meeting.title,
-        recurrence=schedule.Recurrence(
-            kind=meeting.recurrence_kind,
-            local_time=time(hours, minutes),
-            timezone=meeting.timezone,
-            start=meeting.start_date,
-            weekdays=frozenset(meeting.weekdays),
-            interval_weeks=meeting.interval_weeks,
-            nth=meeting.nth,
-            weekday=meeting.weekday,
-            skip_dates=frozenset(date.fromisoformat(d) for d in meeting.skip_dates),
-            skip_weekends=meeting.skip_weekends,
-            end=meeting.end_date,
-        ),
+        recurrence=meeting.recurrence(),
         duration_minutes=meeting.duration_minutes,
         channels=tuple(meeting.channels),
         reminder_offsets=tuple(meeting.reminder_offsets),
@@ -69,19 +55,8 @@ def settings_of(meeting: Meeting) -> MeetingSettings:
 
 
 def _apply(meeting: Meeting, settings: MeetingSettings) -> None:
-    recurrence = settings.recurrence
     meeting.title = settings.title
-    meeting.recurrence_kind = recurrence.kind
-    meeting.weekdays = sorted(recurrence.weekdays)
-    meeting.interval_weeks = recurrence.interval_weeks
-    meeting.nth = recurrence.nth
-    meeting.weekday = recurrence.weekday
-    meeting.local_time = recurrence.local_time.strftime("%H:%M")
-    meeting.timezone = recurrence.timezone
-    meeting.start_date = recurrence.start
-    meeting.end_date = recurrence.end
-    meeting.skip_dates = sorted(d.isoformat() for d in recurrence.skip_dates)
-    meeting.skip_weekends = recurrence.skip_weekends
+    meeting.set_recurrence(settings.recurrence)
     meeting.duration_minutes = settings.duration_minutes
     meeting.channels = list(settings.channels)
     meeting.reminder_offsets = list(settings.reminder_offsets)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -21,6 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain import schedule
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -129,7 +132,69 @@ class HandledRequest(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Cadence(Base):
+class RecurrenceColumns:
+    """The columns of a `schedule.Recurrence`, so pulses and meetings store their schedules one way."""
+
+    recurrence_kind: Mapped[str] = mapped_column(String(16))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)
+    interval_weeks: Mapped[int] = mapped_column(Integer)
+    nth: Mapped[int | None] = mapped_column(Integer)
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    local_time: Mapped[str] = mapped_column(String(5))
+    """Wall-clock "HH:MM" in `timezone`."""
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    skip_dates: Mapped[list[str]] = mapped_column(JSON)
+    """YYYY-MM-DD, in order."""
+    skip_weekends: Mapped[bool] = mapped_column(Boolean)
+
+    def recurrence(self) -> schedule.Recurrence:
+        hours, minutes = (int(part) for part in self.local_time.split(":"))
+        return schedule.Recurrence(
+            kind=self.recurrence_kind,
+            local_time=time(hours, minutes),
+            timezone=self.timezone,
+            start=self.start_date,
+            weekdays=frozenset(self.weekdays),
+            interval_weeks=self.interval_weeks,
+            nth=self.nth,
+            weekday=self.weekday,
+            skip_dates=frozenset(date.fromisoformat(d) for d in self.skip_dates),
+            skip_weekends=self.skip_weekends,
+        )
+
+    def set_recurrence(self, recurrence: schedule.Recurrence) -> None:
+        if recurrence.end is not None:
+            raise ValueError(f"{type(self).__name__} has no end date to store {recurrence.end} in")
+        self._set_rule(recurrence)
+
+    def _set_rule(self, recurrence: schedule.Recurrence) -> None:
+        self.recurrence_kind = recurrence.kind
+        self.weekdays = sorted(recurrence.weekdays)
+        self.interval_weeks = recurrence.interval_weeks
+        self.nth = recurrence.nth
+        self.weekday = recurrence.weekday
+        self.local_time = recurrence.local_time.strftime("%H:%M")
+        self.timezone = recurrence.timezone
+        self.start_date = recurrence.start
+        self.skip_dates = sorted(d.isoformat() for d in recurrence.skip_dates)
+        self.skip_weekends = recurrence.skip_weekends
+
+
+class EndingRecurrenceColumns(RecurrenceColumns):
+    """A recurrence that may have a last date (meetings; a pulse runs until it is removed)."""
+
+    end_date: Mapped[date | None] = mapped_column(Date)
+
+    def recurrence(self) -> schedule.Recurrence:
+        return replace(super().recurrence(), end=self.end_date)
+
+    def set_recurrence(self, recurrence: schedule.Recurrence) -> None:
+        self._set_rule(recurrence)
+        self.end_date = recurrence.end
+
+
+class Cadence(RecurrenceColumns, Base):
     """A recurring pulse: who is asked, when (local time in an IANA zone), and how."""
 
     __tablename__ = "cadences"
@@ -140,16 +205,6 @@ class Cadence(Base):
     name: Mapped[str] = mapped_column(String(64))
     audience_channels: Mapped[list[str]] = mapped_column(JSON)
     """Empty: the sales and marketing channels from setup."""
-    recurrence_kind: Mapped[str] = mapped_column(String(16))
-    weekdays: Mapped[list[int]] = mapped_column(JSON)
-    interval_weeks: Mapped[int] = mapped_column(Integer)
-    nth: Mapped[int | None] = mapped_column(Integer)
-    weekday: Mapped[int | None] = mapped_column(Integer)
-    local_time: Mapped[str] = mapped_column(String(5))
-    timezone: Mapped[str] = mapped_column(String(64))
-    start_date: Mapped[date] = mapped_column(Date)
-    skip_dates: Mapped[list[str]] = mapped_column(JSON)
-    skip_weekends: Mapped[bool] = mapped_column(Boolean)
     items_per_round: Mapped[int] = mapped_column(Integer)
     answer_window_hours: Mapped[int] = mapped_column(Integer)
     reminders: Mapped[int] = mapped_column(Integer)
@@ -394,7 +449,7 @@ class NudgeState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Meeting(Base):
+class Meeting(EndingRecurrenceColumns, Base):
     """A joint sales–marketing meeting series: when it meets (local time in an IANA zone), where both
     teams are reminded, and how long before."""
 
@@ -406,17 +461,6 @@ class Meeting(Base):
     uid: Mapped[str] = mapped_column(String(64), unique=True)
     """The .ics UID: the same for the life of the series, so a calendar updates instead of duplicating."""
     title: Mapped[str] = mapped_column(String(150))
-    recurrence_kind: Mapped[str] = mapped_column(String(16))
-    weekdays: Mapped[list[int]] = mapped_column(JSON)
-    interval_weeks: Mapped[int] = mapped_column(Integer)
-    nth: Mapped[int | None] = mapped_column(Integer)
-    weekday: Mapped[int | None] = mapped_column(Integer)
-    local_time: Mapped[str] = mapped_column(String(5))
-    timezone: Mapped[str] = mapped_column(String(64))
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date)
-    skip_dates: Mapped[list[str]] = mapped_column(JSON)
-    skip_weekends: Mapped[bool] = mapped_column(Boolean)
     duration_minutes: Mapped[int] = mapped_column(Integer)
     channels: Mapped[list[str]] = mapped_column(JSON)
     reminder_offsets: Mapped[list[int]] = mapped_column(JSON)

@@ -7,14 +7,13 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.domain import schedule
 from bot.domain.cadence import CadenceSettings
 from storage.models import (
     IN_CHANNEL,
@@ -40,21 +39,9 @@ OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
 
 
 def settings_of(cadence: Cadence) -> CadenceSettings:
-    hours, minutes = (int(part) for part in cadence.local_time.split(":"))
     return CadenceSettings(
         name=cadence.name,
-        recurrence=schedule.Recurrence(
-            kind=cadence.recurrence_kind,
-            local_time=time(hours, minutes),
-            timezone=cadence.timezone,
-            start=cadence.start_date,
-            weekdays=frozenset(cadence.weekdays),
-            interval_weeks=cadence.interval_weeks,
-            nth=cadence.nth,
-            weekday=cadence.weekday,
-            skip_dates=frozenset(date.fromisoformat(d) for d in cadence.skip_dates),
-            skip_weekends=cadence.skip_weekends,
-        ),
+        recurrence=cadence.recurrence(),
         audience_channels=tuple(cadence.audience_channels),
         items_per_round=cadence.items_per_round,
         answer_window_hours=cadence.answer_window_hours,
@@ -66,19 +53,9 @@ def settings_of(cadence: Cadence) -> CadenceSettings:
 
 
 def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
-    recurrence = settings.recurrence
     cadence.name = settings.name
     cadence.audience_channels = list(settings.audience_channels)
-    cadence.recurrence_kind = recurrence.kind
-    cadence.weekdays = sorted(recurrence.weekdays)
-    cadence.interval_weeks = recurrence.interval_weeks
-    cadence.nth = recurrence.nth
-    cadence.weekday = recurrence.weekday
-    cadence.local_time = recurrence.local_time.strftime("%H:%M")
-    cadence.timezone = recurrence.timezone
-    cadence.start_date = recurrence.start
-    cadence.skip_dates = sorted(d.isoformat() for d in recurrence.skip_dates)
-    cadence.skip_weekends = recurrence.skip_weekends
+    cadence.set_recurrence(settings.recurrence)
     cadence.items_per_round = settings.items_per_round
     cadence.answer_window_hours = settings.answer_window_hours
     cadence.reminders = settings.reminders

@@ -9,7 +9,6 @@ included (the tests check this over a year).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -103,21 +102,15 @@ def _rrule(r: schedule.Recurrence) -> dict[str, object]:
 
 def _first_rule_date(r: schedule.Recurrence) -> date:
     """The first date the rule meets, skip dates included: DTSTART must be the rule's first instance."""
-    instant = schedule.next_occurrence(replace(r, skip_dates=frozenset()), _before(r.start, r.timezone))
-    return schedule.occurrence_date(r, instant)
+    return schedule.occurrence_date(r, schedule.first_occurrence(schedule.without_skips(r)))
 
 
 def _rule_dates(r: schedule.Recurrence, days: frozenset[date]) -> list[date]:
     """Those of `days` on which the rule (ignoring skip dates) would meet, in order: the EXDATEs needed."""
     if not days:
         return []
-    rule = replace(r, skip_dates=frozenset())
-    after = _before(min(days), r.timezone)
+    rule = schedule.without_skips(r)
+    after = schedule.instant_before(min(days), r.timezone)
     until = schedule.local_to_utc(max(days) + timedelta(days=2), time(0), r.timezone)
     meeting_days = {schedule.occurrence_date(rule, t) for t in schedule.occurrences(rule, after, until)}
     return sorted(days & meeting_days)
-
-
-def _before(day: date, timezone: str) -> datetime:
-    """An instant before any meeting on `day` can start, with a day's slack for odd zones."""
-    return schedule.local_to_utc(day, time(0), timezone) - timedelta(days=1)

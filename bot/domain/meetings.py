@@ -11,28 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import schedule
-from bot.domain.cadence import (
-    FREQUENCY_EVERY_N_WEEKS,
-    FREQUENCY_MONTHLY,
-    FREQUENCY_WEEKLY,
-    MAX_SKIP_DATES,
-    parse_dates,
-    wall_clock_time,
-    whole_number,
-)
+from bot.domain import recurrence_form, schedule
 from bot.domain.nudges import Nudge
+from bot.domain.recurrence_form import FREQUENCY_WEEKLY, RecurrenceFields, whole_number
 from bot.domain.scoring import DimensionMean, Results
 from bot.domain.vocabulary import EVERYONE, MARKETING, SALES
-
-FREQUENCY_ONCE = "once"
-FREQUENCIES = (FREQUENCY_WEEKLY, FREQUENCY_EVERY_N_WEEKS, FREQUENCY_MONTHLY, FREQUENCY_ONCE)
 
 MAX_TITLE_LENGTH = 150
 MAX_LINK_LENGTH = 500
@@ -43,21 +31,14 @@ DEFAULT_REMINDER_OFFSETS = (1440, 15)
 MAX_REMINDER_OFFSETS = 4
 MAX_REMINDER_OFFSET = 7 * 24 * 60
 
+MEETING_RECURRENCE = RecurrenceFields(names={"time": "start_time", "start_date": "first_date"})
+"""The meeting modal offers every frequency, one-off included, and has a last date."""
+
 #: Every error code `validate_meeting` can return, so the templates can be checked for completeness.
 ERROR_CODES = (
+    *recurrence_form.ERROR_CODES,
     "title_required",
     "title_too_long",
-    "bad_choice",
-    "no_weekdays",
-    "bad_interval",
-    "bad_nth",
-    "bad_weekday",
-    "never_occurs",
-    "bad_date",
-    "date_in_past",
-    "bad_time",
-    "time_in_past",
-    "unknown_timezone",
     "duration_out_of_range",
     "channels_required",
     "bad_offset",
@@ -69,10 +50,6 @@ ERROR_CODES = (
     "offset_exceeds_gap",
     "bad_link",
     "link_too_long",
-    "end_before_start",
-    "no_future_occurrence",
-    "bad_skip_date",
-    "too_many_skip_dates",
 )
 
 #: §5: the three joint activities, one per meeting in turn; the templates hold their wording.
@@ -137,47 +114,13 @@ def validate_meeting(
     Dates are judged in the meeting's own zone. A new meeting may not start in the past; an edited one
     may keep the first date it already had (`existing_first_date`), which by then usually has passed.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    errors: dict[str, str] = {}
+    recurrence = MEETING_RECURRENCE.parse(form, now, existing_start=existing_first_date)
+    errors = {} if isinstance(recurrence, schedule.Recurrence) else dict(recurrence)
     title = " ".join(form.title.split())
     if not title:
         errors["title"] = "title_required"
     elif len(title) > MAX_TITLE_LENGTH:
         errors["title"] = "title_too_long"
-
-    kind, weekdays, interval, nth, weekday = _rule_fields(form, errors)
-    at = wall_clock_time(form.start_time)
-    if at is None:
-        errors["start_time"] = "bad_time"
-    timezone = form.timezone.strip()
-    zone = _zone(timezone)
-    if zone is None:
-        errors["timezone"] = "unknown_timezone"
-    today = now.astimezone(zone).date() if zone else now.date()
-    first = _date(form.first_date, today, "first_date", errors)
-    end = _date(form.end_date, None, "end_date", errors) if kind != schedule.ONCE else None
-    if end is not None and first is not None and end < first:
-        errors["end_date"] = "end_before_start"
-    skip_dates = frozenset()
-    if kind != schedule.ONCE:
-        parsed = parse_dates(form.skip_dates)
-        if parsed is None:
-            errors["skip_dates"] = "bad_skip_date"
-        elif len(parsed) > MAX_SKIP_DATES:
-            errors["skip_dates"] = "too_many_skip_dates"
-        skip_dates = parsed or frozenset()
-    if first is not None and first != existing_first_date:
-        if first < today:
-            errors["first_date"] = "date_in_past"
-        elif (
-            kind == schedule.ONCE
-            and at is not None
-            and zone is not None
-            and schedule.local_to_utc(first, at, timezone) <= now
-        ):
-            errors["start_time"] = "time_in_past"
-
     duration = whole_number(form.duration_minutes, MIN_DURATION_MINUTES, MAX_DURATION_MINUTES)
     if duration is None:
         errors["duration_minutes"] = "duration_out_of_range"
@@ -191,23 +134,8 @@ def validate_meeting(
 
     if errors:
         return errors
-    recurrence = schedule.Recurrence(
-        kind=kind,
-        local_time=at,
-        timezone=timezone,
-        start=first,
-        weekdays=weekdays,
-        interval_weeks=interval,
-        nth=nth,
-        weekday=weekday,
-        skip_dates=skip_dates,
-        skip_weekends=form.skip_weekends and kind != schedule.ONCE,
-        end=end,
-    )
-    if schedule.validate(recurrence):
-        return {"weekday" if kind == schedule.MONTHLY else "weekdays": "never_occurs"}
-    if schedule.next_occurrence(recurrence, now) is None:
-        return {"first_date" if kind == schedule.ONCE else "end_date": "no_future_occurrence"}
+    if errors := MEETING_RECURRENCE.occurrence_errors(recurrence, now):
+        return errors
     gap = shortest_gap(recurrence)
     if gap is not None and any(timedelta(minutes=m) > gap for m in offsets):
         return {"reminder_offsets": "offset_exceeds_gap"}
@@ -224,33 +152,14 @@ def validate_meeting(
 
 def form_from_settings(settings: MeetingSettings) -> MeetingForm:
     """The modal's initial values when editing an existing meeting."""
-    r = settings.recurrence
-    if r.kind == schedule.ONCE:
-        frequency = FREQUENCY_ONCE
-    elif r.kind == schedule.MONTHLY:
-        frequency = FREQUENCY_MONTHLY
-    elif r.interval_weeks > 1:
-        frequency = FREQUENCY_EVERY_N_WEEKS
-    else:
-        frequency = FREQUENCY_WEEKLY
     return MeetingForm(
         title=settings.title,
-        frequency=frequency,
-        weekdays=tuple(str(d) for d in sorted(r.weekdays)),
-        interval_weeks=str(r.interval_weeks),
-        nth=str(r.nth) if r.nth is not None else "",
-        weekday=str(r.weekday) if r.weekday is not None else "",
-        first_date=r.start.isoformat(),
-        start_time=r.local_time.strftime("%H:%M"),
         duration_minutes=str(settings.duration_minutes),
-        timezone=r.timezone,
         channels=settings.channels,
         reminder_offsets=tuple(str(m) for m in settings.reminder_offsets),
         link=settings.link or "",
         owner=settings.owner or "",
-        end_date=r.end.isoformat() if r.end else "",
-        skip_dates="\n".join(d.isoformat() for d in sorted(r.skip_dates)),
-        skip_weekends=r.skip_weekends,
+        **MEETING_RECURRENCE.prefill(settings.recurrence),
     )
 
 
@@ -260,54 +169,10 @@ def shortest_gap(recurrence: schedule.Recurrence) -> timedelta | None:
     Skip dates are left out, since they only lengthen gaps; daylight-saving changes are not, since a
     weekly meeting can be 7 days minus an hour after the previous one.
     """
-    rule = replace(recurrence, skip_dates=frozenset())
-    after = schedule.local_to_utc(rule.start, time(0), rule.timezone) - timedelta(days=1)
-    instants = schedule.occurrences(rule, after, after + schedule.NEVER_OCCURS_HORIZON)
+    rule = schedule.without_skips(recurrence)
+    horizon = schedule.instant_before(rule.start, rule.timezone) + schedule.NEVER_OCCURS_HORIZON
+    instants = schedule.occurrences_from_start(rule, horizon)
     return min((b - a for a, b in pairwise(instants)), default=None)
-
-
-def _rule_fields(
-    form: MeetingForm, errors: dict[str, str]
-) -> tuple[str, frozenset[int], int, int | None, int | None]:
-    """Kind, weekdays, interval, nth and weekday; fields that do not belong to the kind are ignored."""
-    weekdays = frozenset(int(d) for d in form.weekdays if d in {"0", "1", "2", "3", "4", "5", "6"})
-    if form.frequency in (FREQUENCY_WEEKLY, FREQUENCY_EVERY_N_WEEKS):
-        if not weekdays:
-            errors["weekdays"] = "no_weekdays"
-        interval = 1
-        if form.frequency == FREQUENCY_EVERY_N_WEEKS:
-            interval = whole_number(form.interval_weeks, 1, 12)
-            if interval is None:
-                errors["interval_weeks"] = "bad_interval"
-        return schedule.WEEKLY, weekdays, interval or 1, None, None
-    if form.frequency == FREQUENCY_MONTHLY:
-        nth = {"1": 1, "2": 2, "3": 3, "4": 4, "-1": -1}.get(form.nth.strip())
-        if nth is None:
-            errors["nth"] = "bad_nth"
-        weekday = whole_number(form.weekday, 0, 6)
-        if weekday is None:
-            errors["weekday"] = "bad_weekday"
-        return schedule.MONTHLY, frozenset(), 1, nth, weekday
-    if form.frequency != FREQUENCY_ONCE:
-        errors["frequency"] = "bad_choice"
-    return schedule.ONCE, frozenset(), 1, None, None
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _date(text: str, default: date | None, field: str, errors: dict[str, str]) -> date | None:
-    if not text.strip():
-        return default
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        errors[field] = "bad_date"
-        return None
 
 
 def _offsets(raw: Sequence[str], errors: dict[str, str]) -> tuple[int, ...]:
@@ -366,7 +231,7 @@ def due_reminders(
 
     `skipped_dates` are local dates the admins skipped (skip-next); they get no reminders.
     """
-    recurrence = _skipping(settings.recurrence, skipped_dates)
+    recurrence = schedule.skipping(settings.recurrence, skipped_dates)
     found = []
     for offset in settings.reminder_offsets:
         lead = timedelta(minutes=offset)
@@ -380,12 +245,7 @@ def next_occurrences(
     settings: MeetingSettings, after: datetime, count: int, skipped_dates: Collection[date] = ()
 ) -> list[datetime]:
     """The next `count` meeting starts (UTC) strictly after `after`, skipped dates left out."""
-    recurrence = _skipping(settings.recurrence, skipped_dates)
-    found: list[datetime] = []
-    while len(found) < count and (following := schedule.next_occurrence(recurrence, after)) is not None:
-        found.append(following)
-        after = following
-    return found
+    return schedule.next_occurrences(schedule.skipping(settings.recurrence, skipped_dates), after, count)
 
 
 def check_due(settings: MeetingSettings, occurrence: datetime) -> datetime:
@@ -397,7 +257,7 @@ def due_checks(
     settings: MeetingSettings, after: datetime, until: datetime, skipped_dates: Collection[date] = ()
 ) -> list[datetime]:
     """The meeting starts (UTC) whose usefulness check is due in (after, until]; chains like reminders."""
-    recurrence = _skipping(settings.recurrence, skipped_dates)
+    recurrence = schedule.skipping(settings.recurrence, skipped_dates)
     return schedule.occurrences(recurrence, after - settings.duration, until - settings.duration)
 
 
@@ -408,16 +268,11 @@ def occurrence_number(
 
     So the joint activity's rotation moves on with each meeting held, not with each date planned.
     """
-    recurrence = _skipping(settings.recurrence, skipped_dates)
-    before = schedule.local_to_utc(recurrence.start, time(0), recurrence.timezone) - timedelta(days=1)
-    instants = schedule.occurrences(recurrence, before, occurrence)
+    held = schedule.skipping(settings.recurrence, skipped_dates)
+    instants = schedule.occurrences_from_start(held, occurrence)
     if not instants or instants[-1] != occurrence:
         raise ValueError(f"{occurrence.isoformat()} is not a meeting of this series")
     return len(instants)
-
-
-def _skipping(recurrence: schedule.Recurrence, skipped_dates: Collection[date]) -> schedule.Recurrence:
-    return replace(recurrence, skip_dates=recurrence.skip_dates | frozenset(skipped_dates))
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ so "10:00 Europe/Berlin" stays 10:00 on the wall whatever the UTC offset does th
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -114,6 +114,40 @@ def next_occurrence(recurrence: Recurrence, after: datetime) -> datetime | None:
     """The first occurrence strictly after `after`, or None when there is none within the horizon."""
     until = after + NEXT_OCCURRENCE_HORIZON
     return next(_instants(_checked(recurrence, after, until), after, until), None)
+
+
+def next_occurrences(recurrence: Recurrence, after: datetime, count: int) -> list[datetime]:
+    """The next `count` occurrences strictly after `after`, fewer when the schedule ends first."""
+    found: list[datetime] = []
+    while len(found) < count and (following := next_occurrence(recurrence, after)) is not None:
+        found.append(following)
+        after = following
+    return found
+
+
+def occurrences_from_start(recurrence: Recurrence, until: datetime) -> list[datetime]:
+    """Every occurrence from the very first up to `until` (inclusive), in order."""
+    return occurrences(recurrence, instant_before(recurrence.start, recurrence.timezone), until)
+
+
+def first_occurrence(recurrence: Recurrence) -> datetime | None:
+    """The schedule's very first occurrence, or None when it has none within the horizon."""
+    return next_occurrence(recurrence, instant_before(recurrence.start, recurrence.timezone))
+
+
+def instant_before(day: date, timezone: str) -> datetime:
+    """An instant before anything scheduled on `day` or later can happen, with a day's slack for odd zones."""
+    return local_to_utc(day, time(0), timezone) - timedelta(days=1)
+
+
+def skipping(recurrence: Recurrence, days: Collection[date]) -> Recurrence:
+    """The same schedule with `days` skipped as well (say, dates an admin called off one by one)."""
+    return replace(recurrence, skip_dates=recurrence.skip_dates | frozenset(days))
+
+
+def without_skips(recurrence: Recurrence) -> Recurrence:
+    """The bare rule: the same schedule with no dates skipped."""
+    return replace(recurrence, skip_dates=frozenset())
 
 
 def occurrence_date(recurrence: Recurrence, instant: datetime) -> date:
