@@ -149,33 +149,13 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
-    from bot.runtime.process import BotRuntime, wait_for_stop_signal
+    from bot.runtime.process import BotRuntime
 
     if arguments.http:
-        settings.require_http_mode()
-        BotRuntime(settings, host=arguments.host, port=arguments.port).serve_forever()
-        return 0
-    if settings.oauth:
-        raise ConfigError(
-            "SLACK_CLIENT_ID / SLACK_CLIENT_SECRET are set: many workspaces (OAuth) need `serve --http`; "
-            "unset them for Socket Mode"
-        )
-    settings.require("slack_bot_token", "slack_app_token")
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    # Socket Mode requests are not signed; Bolt needs a secret value only to construct the app.
-    runtime_settings = settings.model_copy(
-        update={"slack_signing_secret": settings.slack_signing_secret or "unused-in-socket-mode"}
-    )
-    runtime = BotRuntime(runtime_settings)
-    runtime.start_scheduler()
-    socket_mode = SocketModeHandler(runtime.app, settings.slack_app_token)
-    try:
-        socket_mode.connect()
-        wait_for_stop_signal()
-    finally:
-        socket_mode.close()
-        runtime.stop()
+        runtime = BotRuntime(settings, host=arguments.host, port=arguments.port)
+    else:
+        runtime = BotRuntime(settings, socket_mode=True)
+    runtime.serve_forever()
     return 0
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
-from bot.domain.question_bank import QuestionBank, load_bank
-from bot.runtime.settings import Settings
+from bot.domain.question_bank import QuestionBank
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -23,28 +22,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Everything a listener needs, handed to it through Bolt's context."""
+    """Everything a listener needs, handed to it through Bolt's context; built whole by the runtime."""
 
-    settings: Settings
     database: Database
     renderer: Renderer
     clock: Clock
-    bank: QuestionBank = field(default_factory=load_bank)
-    schedule_changed: Callable[[], None] = lambda: None
+    bank: QuestionBank
+    workspaces: WorkspaceService
+    pulses: PulseService
+    insights: InsightService
+    meetings: MeetingService
+    digests: DigestRunner
+    """Sending a digest now, and when the next one is due."""
+    installations: Installations | None
+    """Every workspace's installation (OAuth, many workspaces); None with a single bot token."""
+    schedule_changed: Callable[[], None]
     """Called after a change to what is scheduled, so the scheduler re-plans at once."""
-    digests: DigestRunner | None = None
-    """Set by the runtime: sending a digest needs each workspace's Slack client."""
-    installations: Installations | None = None
-    """Set by the runtime in OAuth mode (many workspaces); None with a single bot token."""
-    workspaces: WorkspaceService = field(init=False)
-    pulses: PulseService = field(init=False)
-    insights: InsightService = field(init=False)
-    meetings: MeetingService = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.workspaces = WorkspaceService(
-            self.database, self.clock, self.settings.default_language, self.settings.default_timezone
-        )
-        self.pulses = PulseService(self.database, self.clock, self.bank)
-        self.insights = InsightService(self.database, self.pulses)
-        self.meetings = MeetingService(self.database, self.clock, self.insights, self.renderer)

@@ -7,7 +7,9 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from slack_bolt import BoltRequest
 
+from bot.runtime.process import BotRuntime
 from bot.sandbox.driver import sign
 from bot.sandbox.workspace import OWNER
 from tests.conftest import SIGNING_SECRET
@@ -65,3 +67,18 @@ def test_a_properly_signed_request_within_five_minutes_is_accepted(bot, driver, 
     assert response.status == 200
     assert bot.wait_idle()
     assert "views.publish" in slack_methods_called(sandbox)
+
+
+def test_socket_mode_takes_unsigned_requests_and_needs_no_signing_secret(settings, clock, sandbox):
+    """Socket Mode requests arrive over the connection the bot opened with its app-level token."""
+    socket_settings = settings.model_copy(
+        update={"slack_signing_secret": None, "slack_app_token": "xapp-1-A0SANDBOX-1-secret"}
+    )
+    runtime = BotRuntime(socket_settings, clock=clock, scheduler=False, socket_mode=True)
+    try:
+        response = runtime.app.dispatch(BoltRequest(body=json.loads(EVENT), mode="socket_mode"))
+        assert response.status == 200
+        assert runtime.wait_idle()
+        assert "views.publish" in slack_methods_called(sandbox)
+    finally:
+        runtime.stop()

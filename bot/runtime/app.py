@@ -6,36 +6,35 @@ import logging
 from concurrent.futures import Executor
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
 
 import handlers
-from bot.runtime.metrics import Metrics
-from bot.slack.client import build_client
 from handlers.context import Services
 
 logger = logging.getLogger(__name__)
 
 
-def build_app(services: Services, metrics: Metrics, listener_executor: Executor | None = None) -> App:
-    """One workspace with the bot token, or, when `services.installations` is set, every workspace that
-    installs the app through Slack's OAuth flow, each request authorized with its workspace's token."""
-    settings = services.settings
-    settings.require_http_mode()
+def build_app(
+    services: Services, client: WebClient, signing_secret: str | None, listener_executor: Executor
+) -> App:
+    """One workspace with `client`'s bot token, or, when `services.installations` is set, every workspace
+    that installs the app through Slack's OAuth flow, each request authorized with its workspace's token.
+
+    HTTP requests are verified with `signing_secret`; Socket Mode passes None: its requests come over
+    the connection the bot itself opened with the app-level token, and carry no signature."""
     installations = services.installations
     many_workspaces = (
         {}
         if installations is None
         else {
-            "oauth_settings": installations.oauth_settings(installed=lambda: services.schedule_changed()),
+            "oauth_settings": installations.oauth_settings(installed=services.schedule_changed),
             "authorize": installations.authorize(),
         }
     )
     app = App(
-        client=build_client(
-            None if installations else settings.slack_bot_token,
-            settings.slack_api_url,
-            observer=metrics.api_call_observer(),
-        ),
-        signing_secret=settings.slack_signing_secret,
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
         process_before_response=False,
         listener_executor=listener_executor,
         **many_workspaces,

@@ -1,5 +1,6 @@
-"""Starting the whole bot: database, migrations, services, the Bolt app, its HTTP server, the scheduler;
-and stopping it gracefully."""
+"""The composition root: one running bot, each part built once, in dependency order (settings,
+database and migrations, services, jobs, the Bolt app, the connection to Slack); starting it, and
+stopping it gracefully."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import contextlib
 import logging
 import signal
 import threading
-from functools import partial
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.question_bank import load_bank
 from bot.jobs.digests import DigestRunner
 from bot.jobs.meeting_reminders import MeetingRunner
 from bot.jobs.pulse_rounds import PulseRunner
@@ -24,6 +26,10 @@ from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server
 from bot.runtime.settings import Settings
+from bot.services.insights import InsightService
+from bot.services.meetings import MeetingService
+from bot.services.pulses import PulseService
+from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
 from bot.slack.rendering import default_renderer
@@ -37,7 +43,7 @@ LISTENER_GRACE_SECONDS = 30.0
 
 
 class BotRuntime:
-    """One running bot. `start()` serves HTTP in a background thread; `serve_forever()` in this one."""
+    """One running bot. `start()` connects it to Slack in the background; `serve_forever()` until a signal."""
 
     def __init__(
         self,
@@ -46,10 +52,19 @@ class BotRuntime:
         host: str = "127.0.0.1",
         port: int = 0,
         scheduler: bool = True,
+        socket_mode: bool = False,
     ):
-        """`scheduler=False` leaves the pulse runner to be called by hand (tests, the demo) and
-        takes no part in choosing the process that runs the scheduler (see `bot.runtime.leadership`)."""
+        """Slack reaches the bot over HTTP at `host`:`port` (port 0 picks a free one), or, with
+        `socket_mode`, over a connection the bot opens itself. `scheduler=False` leaves the runners to
+        be called by hand (tests, the demo) and takes no part in choosing the process that runs the
+        scheduler (see `bot.runtime.leadership`)."""
+        if socket_mode:
+            settings.require_socket_mode()
+        else:
+            settings.require_http_mode()
         self.settings = settings
+        clock = clock or SystemClock()
+        # First, so a second scheduler on one SQLite file is refused before anything else starts.
         self.leadership = (
             leadership_for(settings.effective_database_url, settings.leader_check_seconds)
             if scheduler
@@ -60,75 +75,84 @@ class BotRuntime:
         self._schema_head = migrate.head_revision()
         self._stopping = False
         self.metrics = Metrics()
-        self.services = Services(settings, self.database, default_renderer(), clock or SystemClock())
         self.executor = TrackedExecutor()
-        if settings.oauth:
-            new_client = partial(
-                build_client, api_url=settings.slack_api_url, observer=self.metrics.api_call_observer()
-            )
-            self.services.installations = Installations(
+
+        renderer, bank = default_renderer(), load_bank()
+        pulses = PulseService(self.database, clock, bank)
+        insights = InsightService(self.database, pulses)
+        meetings = MeetingService(self.database, clock, insights, renderer)
+        installations = (
+            Installations(
                 (settings.slack_client_id, settings.slack_client_secret, settings.slack_redirect_uri),
                 self.database,
-                self.services.clock,
-                new_client,
+                clock,
+                self._new_client,
             )
-        self.app: App = build_app(self.services, self.metrics, listener_executor=self.executor)
+            if settings.oauth
+            else None
+        )
+        app_client = self._new_client(None if installations else settings.slack_bot_token)
+        # What the scheduled work sends with: each workspace's installation (OAuth), or the bot token.
+        slack_for = installations.client_for if installations else lambda _team_id: app_client
+
         self.runner = PulseRunner(
-            self.database,
-            self.services.clock,
-            self.services.pulses,
-            self.services.renderer,
-            slack_for=self._slack_for,
-            default_language=settings.default_language,
+            self.database, clock, pulses, renderer, slack_for, default_language=settings.default_language
         )
-        self.digests = DigestRunner(
-            self.database,
-            self.services.clock,
-            self.services.insights,
-            self.services.renderer,
-            slack_for=self._slack_for,
-        )
-        self.services.digests = self.digests
+        self.digests = DigestRunner(self.database, clock, insights, renderer, slack_for)
         self.meetings = MeetingRunner(
-            self.database,
-            self.services.clock,
-            self.services.meetings,
-            self.services.bank,
-            slack_for=self._slack_for,
-            default_language=settings.default_language,
+            self.database, clock, meetings, bank, slack_for, default_language=settings.default_language
         )
-        self.retention = RetentionRunner(self.database, self.services.clock, settings.retention_months)
+        self.retention = RetentionRunner(self.database, clock, settings.retention_months)
         self.scheduler = (
             Scheduler(self.runner, self.digests, self.meetings, self.retention, metrics=self.metrics)
             if scheduler
             else None
         )
-        if self.scheduler is not None:
-            self.services.schedule_changed = self._schedule_changed
-        self.server = create_http_server(
-            self.app, self.database, self.metrics, self.readiness, host=host, port=port
-        )
-        self._thread: threading.Thread | None = None
 
-    def _slack_for(self, team_id: str) -> WebClient:
-        """The client the scheduled work uses in a workspace: its installation's (OAuth), or the app's."""
-        installations = self.services.installations
-        return installations.client_for(team_id) if installations else self.app.client
+        self.services = Services(
+            database=self.database,
+            renderer=renderer,
+            clock=clock,
+            bank=bank,
+            workspaces=WorkspaceService(
+                self.database, clock, settings.default_language, settings.default_timezone
+            ),
+            pulses=pulses,
+            insights=insights,
+            meetings=meetings,
+            digests=self.digests,
+            installations=installations,
+            schedule_changed=self._schedule_changed if scheduler else _nothing_scheduled_here,
+        )
+        self.app: App = build_app(
+            self.services,
+            app_client,
+            signing_secret=None if socket_mode else settings.slack_signing_secret,
+            listener_executor=self.executor,
+        )
+        self.connection: HttpConnection | SocketModeConnection = (
+            SocketModeConnection(self.app, settings.slack_app_token)
+            if socket_mode
+            else HttpConnection(
+                create_http_server(self.app, self.database, self.metrics, self.readiness, host, port)
+            )
+        )
+
+    def _new_client(self, token: str | None) -> WebClient:
+        """A Web API client for the bot token given: Slack's API URL, its retries, the metrics."""
+        return build_client(token, self.settings.slack_api_url, observer=self.metrics.api_call_observer())
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+        """Where Slack's requests and the probes are served (HTTP mode)."""
+        return self.connection.url
 
     def start(self) -> BotRuntime:
-        self.start_scheduler()
-        self._thread = threading.Thread(target=self.server.run, name="alignbot-http", daemon=True)
-        self._thread.start()
-        return self
-
-    def start_scheduler(self) -> None:
-        """Run the scheduler here, now (SQLite) or once this replica is elected (PostgreSQL)."""
+        """Run the scheduler here, now (SQLite) or once this replica is elected (PostgreSQL); connect."""
         if self.leadership is not None:
             self.leadership.start(elected=self._lead, deposed=self._stop_leading, woken=self.scheduler.wake)
+        self.connection.open()
+        return self
 
     def _lead(self) -> None:
         self.runner.stopping.clear()
@@ -150,7 +174,6 @@ class BotRuntime:
     def serve_forever(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down gracefully (see `stop`)."""
         self.start()
-        logger.info("alignbot listening on %s/slack/events", self.url)
         try:
             wait_for_stop_signal()
         finally:
@@ -180,8 +203,8 @@ class BotRuntime:
         return self.executor.wait_idle(timeout)
 
     def stop(self) -> None:
-        """Shut down gracefully: /readyz turns 503; the HTTP server takes no new connections and
-        answers the requests in flight; listeners finish their work; the scheduler finishes its run
+        """Shut down gracefully: /readyz turns 503; the connection to Slack closes (the HTTP server
+        first answers the requests in flight); listeners finish their work; the scheduler finishes its run
         (pulse sending stops after the batch in flight) and the lead passes to another replica;
         then the database closes. A message claimed but never confirmed stays recoverable: the
         next run looks for it in Slack before sending it again (see `bot.jobs.pulse_rounds`)."""
@@ -189,7 +212,7 @@ class BotRuntime:
             return
         self._stopping = True
         self.runner.stopping.set()
-        self._stop_http()
+        self.connection.close()
         if not self.executor.wait_idle(timeout=LISTENER_GRACE_SECONDS):
             logger.warning("listeners still running after %s s; waiting for them", LISTENER_GRACE_SECONDS)
         self.executor.shutdown(wait=True)
@@ -197,7 +220,35 @@ class BotRuntime:
             self.leadership.stop()
         self.database.dispose()
 
-    def _stop_http(self) -> None:
+    def __enter__(self) -> BotRuntime:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def _nothing_scheduled_here() -> None:
+    """Without a scheduler (tests, the demo) the runners are called by hand: nothing to re-plan."""
+
+
+class HttpConnection:
+    """Slack's requests at /slack/events, and the platform's probes, served by waitress in a thread."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.effective_host}:{self.server.effective_port}"
+
+    def open(self) -> None:
+        self._thread = threading.Thread(target=self.server.run, name="alignbot-http", daemon=True)
+        self._thread.start()
+        logger.info("alignbot listening on %s/slack/events", self.url)
+
+    def close(self) -> None:
+        """Take no new connections and answer the requests in flight."""
         try:
             if self._thread is None or not self._thread.is_alive():
                 raise OSError("the server loop is not running")
@@ -209,11 +260,19 @@ class BotRuntime:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> BotRuntime:
-        return self.start()
 
-    def __exit__(self, *_exc) -> None:
-        self.stop()
+class SocketModeConnection:
+    """Slack's requests over a WebSocket the bot opens with the app-level token: no port, no signature."""
+
+    def __init__(self, app: App, app_token: str) -> None:
+        self.handler = SocketModeHandler(app, app_token)
+
+    def open(self) -> None:
+        self.handler.connect()
+        logger.info("alignbot connected to Slack over Socket Mode")
+
+    def close(self) -> None:
+        self.handler.close()
 
 
 class _StopSignal(Exception):

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         credentials = ("slack_client_id", "slack_client_secret") if self.oauth else ("slack_bot_token",)
         self.require(*credentials, "slack_signing_secret")
 
+    def require_socket_mode(self) -> None:
+        """What Socket Mode needs: the bot token and the app-level token; OAuth needs HTTP mode."""
+        if self.oauth:
+            raise ConfigError(
+                "SLACK_CLIENT_ID / SLACK_CLIENT_SECRET are set: many workspaces (OAuth) need `serve --http`; "
+                "unset them for Socket Mode"
+            )
+        self.require("slack_bot_token", "slack_app_token")
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or an SQLite file in the data directory."""
