@@ -16,7 +16,7 @@ from storage.models import (
     PostStatus,
     Workspace,
 )
-from storage.workspaces import claim_pending, configured_admins, insert_once, installed
+from storage.workspaces import configured_admins, insert_once, installed
 
 #: Failed posts the admins' Home tab lists, at most.
 MAX_FAILURES_SHOWN = 10
@@ -110,10 +110,6 @@ def add_posts(session: Session, digest: Digest, destinations: list[str]) -> None
             team_id=digest.team_id,
             status=PostStatus.PENDING,
         )
-
-
-def claim_posts(session: Session, now: datetime) -> list[DigestPost]:
-    return claim_pending(session, DigestPost, now)
 
 
 def posts_without_chart(session: Session) -> list[DigestPost]:

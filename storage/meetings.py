@@ -28,7 +28,7 @@ from storage.models import (
     MeetingSkip,
     PostStatus,
 )
-from storage.workspaces import claim_pending, dialect_insert, insert_once, installed
+from storage.workspaces import dialect_insert, insert_once, installed
 
 UPLOADING, NO_FILE = "uploading", "none"
 """`MeetingReminder.file_id` while its .ics is being uploaded, and after an upload Slack refused."""
@@ -203,10 +203,6 @@ def planned_joint_activity(session: Session, meeting_id: int, day: date) -> str 
     )
 
 
-def claim_reminders(session: Session, now: datetime) -> list[MeetingReminder]:
-    return claim_pending(session, MeetingReminder, now)
-
-
 def posted_reminders(session: Session, meeting_id: int, day: date) -> list[MeetingReminder]:
     """Every reminder of one meeting that is in a channel, to update in place."""
     return list(
@@ -370,10 +366,6 @@ def add_check_deliveries(
         )
     check.audience_size = count
     return count
-
-
-def claim_check_deliveries(session: Session, now: datetime) -> list[MeetingCheckDelivery]:
-    return claim_pending(session, MeetingCheckDelivery, now)
 
 
 def pending_checks(session: Session) -> int:

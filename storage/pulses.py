@@ -350,10 +350,6 @@ def add_channel_posts(
         )
 
 
-def claim_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
-    return claim_pending(session, ChannelPost, now)
-
-
 def channel_posts(session: Session, round_id: int) -> list[ChannelPost]:
     return list(session.scalars(select(ChannelPost).where(ChannelPost.round_id == round_id)))
 

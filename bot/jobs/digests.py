@@ -23,13 +23,12 @@ from bot.domain.clock import Clock
 from bot.domain.people import choose_language
 from bot.services.insights import WINDOW_WEEKS, InsightService
 from bot.slack.chart import render_trend
-from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, is_person
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox, is_person
 from bot.slack.rendering import Renderer
 from storage import digests as store
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Digest, DigestPost, PostStatus
-from storage.workspaces import stale_claims
 
 logger = logging.getLogger(__name__)
 
@@ -227,25 +226,17 @@ class DigestRunner:
                 session.get(DigestPost, (digest_id, destination)).file_id = file_id
 
 
-class DigestPosts:
+class DigestPosts(RowMailbox):
     """Each destination of a digest: the leadership channel, each leader's DM."""
 
+    model = DigestPost
     kind = "digest_post"
-    in_batches = False
 
     def __init__(self, runner: DigestRunner) -> None:
         self.runner = runner
 
-    def claim(self, session: Session, now: datetime) -> list[Envelope]:
-        return [self._envelope(post) for post in store.claim_posts(session, now)]
-
-    def stale(self, session: Session, before: datetime) -> list[Envelope]:
-        return [self._envelope(post, post.claimed_at) for post in stale_claims(session, DigestPost, before)]
-
-    @staticmethod
-    def _envelope(post: DigestPost, since: datetime | None = None) -> Envelope:
-        key = f"{post.digest_id}:{post.destination}"
-        return Envelope(post, post.team_id, post.destination, key, since)
+    def address(self, post: DigestPost) -> tuple[str, object]:
+        return post.destination, f"{post.digest_id}:{post.destination}"
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         post = envelope.row
@@ -254,7 +245,7 @@ class DigestPosts:
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         """A post refused for good waits, `refused`, for the admins to be told (see FailureNotices)."""
-        post = session.get(DigestPost, (envelope.row.digest_id, envelope.row.destination))
+        post = self.claimed_row(session, envelope)
         if outcome.status == PostStatus.SENT:
             post.status, post.message_ts, post.channel_id = outcome.status, outcome.ts, outcome.channel
         elif outcome.status == PostStatus.FAILED:

@@ -2,10 +2,11 @@
 thread, and the "was it useful?" DM once a meeting ends — each exactly once.
 
 Like the pulse runner: each run plans what fell due in (last run, now] under database keys (a post per
-(meeting, date, offset, channel), a check per (meeting, date), its DM per (check, person)), then claims
-and posts. Every post carries its key in Slack's message metadata, so a post whose answer was lost is
-looked up in the channel (or DM) before it is ever tried again. After downtime, only the latest reminder
-of a meeting goes out, none once the meeting has begun, and a check is not sent half a day late.
+(meeting, date, offset, channel), a check per (meeting, date), its DM per (check, person)), then hands
+the posts to `bot.slack.outbox`: every post carries its key in Slack's message metadata, so a post whose
+answer was lost is looked up in the channel (or DM) before it is ever tried again. After downtime, only
+the latest reminder of a meeting goes out, none once the meeting has begun, and a check is not sent half
+a day late.
 """
 
 from __future__ import annotations
@@ -38,12 +39,11 @@ from bot.domain.question_bank import QuestionBank
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.meetings import CHECK_WINDOW, MeetingService
 from bot.slack.client import channel_members
-from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Meeting, MeetingCheck, MeetingCheckDelivery, MeetingReminder, PostStatus
-from storage.workspaces import stale_claims
 
 logger = logging.getLogger(__name__)
 
@@ -218,14 +218,14 @@ class MeetingRunner:
 # ----- what the outbox posts ---------------------------------------------------------------------
 
 
-class ReminderPosts:
+class ReminderPosts(RowMailbox):
     """A meeting's reminder in each of its channels, with the agenda as of its first claim.
 
     One claimed after its meeting began, or was skipped, paused or removed, is `dropped` unposted.
     """
 
+    model = MeetingReminder
     kind = "meeting_reminder"
-    in_batches = False
 
     def __init__(self, runner: MeetingRunner) -> None:
         self.runner = runner
@@ -234,14 +234,10 @@ class ReminderPosts:
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         self._agendas = {}
-        return [self._envelope(r) for r in store.claim_reminders(session, now)]
+        return super().claim(session, now)
 
-    def stale(self, session: Session, before: datetime) -> list[Envelope]:
-        return [self._envelope(r, r.claimed_at) for r in stale_claims(session, MeetingReminder, before)]
-
-    @staticmethod
-    def _envelope(reminder: MeetingReminder, since: datetime | None = None) -> Envelope:
-        return Envelope(reminder, reminder.team_id, reminder.channel_id, reminder.id, since)
+    def address(self, reminder: MeetingReminder) -> tuple[str, object]:
+        return reminder.channel_id, reminder.id
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         reminder = envelope.row
@@ -273,7 +269,7 @@ class ReminderPosts:
             )
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
-        reminder = session.get(MeetingReminder, envelope.key)
+        reminder = self.claimed_row(session, envelope)
         if reminder is None:
             return
         reminder.status = outcome.status
@@ -283,25 +279,17 @@ class ReminderPosts:
             reminder.message_ts, reminder.error = None, outcome.error
 
 
-class CheckDMs:
+class CheckDMs(RowMailbox):
     """The "was it useful?" DM to each person asked; `dropped` unposted once the check has closed."""
 
+    model = MeetingCheckDelivery
     kind = "meeting_check"
-    in_batches = False
 
     def __init__(self, runner: MeetingRunner) -> None:
         self.runner = runner
 
-    def claim(self, session: Session, now: datetime) -> list[Envelope]:
-        return [self._envelope(d) for d in store.claim_check_deliveries(session, now)]
-
-    def stale(self, session: Session, before: datetime) -> list[Envelope]:
-        return [self._envelope(d, d.claimed_at) for d in stale_claims(session, MeetingCheckDelivery, before)]
-
-    @staticmethod
-    def _envelope(delivery: MeetingCheckDelivery, since: datetime | None = None) -> Envelope:
-        key = f"{delivery.check_id}:{delivery.user_id}"
-        return Envelope(delivery, delivery.team_id, delivery.user_id, key, since)
+    def address(self, delivery: MeetingCheckDelivery) -> tuple[str, object]:
+        return delivery.user_id, f"{delivery.check_id}:{delivery.user_id}"
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         delivery = envelope.row
@@ -311,7 +299,7 @@ class CheckDMs:
         return self.runner.meetings.check_message(view, delivery.team_id)
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
-        delivery = session.get(MeetingCheckDelivery, (envelope.row.check_id, envelope.row.user_id))
+        delivery = self.claimed_row(session, envelope)
         delivery.status = outcome.status
         if outcome.status == PostStatus.SENT:
             delivery.channel_id, delivery.message_ts = outcome.channel, outcome.ts

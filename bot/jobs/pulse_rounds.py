@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.domain.vocabulary import MARKETING, SALES
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.pulses import PulseService, PulseView
 from bot.slack.client import channel_members
-from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.rendering import Renderer
 from storage import pulses as store
 from storage import workspaces as workspace_store
@@ -277,9 +277,10 @@ class PulseRunner:
 # ----- what the outbox posts ---------------------------------------------------------------------
 
 
-class PulseDMs:
+class PulseDMs(RowMailbox):
     """Each person's copy of a round, in their DM: claimed a batch at a time, each claim counted."""
 
+    model = Delivery
     kind = "delivery_id"
     in_batches = True
 
@@ -288,11 +289,10 @@ class PulseDMs:
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         claimed = store.claim_deliveries(session, now, BATCH_SIZE)
-        return [Envelope(d, d.team_id, d.user_id, d.id, attempts=d.attempts) for d in claimed]
+        return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
 
-    def stale(self, session: Session, before: datetime) -> list[Envelope]:
-        stale = stale_claims(session, Delivery, before)
-        return [Envelope(d, d.team_id, d.user_id, d.id, since=d.claimed_at) for d in stale]
+    def address(self, delivery: Delivery) -> tuple[str, object]:
+        return delivery.user_id, delivery.id
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         delivery = envelope.row
@@ -302,7 +302,7 @@ class PulseDMs:
         return self.runner._render(delivery.team_id, delivery.language, view)
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
-        delivery = session.get(Delivery, envelope.key)
+        delivery = self.claimed_row(session, envelope)
         delivery.status = outcome.status
         if outcome.status == PostStatus.SENT:
             delivery.channel_id, delivery.message_ts = outcome.channel, outcome.ts
@@ -311,31 +311,24 @@ class PulseDMs:
             delivery.error = outcome.error
 
 
-class ChannelPosts:
+class ChannelPosts(RowMailbox):
     """Channel mode: the one shared post of a round in each audience channel."""
 
+    model = ChannelPost
     kind = "channel_post"
-    in_batches = False
 
     def __init__(self, runner: PulseRunner) -> None:
         self.runner = runner
 
-    def claim(self, session: Session, now: datetime) -> list[Envelope]:
-        return [self._envelope(p) for p in store.claim_channel_posts(session, now)]
-
-    def stale(self, session: Session, before: datetime) -> list[Envelope]:
-        return [self._envelope(p, p.claimed_at) for p in stale_claims(session, ChannelPost, before)]
-
-    @staticmethod
-    def _envelope(post: ChannelPost, since: datetime | None = None) -> Envelope:
-        return Envelope(post, post.team_id, post.channel_id, f"{post.round_id}:{post.channel_id}", since)
+    def address(self, post: ChannelPost) -> tuple[str, object]:
+        return post.channel_id, f"{post.round_id}:{post.channel_id}"
 
     def compose(self, envelope: Envelope) -> Message:
         post = envelope.row
         return self.runner._render(post.team_id, post.language, self.runner.pulses.view(post.round_id, None))
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
-        post = session.get(ChannelPost, (envelope.row.round_id, envelope.row.channel_id))
+        post = self.claimed_row(session, envelope)
         post.status = outcome.status
         if outcome.status == PostStatus.SENT:
             post.message_ts = outcome.ts

@@ -30,11 +30,13 @@ from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
 from storage.db import Database
-from storage.models import PostStatus
+from storage.models import Base, PostStatus
+from storage.workspaces import claim_pending, stale_claims
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,37 @@ class Mailbox(Protocol):
         """Write the outcome down on the row; never called with `sending`."""
 
 
+class RowMailbox:
+    """The usual mailbox: a table whose rows carry their own claim (`status`, `claimed_at`), claimed
+    by `claim_pending` and recovered by `stale_claims`. A subclass names the table (`model`), says
+    where a row goes and under which key (`address`), and composes and records as a `Mailbox`."""
+
+    model: type[Base]
+    kind: str
+    in_batches = False
+
+    def address(self, row: Any) -> tuple[str, object]:
+        """Where the row's message goes (a channel id, or a person's id) and its key."""
+        raise NotImplementedError
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        return [self.envelope(row) for row in claim_pending(session, self.model, now)]
+
+    def stale(self, session: Session, before: datetime) -> list[Envelope]:
+        return [self.envelope(row, row.claimed_at) for row in stale_claims(session, self.model, before)]
+
+    def envelope(self, row: Any, since: datetime | None = None) -> Envelope:
+        to, key = self.address(row)
+        return Envelope(row, row.team_id, to, key, since)
+
+    def claimed_row(self, session: Session, envelope: Envelope) -> Any:
+        """The envelope's row in `session`, to record its outcome on; None once it was deleted."""
+        return session.get(self.model, inspect(envelope.row).identity)
+
+
 class Outbox:
+    """Drives any mailbox through the one state machine (see above), with one runner's Slack clients."""
+
     def __init__(
         self,
         database: Database,
@@ -143,10 +175,8 @@ class Outbox:
         with self.database.session() as session:
             envelopes = mailbox.claim(session, self.clock.now())
         outcomes = []
-        for envelope in envelopes:
-            outcome = self._deliver(mailbox, envelope)
-            self._record(mailbox, [(envelope, outcome)])
-            outcomes.append(outcome)
+        for envelope in envelopes:  # each recorded as soon as it is known
+            outcomes += self._record(mailbox, [(envelope, self._deliver(mailbox, envelope))])
         return outcomes
 
     def update(self, team_id: str, channel: str, ts: str, message: Message) -> None:

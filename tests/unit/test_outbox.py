@@ -5,6 +5,7 @@ outcome ends up on the row."""
 from __future__ import annotations
 
 import urllib.error
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.domain.clock import ManualClock
-from bot.slack.outbox import MAX_ATTEMPTS, STALE_AFTER, Envelope, Outbox, Outcome
+from bot.slack.outbox import MAX_ATTEMPTS, STALE_AFTER, Envelope, Outbox, Outcome, RowMailbox
 from storage import digests as store
 from storage.db import Database
 from storage.models import Base, DigestPost, PostStatus
@@ -73,9 +74,10 @@ def slack_error(code: str, status: int) -> SlackApiError:
     return SlackApiError(code, response)
 
 
-class Posts:
+class Posts(RowMailbox):
     """A mailbox over digest posts, the simplest rows with a claim."""
 
+    model = DigestPost
     kind = "test_post"
 
     def __init__(self, in_batches: bool = False, attempts: int = 0) -> None:
@@ -84,20 +86,16 @@ class Posts:
 
     def claim(self, session, now) -> list[Envelope]:
         claimed = claim_pending(session, DigestPost, now, BATCH if self.in_batches else None)
-        return [self._envelope(post) for post in claimed]
+        return [replace(self.envelope(post), attempts=self.attempts) for post in claimed]
 
-    def stale(self, session, before) -> list[Envelope]:
-        return [self._envelope(post, post.claimed_at) for post in stale_claims(session, DigestPost, before)]
-
-    def _envelope(self, post: DigestPost, since: datetime | None = None) -> Envelope:
-        key = f"{post.digest_id}:{post.destination}"
-        return Envelope(post, post.team_id, post.destination, key, since, attempts=self.attempts)
+    def address(self, post: DigestPost) -> tuple[str, object]:
+        return post.destination, f"{post.digest_id}:{post.destination}"
 
     def compose(self, envelope: Envelope) -> dict:
         return {"text": f"for {envelope.to}"}
 
     def record(self, session, envelope: Envelope, outcome: Outcome) -> None:
-        post = session.get(DigestPost, (envelope.row.digest_id, envelope.row.destination))
+        post = self.claimed_row(session, envelope)
         post.status, post.message_ts, post.channel_id, post.error = (
             outcome.status,
             outcome.ts,
@@ -231,7 +229,7 @@ def test_a_claim_taken_over_from_a_stopped_sender_is_looked_up_before_it_is_post
 
         def claim(self, session, now):
             stale = stale_claims(session, DigestPost, now - STALE_AFTER)
-            return [self._envelope(post, post.claimed_at) for post in stale]
+            return [self.envelope(post, post.claimed_at) for post in stale]
 
     clock.advance(STALE_AFTER + timedelta(seconds=1))
     (outcome,) = outbox.send(TakenOver())
