@@ -160,9 +160,7 @@ class Outbox:
         for envelope in stale:
             found = self._look_up(envelope, envelope.since, mailbox.kind)
             if found:
-                logger.info(
-                    "%s %s was posted before its sender stopped: recorded", mailbox.kind, envelope.key
-                )
+                logger.info("%s %s was sent before a crash: recorded, not resent", mailbox.kind, envelope.key)
             with self.database.session() as session:
                 mailbox.record(session, envelope, found or Outcome(PostStatus.PENDING))
 
