@@ -9,21 +9,15 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
     Digest,
     DigestPost,
     DigestSettings,
     NudgeState,
+    PostStatus,
     Workspace,
 )
-from storage.workspaces import claim_pending, configured_admins, insert_once, installed
+from storage.workspaces import configured_admins, insert_once, installed
 
-#: A post Slack refused for good is `refused` until a process claims telling the admins
-#: (`notifying`, from `claimed_at`), then `failed`.
-REFUSED, NOTIFYING = "refused", "notifying"
 #: Failed posts the admins' Home tab lists, at most.
 MAX_FAILURES_SHOWN = 10
 
@@ -114,29 +108,15 @@ def add_posts(session: Session, digest: Digest, destinations: list[str]) -> None
             digest_id=digest.id,
             destination=destination,
             team_id=digest.team_id,
-            status=PENDING,
+            status=PostStatus.PENDING,
         )
-
-
-def claim_posts(session: Session, now: datetime) -> list[DigestPost]:
-    return claim_pending(session, DigestPost, now)
-
-
-def stale_posts(session: Session, before: datetime) -> list[DigestPost]:
-    return list(
-        session.scalars(
-            select(DigestPost).where(
-                DigestPost.status == SENDING, DigestPost.claimed_at < before, installed(DigestPost)
-            )
-        )
-    )
 
 
 def posts_without_chart(session: Session) -> list[DigestPost]:
     return list(
         session.scalars(
             select(DigestPost).where(
-                DigestPost.status == SENT,
+                DigestPost.status == PostStatus.SENT,
                 DigestPost.file_id.is_(None),
                 DigestPost.message_ts.is_not(None),
                 installed(DigestPost),
@@ -154,19 +134,21 @@ def claim_refused_posts(
     fresh one; for one whose telling began before `stale_before` and never ended (the process
     stopped), the time it began.
     """
-    stale = and_(DigestPost.status == NOTIFYING, DigestPost.claimed_at < stale_before)
+    stale = and_(DigestPost.status == PostStatus.NOTIFYING, DigestPost.claimed_at < stale_before)
     claimed = []
-    refused = select(DigestPost).where(or_(DigestPost.status == REFUSED, stale), installed(DigestPost))
+    refused = select(DigestPost).where(
+        or_(DigestPost.status == PostStatus.REFUSED, stale), installed(DigestPost)
+    )
     for post in session.scalars(refused).all():
-        since = post.claimed_at if post.status == NOTIFYING else None
+        since = post.claimed_at if post.status == PostStatus.NOTIFYING else None
         won = session.execute(
             update(DigestPost)
             .where(
                 DigestPost.digest_id == post.digest_id,
                 DigestPost.destination == post.destination,
-                (DigestPost.status == REFUSED) if since is None else stale,
+                (DigestPost.status == PostStatus.REFUSED) if since is None else stale,
             )
-            .values(status=NOTIFYING, claimed_at=now)
+            .values(status=PostStatus.NOTIFYING, claimed_at=now)
             .returning(DigestPost.digest_id)
         ).first()
         if won:
@@ -188,7 +170,7 @@ def latest_sent(session: Session, team_id: str) -> Digest | None:
     return session.scalar(
         select(Digest)
         .join(DigestPost, DigestPost.digest_id == Digest.id)
-        .where(Digest.team_id == team_id, DigestPost.status == SENT)
+        .where(Digest.team_id == team_id, DigestPost.status == PostStatus.SENT)
         .order_by(Digest.scheduled_at.desc())
         .limit(1)
     )
@@ -209,7 +191,10 @@ def failed_posts(session: Session, team_id: str, limit: int = MAX_FAILURES_SHOWN
     rows = session.execute(
         select(Digest.week, DigestPost.destination, DigestPost.error)
         .join(Digest, Digest.id == DigestPost.digest_id)
-        .where(DigestPost.digest_id == newest, DigestPost.status.in_((REFUSED, NOTIFYING, FAILED)))
+        .where(
+            DigestPost.digest_id == newest,
+            DigestPost.status.in_((PostStatus.REFUSED, PostStatus.NOTIFYING, PostStatus.FAILED)),
+        )
         .order_by(DigestPost.destination)
         .limit(limit)
     )

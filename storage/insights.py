@@ -8,7 +8,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from storage.models import IN_CHANNEL, SENT, Answer, Comment, Delivery, PulseRound
+from storage.models import (
+    Answer,
+    Comment,
+    Delivery,
+    PostStatus,
+    PulseRound,
+)
 
 #: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
 STREAM_BATCH = 10_000
@@ -95,7 +101,7 @@ def weekly_participation(
         .where(
             Delivery.team_id == team_id,
             Delivery.round_id.in_(week_of_round),
-            Delivery.status.in_((SENT, IN_CHANNEL)),
+            Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
         )
         .group_by(week, Delivery.department)
     ).all()
@@ -144,7 +150,7 @@ def personal_participation(
         .where(
             Delivery.team_id == team_id,
             Delivery.user_id == user_id,
-            Delivery.status.in_((SENT, IN_CHANNEL)),
+            Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
             PulseRound.scheduled_at >= start,
             PulseRound.scheduled_at < end,
         )

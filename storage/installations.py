@@ -16,8 +16,6 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    FAILED,
-    PENDING,
     SLACK_INSTALLATIONS,
     Base,
     ChannelPost,
@@ -25,6 +23,7 @@ from storage.models import (
     DigestPost,
     MeetingCheckDelivery,
     MeetingReminder,
+    PostStatus,
     PulseRound,
 )
 from storage.pulses import OPEN, SKIPPED
@@ -83,8 +82,8 @@ def uninstalled(session: Session, team_id: str, now: datetime) -> None:
     for model in (Delivery, ChannelPost, DigestPost, MeetingReminder, MeetingCheckDelivery):
         session.execute(
             update(model)
-            .where(model.team_id == team_id, model.status == PENDING)
-            .values(status=FAILED, error=APP_UNINSTALLED)
+            .where(model.team_id == team_id, model.status == PostStatus.PENDING)
+            .values(status=PostStatus.FAILED, error=APP_UNINSTALLED)
         )
     session.execute(
         update(PulseRound)

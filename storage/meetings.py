@@ -18,9 +18,6 @@ from bot.domain.meetings import Reminder as DueReminder
 from bot.domain.nudges import Nudge
 from bot.domain.scoring import DimensionMean
 from storage.models import (
-    PENDING,
-    SENDING,
-    SENT,
     Meeting,
     MeetingAgendaItem,
     MeetingCheck,
@@ -28,11 +25,10 @@ from storage.models import (
     MeetingReminder,
     MeetingRsvp,
     MeetingSkip,
+    PostStatus,
 )
-from storage.workspaces import claim_pending, dialect_insert, insert_once, installed
+from storage.workspaces import dialect_insert, insert_once, installed
 
-DROPPED = "dropped"
-"""A reminder that did not go out: the meeting began, or was skipped, paused or removed, first."""
 UPLOADING, NO_FILE = "uploading", "none"
 """`MeetingReminder.file_id` while its .ics is being uploaded, and after an upload Slack refused."""
 GOING, NOT_GOING = "going", "not_going"
@@ -169,7 +165,7 @@ def add_reminder(
         occurrence_at=due.occurrence,
         language=language,
         joint_activity=joint_activity,
-        status=PENDING,
+        status=PostStatus.PENDING,
     )
 
 
@@ -182,25 +178,6 @@ def planned_joint_activity(session: Session, meeting_id: int, day: date) -> str 
     )
 
 
-def claim_reminders(session: Session, now: datetime) -> list[MeetingReminder]:
-    return claim_pending(session, MeetingReminder, now)
-
-
-def stale_reminders(session: Session, before: datetime) -> list[MeetingReminder]:
-    """Posts whose sender went quiet mid-send (a crash, a lost response)."""
-    return list(
-        session.scalars(
-            select(MeetingReminder)
-            .where(
-                MeetingReminder.status == SENDING,
-                MeetingReminder.claimed_at < before,
-                installed(MeetingReminder),
-            )
-            .order_by(MeetingReminder.id)
-        )
-    )
-
-
 def posted_reminders(session: Session, meeting_id: int, day: date) -> list[MeetingReminder]:
     """Every reminder of one meeting that is in a channel, to update in place."""
     return list(
@@ -209,7 +186,7 @@ def posted_reminders(session: Session, meeting_id: int, day: date) -> list[Meeti
             .where(
                 MeetingReminder.meeting_id == meeting_id,
                 MeetingReminder.occurrence_date == day,
-                MeetingReminder.status == SENT,
+                MeetingReminder.status == PostStatus.SENT,
                 MeetingReminder.message_ts.is_not(None),
             )
             .order_by(MeetingReminder.id)
@@ -221,7 +198,9 @@ def claim_ics_uploads(session: Session) -> list[MeetingReminder]:
     """Posted reminders without their .ics yet, each now `uploading` for this process only."""
     waiting = session.scalars(
         select(MeetingReminder.id).where(
-            MeetingReminder.status == SENT, MeetingReminder.file_id.is_(None), installed(MeetingReminder)
+            MeetingReminder.status == PostStatus.SENT,
+            MeetingReminder.file_id.is_(None),
+            installed(MeetingReminder),
         )
     ).all()
     claimed = []
@@ -238,7 +217,12 @@ def claim_ics_uploads(session: Session) -> list[MeetingReminder]:
 
 
 def pending_reminders(session: Session) -> int:
-    return session.scalar(select(func.count()).where(MeetingReminder.status.in_((PENDING, SENDING)))) or 0
+    return (
+        session.scalar(
+            select(func.count()).where(MeetingReminder.status.in_((PostStatus.PENDING, PostStatus.SENDING)))
+        )
+        or 0
+    )
 
 
 def agenda_to_json(agenda: Agenda) -> dict:
@@ -353,30 +337,16 @@ def add_check_deliveries(
             team_id=check.team_id,
             department=department,
             language=language,
-            status=PENDING,
+            status=PostStatus.PENDING,
         )
     check.audience_size = count
     return count
 
 
-def claim_check_deliveries(session: Session, now: datetime) -> list[MeetingCheckDelivery]:
-    return claim_pending(session, MeetingCheckDelivery, now)
-
-
-def stale_check_deliveries(session: Session, before: datetime) -> list[MeetingCheckDelivery]:
-    return list(
-        session.scalars(
-            select(MeetingCheckDelivery).where(
-                MeetingCheckDelivery.status == SENDING,
-                MeetingCheckDelivery.claimed_at < before,
-                installed(MeetingCheckDelivery),
-            )
-        )
-    )
-
-
 def pending_checks(session: Session) -> int:
-    waiting = session.scalar(select(func.count()).where(MeetingCheckDelivery.status.in_((PENDING, SENDING))))
+    waiting = session.scalar(
+        select(func.count()).where(MeetingCheckDelivery.status.in_((PostStatus.PENDING, PostStatus.SENDING)))
+    )
     unbuilt = session.scalar(select(func.count()).where(MeetingCheck.audience_size.is_(None)))
     return (waiting or 0) + (unbuilt or 0)
 

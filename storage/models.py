@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -34,8 +35,26 @@ NAMING_CONVENTION = {
 }
 
 
-#: The life of anything the bot posts (deliveries, channel posts, reminders, digest posts).
-PENDING, SENDING, SENT, FAILED, IN_CHANNEL = "pending", "sending", "sent", "failed", "in_channel"
+class PostStatus(StrEnum):
+    """The life of anything the bot posts (deliveries, channel posts, reminders, digest posts, meeting
+    reminders and checks), stored as its string: `pending` → `sending` (claimed) → `sent` or `failed`."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    IN_CHANNEL = "in_channel"
+    """A delivery in channel mode: the person reads the round's post in a channel, not a DM."""
+    SUPERSEDED = "superseded"
+    """A pulse reminder that never went out because a later one fell due with it."""
+    DROPPED = "dropped"
+    """A meeting's post that did not go out: the meeting began, or was skipped, paused or removed, first."""
+    REFUSED = "refused"
+    """A digest post Slack refused for good, until a process claims telling the admins."""
+    NOTIFYING = "notifying"
+    """A refused digest post whose admins are being told (since `claimed_at`); then `failed`."""
+
+
 UNKNOWN_DEPARTMENT = "unknown"
 """`RoundAggregate.department` for people who never chose one (a key column cannot be NULL)."""
 

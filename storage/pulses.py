@@ -16,10 +16,6 @@ from sqlalchemy.orm import Session
 
 from bot.domain.cadence import CadenceSettings
 from storage.models import (
-    IN_CHANNEL,
-    PENDING,
-    SENDING,
-    SENT,
     Answer,
     Cadence,
     ChannelPost,
@@ -27,6 +23,7 @@ from storage.models import (
     CustomItem,
     Delivery,
     DisabledItem,
+    PostStatus,
     PulseRound,
     Reminder,
 )
@@ -217,17 +214,6 @@ def claim_deliveries(session: Session, now: datetime, limit: int) -> list[Delive
     return claim_pending(session, Delivery, now, limit, attempts=Delivery.attempts + 1)
 
 
-def stale_sending(session: Session, before: datetime) -> list[Delivery]:
-    """Deliveries whose sender went quiet mid-send (a crash, a lost response)."""
-    return list(
-        session.scalars(
-            select(Delivery)
-            .where(Delivery.status == SENDING, Delivery.claimed_at < before, installed(Delivery))
-            .order_by(Delivery.id)
-        )
-    )
-
-
 def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:
     return session.scalars(
         select(Delivery).where(Delivery.round_id == round_id, Delivery.user_id == user_id)
@@ -235,7 +221,12 @@ def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | No
 
 
 def remaining_deliveries(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Delivery.status.in_((PENDING, SENDING)))) or 0
+    return (
+        session.scalar(
+            select(func.count()).where(Delivery.status.in_((PostStatus.PENDING, PostStatus.SENDING)))
+        )
+        or 0
+    )
 
 
 # ----- answers and comments --------------------------------------------------------------------
@@ -316,18 +307,8 @@ def claim_reminder(session: Session, delivery: Delivery, number: int, now: datet
         delivery_id=delivery.id,
         number=number,
         team_id=delivery.team_id,
-        status=SENDING,
+        status=PostStatus.SENDING,
         claimed_at=now,
-    )
-
-
-def stale_reminders(session: Session, before: datetime) -> list[Reminder]:
-    return list(
-        session.scalars(
-            select(Reminder).where(
-                Reminder.status == SENDING, Reminder.claimed_at < before, installed(Reminder)
-            )
-        )
     )
 
 
@@ -342,22 +323,8 @@ def add_channel_posts(
             channel_id=channel_id,
             team_id=pulse_round.team_id,
             language=language,
-            status=PENDING,
+            status=PostStatus.PENDING,
         )
-
-
-def claim_channel_posts(session: Session, now: datetime) -> list[ChannelPost]:
-    return claim_pending(session, ChannelPost, now)
-
-
-def stale_channel_posts(session: Session, before: datetime) -> list[ChannelPost]:
-    return list(
-        session.scalars(
-            select(ChannelPost).where(
-                ChannelPost.status == SENDING, ChannelPost.claimed_at < before, installed(ChannelPost)
-            )
-        )
-    )
 
 
 def channel_posts(session: Session, round_id: int) -> list[ChannelPost]:
@@ -415,7 +382,7 @@ def closed_notices_pending(session: Session, limit: int) -> list[Delivery]:
             .join(PulseRound, PulseRound.id == Delivery.round_id)
             .where(
                 PulseRound.status == CLOSED,
-                Delivery.status == SENT,
+                Delivery.status == PostStatus.SENT,
                 Delivery.closed_notice.is_(False),
                 installed(Delivery),
             )
@@ -433,7 +400,7 @@ def reminders_due(session: Session, pulse_round: PulseRound, number: int) -> lis
             select(Delivery)
             .where(
                 Delivery.round_id == pulse_round.id,
-                Delivery.status.in_((SENT, IN_CHANNEL)),
+                Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
                 Delivery.completed_at.is_(None),
                 Delivery.id.not_in(already),
             )

@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.domain.workspace_setup import WorkspaceConfig
 from storage.models import (
-    PENDING,
-    SENDING,
     Base,
     DepartmentChannel,
     HandledRequest,
     PersonPreference,
+    PostStatus,
     Workspace,
     WorkspaceAdmin,
 )
@@ -56,20 +55,33 @@ def claim_pending(
     uninstalled workspaces stay pending.
     """
     key = list(model.__table__.primary_key.columns)
-    pending = select(model).where(model.status == PENDING, installed(model)).order_by(*key)
+    pending = select(model).where(model.status == PostStatus.PENDING, installed(model)).order_by(*key)
     claimed = []
     for row in session.scalars(pending.limit(limit) if limit else pending).all():
         same_row = [column == getattr(row, column.key) for column in key]
         won = session.execute(
             update(model)
-            .where(*same_row, model.status == PENDING)
-            .values(status=SENDING, claimed_at=now, **also)
+            .where(*same_row, model.status == PostStatus.PENDING)
+            .values(status=PostStatus.SENDING, claimed_at=now, **also)
             .returning(key[0])
         ).first()
         if won:
             session.refresh(row)
             claimed.append(row)
     return claimed
+
+
+def stale_claims(session: Session, model: type[Base], before: datetime) -> list:
+    """Rows of `model` claimed before `before` and never settled: their sender went quiet mid-post
+    (a crash, an answer that never came), so whether Slack has the message is to be looked up."""
+    key = list(model.__table__.primary_key.columns)
+    return list(
+        session.scalars(
+            select(model)
+            .where(model.status == PostStatus.SENDING, model.claimed_at < before, installed(model))
+            .order_by(*key)
+        )
+    )
 
 
 def load_config(session: Session, team_id: str) -> WorkspaceConfig | None:

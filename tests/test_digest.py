@@ -18,8 +18,7 @@ from bot.sandbox.workspace import (
     OWNER,
     SALES_CHANNEL,
 )
-from storage.digests import NOTIFYING
-from storage.models import FAILED, Digest, DigestPost, DigestSettings, NudgeState, WorkspaceAdmin
+from storage.models import Digest, DigestPost, DigestSettings, NudgeState, PostStatus, WorkspaceAdmin
 from tests.scenario import command, open_modal, replies_to, text_of
 from tests.test_home import open_home
 from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
@@ -89,7 +88,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
     # The process stops after the DMs, before writing it down; a second replica takes over later.
     with bot.database.session() as session:
         post = session.scalars(select(DigestPost).where(DigestPost.destination == LEADERSHIP_CHANNEL)).one()
-        post.status, post.claimed_at = NOTIFYING, MONDAY_9_BERLIN
+        post.status, post.claimed_at = PostStatus.NOTIFYING, MONDAY_9_BERLIN
     clock.set(MONDAY_9_BERLIN + timedelta(minutes=5))
     replica = DigestRunner(
         bot.database,
@@ -105,7 +104,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
     assert [len(dms_keyed(sandbox, admin, "digest_failure")) for admin in (OWNER, ADMIN)] == [1, 1]
     with bot.database.session() as session:
         post = session.scalars(select(DigestPost).where(DigestPost.destination == LEADERSHIP_CHANNEL)).one()
-        assert (post.status, post.error) == (FAILED, "not_in_channel")
+        assert (post.status, post.error) == (PostStatus.FAILED, "not_in_channel")
     open_home(bot, driver, OWNER)
     home = text_of(sandbox.home_views[OWNER].view)
     assert "*Digest posts that failed*" in home

@@ -35,7 +35,6 @@ from bot.sandbox.workspace import (
 from bot.slack import manifest
 from storage.installations import APP_UNINSTALLED
 from storage.models import (
-    FAILED,
     SLACK_BOTS,
     SLACK_INSTALLATIONS,
     Answer,
@@ -43,6 +42,7 @@ from storage.models import (
     Comment,
     Delivery,
     DigestPost,
+    PostStatus,
     Workspace,
 )
 from tests.conftest import SIGNING_SECRET
@@ -432,7 +432,7 @@ def test_uninstalling_stops_everything_for_that_workspace_at_once(
         waiting = session.scalars(
             select(Delivery).where(Delivery.team_id == GLOBEX, Delivery.sent_at.is_(None))
         )
-        assert {(d.status, d.error) for d in waiting} == {(FAILED, APP_UNINSTALLED)}
+        assert {(d.status, d.error) for d in waiting} == {(PostStatus.FAILED, APP_UNINSTALLED)}
 
     assert globex_driver.install().status == 200
     with bot.database.session() as session:

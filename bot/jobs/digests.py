@@ -16,22 +16,22 @@ from datetime import datetime, time, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.domain import schedule
 from bot.domain.clock import Clock
 from bot.domain.people import choose_language
 from bot.services.insights import WINDOW_WEEKS, InsightService
 from bot.slack.chart import render_trend
-from bot.slack.delivery import SendResult, find_in_history, post_once
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox, is_person
 from bot.slack.rendering import Renderer
 from storage import digests as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import FAILED, PENDING, SENT, Digest, DigestPost
+from storage.models import Digest, DigestPost, PostStatus
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)
 LATE_LIMIT = timedelta(days=1)
 NO_CHART = "none"
 
@@ -51,15 +51,18 @@ class DigestRunner:
         self.renderer = renderer
         self.slack_for = slack_for
         self._lock = threading.Lock()
+        self.outbox = Outbox(database, clock, slack_for)
+        self.posts = DigestPosts(self)
+        self.failure_notices = FailureNotices(self)
 
     def run_due(self) -> int:
         """Plan the digests that fell due, then post them; returns how many posts went out."""
         with self._lock:
             now = self.clock.now()
             self._plan(now)
-            self._recover_stale(now)
-            sent = self._post(now)
-            self._tell_admins(now)
+            self.outbox.recover(self.posts)
+            sent = self._post()
+            self.outbox.send(self.failure_notices)
             self._attach_charts()
             return sent
 
@@ -82,8 +85,8 @@ class DigestRunner:
                 if digest is None:
                     return "already_sent"
                 store.add_posts(session, digest, destinations)
-            self._post(now)
-            self._tell_admins(now)
+            self._post()
+            self.outbox.send(self.failure_notices)
             self._attach_charts()
             return "sent"
 
@@ -138,94 +141,24 @@ class DigestRunner:
 
     # ----- posting ---------------------------------------------------------------------------------
 
-    def _recover_stale(self, now: datetime) -> None:
-        with self.database.session() as session:
-            stale = [
-                (p.digest_id, p.destination, p.team_id, p.claimed_at)
-                for p in store.stale_posts(session, now - STALE_AFTER)
-            ]
-        for digest_id, destination, team_id, claimed_at in stale:
-            client = self.slack_for(team_id)
-            channel = self._channel_for(client, destination)
-            found = channel and find_in_history(
-                client, channel, claimed_at, "digest_post", f"{digest_id}:{destination}"
-            )
-            with self.database.session() as session:
-                post = session.get(DigestPost, (digest_id, destination))
-                post.status, post.message_ts = (SENT, found) if found else (PENDING, None)
-                post.channel_id = channel if found else None
+    def _post(self) -> int:
+        """Post what is due; returns how many posts went out."""
+        return sum(outcome.status == PostStatus.SENT for outcome in self.outbox.send(self.posts))
 
-    def _post(self, now: datetime) -> int:
+    def _failure_notice(self, post: DigestPost, admin: str) -> Message:
+        """What an admin is told about a post Slack refused for good, in the admin's language."""
+        destination, error = post.destination, post.error
         with self.database.session() as session:
-            claimed = [(p.digest_id, p.destination, p.team_id) for p in store.claim_posts(session, now)]
-        sent = 0
-        for digest_id, destination, team_id in claimed:
-            message = self._message(digest_id, team_id, destination)
-            client = self.slack_for(team_id)
-            key = f"{digest_id}:{destination}"
-            result = (
-                post_once(client, destination, message, {"digest_post": key})
-                if message
-                else SendResult("failed", error="no_results")
-            )
-            if result.status == "check":
-                channel = self._channel_for(client, destination)
-                found = channel and find_in_history(client, channel, now - STALE_AFTER, "digest_post", key)
-                result = (
-                    SendResult("sent", channel, found) if found else SendResult("retry", error=result.error)
-                )
-            with self.database.session() as session:
-                post = session.get(DigestPost, (digest_id, destination))
-                if result.status == "sent":
-                    post.status, post.message_ts, post.channel_id = SENT, result.ts, result.channel
-                    sent += 1
-                elif result.status == "failed":
-                    post.status, post.error = store.REFUSED, result.error
-                    logger.warning("digest %s to %s failed: %s", digest_id, destination, result.error)
-                elif result.status == "retry":
-                    post.status = PENDING
-        return sent
-
-    def _tell_admins(self, now: datetime) -> None:
-        """A DM to each admin about each post Slack refused for good, in the admin's language.
-
-        The post is claimed by a conditional update, so one process tells; each DM carries its
-        key in Slack's metadata, so after a process stopped half-way the DMs it sent are found
-        in history and not sent again. A DM that may still go through keeps the claim, to be
-        retried once it is stale.
-        """
-        with self.database.session() as session:
-            claimed = [
-                (p.digest_id, p.destination, p.team_id, p.error, since)
-                for p, since in store.claim_refused_posts(session, now, now - STALE_AFTER)
-            ]
-        for digest_id, destination, team_id, error, since in claimed:
-            with self.database.session() as session:
-                week = session.get(Digest, digest_id).week
-                admins = store.admins_to_tell(session, team_id)
-                config = workspace_store.load_config(session, team_id)
-            client = self.slack_for(team_id)
-            finished = True
-            for admin in admins:
-                key = f"{digest_id}:{destination}:{admin}"
-                dm = since and self._channel_for(client, admin)
-                if dm and find_in_history(client, dm, since, "digest_failure", key):
-                    continue
-                language = self._language(team_id, admin, config.default_language)
-                message = self.renderer.render(
-                    "digest_failed", language, week=week, destination=destination, error=error
-                )
-                result = post_once(client, admin, message, {"digest_failure": key})
-                if result.status == "failed":
-                    logger.warning("telling %s that a digest failed: %s", admin, result.error)
-                finished = finished and result.status in ("sent", "failed")
-            if finished:
-                with self.database.session() as session:
-                    session.get(DigestPost, (digest_id, destination)).status = FAILED
+            week = session.get(Digest, post.digest_id).week
+            config = workspace_store.load_config(session, post.team_id)
+        language = self._language(post.team_id, admin, config.default_language)
+        return self.renderer.render(
+            "digest_failed", language, week=week, destination=destination, error=error
+        )
 
     def _language(self, team_id: str, destination: str, default: str) -> str:
         """A channel reads the workspace's default language; a leader their own."""
-        if not destination.startswith(("U", "W")):
+        if not is_person(destination):
             return default
         with self.database.session() as session:
             override = workspace_store.preferences(session, team_id, "language").get(destination)
@@ -292,14 +225,79 @@ class DigestRunner:
             with self.database.session() as session:
                 session.get(DigestPost, (digest_id, destination)).file_id = file_id
 
-    def _channel_for(self, client: WebClient, destination: str) -> str | None:
-        """A channel id as is; a person's id becomes the id of the bot's DM with them."""
-        if not destination.startswith(("U", "W")):
-            return destination
-        try:
-            return client.conversations_open(users=destination)["channel"]["id"]
-        except SlackApiError:
-            return None
+
+class DigestPosts(RowMailbox):
+    """Each destination of a digest: the leadership channel, each leader's DM."""
+
+    model = DigestPost
+    kind = "digest_post"
+
+    def __init__(self, runner: DigestRunner) -> None:
+        self.runner = runner
+
+    def address(self, post: DigestPost) -> tuple[str, object]:
+        return post.destination, f"{post.digest_id}:{post.destination}"
+
+    def compose(self, envelope: Envelope) -> Message | Outcome:
+        post = envelope.row
+        message = self.runner._message(post.digest_id, post.team_id, post.destination)
+        return message or Outcome(PostStatus.FAILED, error="no_results")
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        """A post refused for good waits, `refused`, for the admins to be told (see FailureNotices)."""
+        post = self.claimed_row(session, envelope)
+        if outcome.status == PostStatus.SENT:
+            post.status, post.message_ts, post.channel_id = outcome.status, outcome.ts, outcome.channel
+        elif outcome.status == PostStatus.FAILED:
+            post.status, post.error = PostStatus.REFUSED, outcome.error
+        else:
+            post.status, post.message_ts, post.channel_id = outcome.status, None, None
+
+
+class FailureNotices:
+    """A DM to each admin about each digest post Slack refused for good.
+
+    The refused post is claimed (`notifying`) by a conditional update, so one process tells. A
+    telling whose process stopped half-way is claimed again once stale, and each of its DMs is
+    looked up before it is sent again. The post is `failed` once every admin's DM went out or was
+    refused for good; a DM that may still go through leaves it `notifying`, to be taken up again.
+    """
+
+    kind = "digest_failure"
+    in_batches = False
+
+    def __init__(self, runner: DigestRunner) -> None:
+        self.runner = runner
+        #: Per refused post claimed this run, how many of its admins are still to be told.
+        self._untold: dict[tuple[int, str], int] = {}
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        self._untold = {}
+        claimed = []
+        for post, since in store.claim_refused_posts(session, now, now - STALE_AFTER):
+            admins = store.admins_to_tell(session, post.team_id)
+            if not admins:
+                post.status = PostStatus.FAILED
+            self._untold[post.digest_id, post.destination] = len(admins)
+            claimed += [
+                Envelope(post, post.team_id, admin, f"{post.digest_id}:{post.destination}:{admin}", since)
+                for admin in admins
+            ]
+        return claimed
+
+    def stale(self, session: Session, before: datetime) -> list[Envelope]:
+        return []  # a telling that stopped half-way is claimed again, and looked up, by `claim`
+
+    def compose(self, envelope: Envelope) -> Message:
+        return self.runner._failure_notice(envelope.row, envelope.to)
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        if outcome.status not in (PostStatus.SENT, PostStatus.FAILED):
+            return
+        post = (envelope.row.digest_id, envelope.row.destination)
+        self._untold[post] -= 1
+        if self._untold[post] == 0:
+            session.get(DigestPost, post).status = PostStatus.FAILED
 
 
 def _destinations(settings, config) -> list[str]:

@@ -2,10 +2,11 @@
 thread, and the "was it useful?" DM once a meeting ends — each exactly once.
 
 Like the pulse runner: each run plans what fell due in (last run, now] under database keys (a post per
-(meeting, date, offset, channel), a check per (meeting, date), its DM per (check, person)), then claims
-and posts. Every post carries its key in Slack's message metadata, so a post whose answer was lost is
-looked up in the channel (or DM) before it is ever tried again. After downtime, only the latest reminder
-of a meeting goes out, none once the meeting has begun, and a check is not sent half a day late.
+(meeting, date, offset, channel), a check per (meeting, date), its DM per (check, person)), then hands
+the posts to `bot.slack.outbox`: every post carries its key in Slack's message metadata, so a post whose
+answer was lost is looked up in the channel (or DM) before it is ever tried again. After downtime, only
+the latest reminder of a meeting goes out, none once the meeting has begun, and a check is not sent half
+a day late.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.domain import schedule
 from bot.domain.audience import department_of
@@ -36,15 +38,15 @@ from bot.domain.people import SlackUser, choose_language
 from bot.domain.question_bank import QuestionBank
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.meetings import CHECK_WINDOW, MeetingService
-from bot.slack.delivery import SendResult, channel_members, find_in_dm, find_in_history, post_once
+from bot.slack.client import channel_members
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import FAILED, PENDING, SENT, Meeting, MeetingCheck, MeetingCheckDelivery, MeetingReminder
+from storage.models import Meeting, MeetingCheck, MeetingCheckDelivery, MeetingReminder, PostStatus
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)
 CHECK_LATE_LIMIT = timedelta(hours=12)
 """A check found due this long after the meeting ended (the bot was down) is not sent: "today" is over."""
 
@@ -74,6 +76,9 @@ class MeetingRunner:
         self.slack_for = slack_for
         self.default_language = default_language
         self._lock = threading.Lock()
+        self.outbox = Outbox(database, clock, slack_for)
+        self.reminders = ReminderPosts(self)
+        self.checks = CheckDMs(self)
 
     def run_due(self) -> MeetingReport:
         """Do everything due by now. Serialised within the process; the database serialises processes."""
@@ -81,11 +86,15 @@ class MeetingRunner:
             report = MeetingReport()
             now = self.clock.now()
             self._plan(now)
-            self._recover_stale(now)
-            self._post_reminders(now, report)
+            self.outbox.recover(self.reminders)
+            self.outbox.recover(self.checks)
+            posted = self.outbox.send(self.reminders)
+            report.reminders = sum(outcome.status == PostStatus.SENT for outcome in posted)
+            report.dropped = sum(outcome.status == PostStatus.DROPPED for outcome in posted)
             self._attach_calendars(report)
             self._build_check_audiences()
-            self._send_checks(now, report)
+            sent = self.outbox.send(self.checks)
+            report.checks = sum(outcome.status == PostStatus.SENT for outcome in sent)
             return report
 
     def next_wakeup(self) -> datetime | None:
@@ -135,90 +144,6 @@ class MeetingRunner:
                 meeting.planned_until = max(meeting.planned_until, now)
 
     # ----- 2. reminders in the channels --------------------------------------------------------------
-
-    def _recover_stale(self, now: datetime) -> None:
-        """Posts that never finished: found in Slack → sent; not found → tried again."""
-        with self.database.session() as session:
-            reminders = [
-                (r.id, r.team_id, r.channel_id, r.claimed_at)
-                for r in store.stale_reminders(session, now - STALE_AFTER)
-            ]
-            checks = [
-                (d.check_id, d.user_id, d.team_id, d.claimed_at)
-                for d in store.stale_check_deliveries(session, now - STALE_AFTER)
-            ]
-        for reminder_id, team_id, channel, claimed_at in reminders:
-            found = find_in_history(
-                self.slack_for(team_id), channel, claimed_at, "meeting_reminder", reminder_id
-            )
-            with self.database.session() as session:
-                reminder = session.get(MeetingReminder, reminder_id)
-                reminder.status, reminder.message_ts = (SENT, found) if found else (PENDING, None)
-        for check_id, user_id, team_id, claimed_at in checks:
-            found = find_in_dm(
-                self.slack_for(team_id), user_id, claimed_at, "meeting_check", f"{check_id}:{user_id}"
-            )
-            with self.database.session() as session:
-                delivery = session.get(MeetingCheckDelivery, (check_id, user_id))
-                if found:
-                    delivery.status, delivery.channel_id, delivery.message_ts = SENT, found[0], found[1]
-                else:
-                    delivery.status = PENDING
-
-    def _post_reminders(self, now: datetime, report: MeetingReport) -> None:
-        with self.database.session() as session:
-            claimed = [
-                (r.id, r.team_id, r.meeting_id, r.occurrence_date, r.joint_activity, r.agenda is None)
-                for r in store.claim_reminders(session, now)
-            ]
-        agendas: dict[tuple[int, date], dict] = {}
-        for reminder_id, team_id, meeting_id, day, activity, needs_agenda in claimed:
-            if not self._still_due(reminder_id, now):
-                report.dropped += 1
-                continue
-            if needs_agenda:
-                if (meeting_id, day) not in agendas:
-                    agenda = self.meetings.agenda(team_id, meeting_id, day, activity)
-                    agendas[meeting_id, day] = store.agenda_to_json(agenda)
-                with self.database.session() as session:
-                    session.get(MeetingReminder, reminder_id).agenda = agendas[meeting_id, day]
-            found = self.meetings.reminder_message(reminder_id)
-            if found is None:  # the meeting was removed meanwhile, and this post with it
-                continue
-            channel, _ts, message = found
-            client = self.slack_for(team_id)
-            result = post_once(client, channel, message, {"meeting_reminder": reminder_id})
-            if result.status == "check":
-                found = find_in_history(client, channel, now - STALE_AFTER, "meeting_reminder", reminder_id)
-                result = (
-                    SendResult("sent", channel, found) if found else SendResult("retry", error=result.error)
-                )
-            with self.database.session() as session:
-                reminder = session.get(MeetingReminder, reminder_id)
-                if result.status == "sent":
-                    reminder.status, reminder.message_ts = SENT, result.ts
-                    report.reminders += 1
-                elif result.status == "failed":
-                    reminder.status, reminder.error = FAILED, result.error
-                    logger.warning("meeting reminder %s in %s failed: %s", reminder_id, channel, result.error)
-                elif result.status == "retry":
-                    reminder.status, reminder.error = PENDING, result.error
-                # uncertain: stays `sending` until _recover_stale looks in the channel's history
-
-    def _still_due(self, reminder_id: int, now: datetime) -> bool:
-        """Drop a claimed reminder whose meeting began, or was skipped, paused or removed, meanwhile."""
-        with self.database.session() as session:
-            reminder = session.get(MeetingReminder, reminder_id)
-            meeting = session.get(Meeting, reminder.meeting_id)
-            due = (
-                meeting is not None
-                and not meeting.paused
-                and reminder.occurrence_at > now
-                and reminder.occurrence_date not in store.skipped_dates(session, meeting.id)
-            )
-            if not due:
-                reminder.status = store.DROPPED
-            return due
 
     def _attach_calendars(self, report: MeetingReport) -> None:
         """The series' .ics in the thread of each reminder posted, once per post."""
@@ -289,37 +214,97 @@ class MeetingRunner:
                 return  # another process wrote the audience first
             store.add_check_deliveries(session, check, rows)
 
-    def _send_checks(self, now: datetime, report: MeetingReport) -> None:
-        with self.database.session() as session:
-            claimed = [(d.check_id, d.user_id, d.team_id) for d in store.claim_check_deliveries(session, now)]
-        for check_id, user_id, team_id in claimed:
-            view = self.meetings.check_view(team_id, check_id, user_id)
-            if view is None or view.closed:
-                with self.database.session() as session:
-                    session.get(MeetingCheckDelivery, (check_id, user_id)).status = store.DROPPED
-                continue
-            client = self.slack_for(team_id)
-            key = f"{check_id}:{user_id}"
-            result = post_once(
-                client, user_id, self.meetings.check_message(view, team_id), {"meeting_check": key}
+
+# ----- what the outbox posts ---------------------------------------------------------------------
+
+
+class ReminderPosts(RowMailbox):
+    """A meeting's reminder in each of its channels, with the agenda as of its first claim.
+
+    One claimed after its meeting began, or was skipped, paused or removed, is `dropped` unposted.
+    """
+
+    model = MeetingReminder
+    kind = "meeting_reminder"
+
+    def __init__(self, runner: MeetingRunner) -> None:
+        self.runner = runner
+        #: The agendas worked out this run, so each meeting's channels get the same one.
+        self._agendas: dict[tuple[int, date], dict] = {}
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        self._agendas = {}
+        return super().claim(session, now)
+
+    def address(self, reminder: MeetingReminder) -> tuple[str, object]:
+        return reminder.channel_id, reminder.id
+
+    def compose(self, envelope: Envelope) -> Message | Outcome:
+        reminder = envelope.row
+        if not self._still_due(reminder.id):
+            return Outcome(PostStatus.DROPPED)
+        if reminder.agenda is None:
+            day = (reminder.meeting_id, reminder.occurrence_date)
+            if day not in self._agendas:
+                agenda = self.runner.meetings.agenda(reminder.team_id, *day, reminder.joint_activity)
+                self._agendas[day] = store.agenda_to_json(agenda)
+            with self.runner.database.session() as session:
+                session.get(MeetingReminder, reminder.id).agenda = self._agendas[day]
+        found = self.runner.meetings.reminder_message(reminder.id)
+        if found is None:  # the meeting was removed meanwhile, and this post with it
+            return Outcome(PostStatus.DROPPED)
+        _channel, _ts, message = found
+        return message
+
+    def _still_due(self, reminder_id: int) -> bool:
+        """Whether its meeting is still ahead, and neither skipped, paused nor removed."""
+        with self.runner.database.session() as session:
+            reminder = session.get(MeetingReminder, reminder_id)
+            meeting = session.get(Meeting, reminder.meeting_id)
+            return (
+                meeting is not None
+                and not meeting.paused
+                and reminder.occurrence_at > self.runner.clock.now()
+                and reminder.occurrence_date not in store.skipped_dates(session, meeting.id)
             )
-            if result.status == "check":
-                found = find_in_dm(client, user_id, now - STALE_AFTER, "meeting_check", key)
-                result = SendResult("sent", *found) if found else SendResult("retry", error=result.error)
-            with self.database.session() as session:
-                delivery = session.get(MeetingCheckDelivery, (check_id, user_id))
-                if result.status == "sent":
-                    delivery.status, delivery.channel_id, delivery.message_ts = (
-                        SENT,
-                        result.channel,
-                        result.ts,
-                    )
-                    report.checks += 1
-                elif result.status == "failed":
-                    delivery.status, delivery.error = FAILED, result.error
-                    logger.warning("meeting check %s to %s failed: %s", check_id, user_id, result.error)
-                elif result.status == "retry":
-                    delivery.status, delivery.error = PENDING, result.error
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        reminder = self.claimed_row(session, envelope)
+        if reminder is None:
+            return
+        reminder.status = outcome.status
+        if outcome.status == PostStatus.SENT:
+            reminder.message_ts = outcome.ts
+        elif outcome.status != PostStatus.DROPPED:
+            reminder.message_ts, reminder.error = None, outcome.error
+
+
+class CheckDMs(RowMailbox):
+    """The "was it useful?" DM to each person asked; `dropped` unposted once the check has closed."""
+
+    model = MeetingCheckDelivery
+    kind = "meeting_check"
+
+    def __init__(self, runner: MeetingRunner) -> None:
+        self.runner = runner
+
+    def address(self, delivery: MeetingCheckDelivery) -> tuple[str, object]:
+        return delivery.user_id, f"{delivery.check_id}:{delivery.user_id}"
+
+    def compose(self, envelope: Envelope) -> Message | Outcome:
+        delivery = envelope.row
+        view = self.runner.meetings.check_view(delivery.team_id, delivery.check_id, delivery.user_id)
+        if view is None or view.closed:
+            return Outcome(PostStatus.DROPPED)
+        return self.runner.meetings.check_message(view, delivery.team_id)
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        delivery = self.claimed_row(session, envelope)
+        delivery.status = outcome.status
+        if outcome.status == PostStatus.SENT:
+            delivery.channel_id, delivery.message_ts = outcome.channel, outcome.ts
+        elif outcome.status != PostStatus.DROPPED:
+            delivery.error = outcome.error
 
 
 def _next_due(settings: MeetingSettings, after: datetime, skipped: set[date]) -> list[datetime]:

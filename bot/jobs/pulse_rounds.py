@@ -3,23 +3,24 @@
 `run_due()` does whatever has fallen due by the clock's `now`; it may be called at any time
 and any number of times (the scheduler calls it at the next due instant and every minute).
 Every step is keyed in the database first and done in Slack second, so a crash or a second
-process can repeat a step without repeating its effect. A send whose answer was lost is
-checked against the DM's history (each message carries its delivery id as metadata) before
-it is tried again.
+process can repeat a step without repeating its effect. What goes to Slack is described here as
+mailboxes (the DMs, the channel posts, the reminders) and posted by `bot.slack.outbox`, which
+looks up a post whose answer was lost before it is ever tried again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.domain import schedule
 from bot.domain.audience import recipients
@@ -29,29 +30,19 @@ from bot.domain.people import SlackUser, choose_language
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.pulses import PulseService, PulseView
-from bot.slack.delivery import SendResult, channel_members, find_in_dm, find_in_history, post_once
+from bot.slack.client import channel_members
+from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.rendering import Renderer
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import (
-    FAILED,
-    IN_CHANNEL,
-    PENDING,
-    SENT,
-    Cadence,
-    ChannelPost,
-    Delivery,
-    PulseRound,
-    Reminder,
-)
+from storage.models import Cadence, ChannelPost, Delivery, PostStatus, PulseRound, Reminder
+from storage.workspaces import stale_claims
 
 logger = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=2)
+#: Deliveries claimed, posted and recorded together.
 BATCH_SIZE = 50
-MAX_ATTEMPTS = 5
-SEND_WORKERS = 4
 
 
 @dataclass
@@ -83,9 +74,12 @@ class PulseRunner:
         self.default_language = default_language
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
-        #: Set while the process shuts down or hands the scheduler over: sending stops after the
-        #: batch in flight, and the rest stays pending for the next run (here or on another replica).
-        self.stopping = threading.Event()
+        self.outbox = Outbox(database, clock, slack_for)
+        #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
+        self.stopping = self.outbox.stopping
+        self.dms = PulseDMs(self)
+        self.channel_posts = ChannelPosts(self)
+        self.reminders = PulseReminders(self)
 
     # ----- the loop ----------------------------------------------------------------------------------
 
@@ -96,10 +90,15 @@ class PulseRunner:
             now = self.clock.now()
             self._plan(now, report)
             self._build_audiences()
-            self._recover_stale(now)
-            self._post_in_channels(now)
-            self._deliver(report)
-            self._remind(now, report)
+            for mailbox in (self.dms, self.channel_posts, self.reminders):
+                self.outbox.recover(mailbox)
+            self.outbox.send(self.channel_posts)
+            dms = self.outbox.send(self.dms)
+            errors = [outcome.error or "unknown" for outcome in dms if outcome.status == PostStatus.FAILED]
+            report.sent = sum(outcome.status == PostStatus.SENT for outcome in dms)
+            report.failed, report.errors = len(errors), dict(Counter(errors))
+            reminders = self.outbox.send(self.reminders)
+            report.reminders = sum(outcome.status == PostStatus.SENT for outcome in reminders)
             self._close(now, report)
             return report
 
@@ -202,7 +201,7 @@ class PulseRunner:
             self._bot_user_id(team_id, client),
             include_guests=cadence.include_guests,
         )
-        status = IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else PENDING
+        status = PostStatus.IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else PostStatus.PENDING
         with self.database.session() as session:
             pulse_round = session.get(PulseRound, round_id, with_for_update=True)
             if pulse_round is None or pulse_round.audience_size is not None:
@@ -232,192 +231,7 @@ class PulseRunner:
             self._bot_users[team_id] = client.auth_test()["user_id"]
         return self._bot_users[team_id]
 
-    def _post_in_channels(self, now: datetime) -> None:
-        """Channel mode: the one shared post of each round in each audience channel."""
-        with self.database.session() as session:
-            claimed = [
-                (p.round_id, p.channel_id, p.team_id, p.language)
-                for p in store.claim_channel_posts(session, now)
-            ]
-        for round_id, channel, team_id, language in claimed:
-            key = f"{round_id}:{channel}"
-            client = self.slack_for(team_id)
-            result = post_once(
-                client,
-                channel,
-                self._render(team_id, language, self.pulses.view(round_id, None)),
-                {"channel_post": key},
-            )
-            if result.status == "check":
-                found = find_in_history(client, channel, now - STALE_AFTER, "channel_post", key)
-                result = (
-                    SendResult("sent", channel, found) if found else SendResult("retry", error=result.error)
-                )
-            with self.database.session() as session:
-                post = session.get(ChannelPost, (round_id, channel))
-                if result.status == "sent":
-                    post.status, post.message_ts = SENT, result.ts
-                elif result.status == "failed":
-                    post.status, post.error = FAILED, result.error
-                    logger.warning("round %s: posting in %s failed: %s", round_id, channel, result.error)
-                elif result.status == "retry":
-                    post.status, post.error = PENDING, result.error
-                # uncertain: stays `sending` until _recover_stale looks in the channel's history
-
-    # ----- 3. sending -------------------------------------------------------------------------------
-
-    def _recover_stale(self, now: datetime) -> None:
-        """Sends that never finished: found in the DM's history → sent; not found → try again."""
-        with self.database.session() as session:
-            stale = [
-                (d.id, d.team_id, d.user_id, d.claimed_at)
-                for d in store.stale_sending(session, now - STALE_AFTER)
-            ]
-            stale_posts = [
-                (p.round_id, p.channel_id, p.team_id, p.claimed_at)
-                for p in store.stale_channel_posts(session, now - STALE_AFTER)
-            ]
-            stale_reminders = [
-                (r.delivery_id, r.number, r.team_id, r.claimed_at)
-                for r in store.stale_reminders(session, now - STALE_AFTER)
-            ]
-        for delivery_id, team_id, user_id, claimed_at in stale:
-            found = self._find_sent(team_id, user_id, claimed_at, "delivery_id", delivery_id)
-            with self.database.session() as session:
-                delivery = session.get(Delivery, delivery_id)
-                if found:
-                    delivery.status, delivery.channel_id, delivery.message_ts = SENT, found[0], found[1]
-                    delivery.sent_at = delivery.sent_at or now
-                    logger.info("delivery %s was sent before a crash: recorded, not resent", delivery_id)
-                else:
-                    delivery.status = PENDING
-        for round_id, channel, team_id, claimed_at in stale_posts:
-            key = f"{round_id}:{channel}"
-            found = find_in_history(self.slack_for(team_id), channel, claimed_at, "channel_post", key)
-            with self.database.session() as session:
-                post = session.get(ChannelPost, (round_id, channel))
-                post.status, post.message_ts = (SENT, found) if found else (PENDING, None)
-        for delivery_id, number, team_id, claimed_at in stale_reminders:
-            with self.database.session() as session:
-                user_id = session.get(Delivery, delivery_id).user_id
-            found = self._find_sent(team_id, user_id, claimed_at, "reminder", f"{delivery_id}:{number}")
-            with self.database.session() as session:
-                reminder = session.get(Reminder, (delivery_id, number))
-                if found:
-                    reminder.status, reminder.message_ts, reminder.sent_at = SENT, found[1], now
-                else:
-                    session.delete(reminder)  # claimed again on this run's reminder pass
-
-    def _find_sent(
-        self, team_id: str, user_id: str, since: datetime, key: str, value: object
-    ) -> tuple[str, str] | None:
-        """The DM channel and ts of the message carrying `key: value`, if it was posted after all."""
-        return find_in_dm(self.slack_for(team_id), user_id, since, key, value)
-
-    def _deliver(self, report: RunReport) -> None:
-        with ThreadPoolExecutor(max_workers=SEND_WORKERS, thread_name_prefix="alignbot-send") as pool:
-            while not self.stopping.is_set():
-                with self.database.session() as session:
-                    batch = [
-                        (d.id, d.team_id, d.user_id, d.round_id, d.language, d.attempts)
-                        for d in store.claim_deliveries(session, self.clock.now(), BATCH_SIZE)
-                    ]
-                if not batch:
-                    break
-                results = list(pool.map(lambda row: self._send_delivery(*row[:5]), batch))
-                results = [
-                    self._look_up(row[1], row[2], row[0]) if result.status == "check" else result
-                    for row, result in zip(batch, results, strict=True)
-                ]
-                with self.database.session() as session:
-                    for (delivery_id, *_rest, attempts), result in zip(batch, results, strict=True):
-                        self._record_send(session.get(Delivery, delivery_id), result, attempts, report)
-                    remaining = store.remaining_deliveries(session)
-                logger.info(
-                    "pulse delivery: %s sent, %s failed, %s remaining", report.sent, report.failed, remaining
-                )
-                if all(result.status in ("retry", "uncertain") for result in results):
-                    break  # Slack is struggling: leave the rest for the next run
-
-    def _look_up(self, team_id: str, user_id: str, delivery_id: int) -> SendResult:
-        """After a 5xx: posted after all (record it), or not (send it again later)."""
-        found = self._find_sent(team_id, user_id, self.clock.now() - STALE_AFTER, "delivery_id", delivery_id)
-        if found:
-            return SendResult("sent", found[0], found[1])
-        return SendResult("retry", error="server_error")
-
-    def _send_delivery(
-        self, delivery_id: int, team_id: str, user_id: str, round_id: int, language: str
-    ) -> SendResult:
-        view = self.pulses.view(round_id, user_id)
-        if view is None:
-            return SendResult("failed", error="round_deleted")
-        message = self._render(team_id, language, view)
-        return post_once(self.slack_for(team_id), user_id, message, {"delivery_id": delivery_id})
-
-    def _record_send(self, delivery: Delivery, result: SendResult, attempts: int, report: RunReport) -> None:
-        if result.status == "sent":
-            delivery.status, delivery.channel_id, delivery.message_ts = SENT, result.channel, result.ts
-            delivery.sent_at = self.clock.now()
-            report.sent += 1
-        elif result.status == "failed" or attempts >= MAX_ATTEMPTS:
-            delivery.status, delivery.error = FAILED, result.error
-            report.failed += 1
-            report.errors[result.error or "unknown"] = report.errors.get(result.error or "unknown", 0) + 1
-            logger.warning("delivery %s to %s failed: %s", delivery.id, delivery.user_id, result.error)
-        elif result.status == "retry":
-            delivery.status, delivery.error = PENDING, result.error
-        # "uncertain" stays `sending`: _recover_stale checks the DM's history before any new try
-
-    # ----- 4. reminders -----------------------------------------------------------------------------
-
-    def _remind(self, now: datetime, report: RunReport) -> None:
-        with self.database.session() as session:
-            work = []
-            for pulse_round in store.open_rounds(session):
-                if pulse_round.closes_at <= now or pulse_round.audience_size is None:
-                    continue
-                settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
-                due = [
-                    n
-                    for n, at in enumerate(settings.reminder_times(pulse_round.scheduled_at), 1)
-                    if at <= now
-                ]
-                if not due:
-                    continue
-                number = max(due)  # after downtime, only the latest reminder goes out
-                for delivery in store.reminders_due(session, pulse_round, number):
-                    if store.claim_reminder(session, delivery, number, now):
-                        for earlier in range(1, number):
-                            if store.claim_reminder(session, delivery, earlier, now):
-                                session.get(Reminder, (delivery.id, earlier)).status = "superseded"
-                        work.append(
-                            (
-                                delivery.id,
-                                delivery.team_id,
-                                delivery.user_id,
-                                delivery.round_id,
-                                delivery.language,
-                                number,
-                            )
-                        )
-        for delivery_id, team_id, user_id, round_id, language, number in work:
-            view = self.pulses.view(round_id, user_id, reminder=number)
-            message = self._render(team_id, language, view)
-            result = post_once(
-                self.slack_for(team_id), user_id, message, {"reminder": f"{delivery_id}:{number}"}
-            )
-            with self.database.session() as session:
-                reminder = session.get(Reminder, (delivery_id, number))
-                if result.status == "sent":
-                    reminder.status, reminder.message_ts, reminder.sent_at = SENT, result.ts, now
-                    report.reminders += 1
-                elif result.status == "failed":
-                    reminder.status = FAILED
-                elif result.status == "retry":
-                    session.delete(reminder)
-
-    # ----- 5. closing --------------------------------------------------------------------------------
+    # ----- 3. closing --------------------------------------------------------------------------------
 
     def _close(self, now: datetime, report: RunReport) -> None:
         with self.database.session() as session:
@@ -439,12 +253,7 @@ class PulseRunner:
                 return
             for delivery_id, team_id, user_id, round_id, language, channel, ts in batch:
                 message = self._render(team_id, language, self.pulses.view(round_id, user_id))
-                try:
-                    self.slack_for(team_id).chat_update(channel=channel, ts=ts, **message)
-                except SlackApiError as error:
-                    logger.warning(
-                        "closing note for delivery %s: %s", delivery_id, error.response.get("error")
-                    )
+                self.outbox.update(team_id, channel, ts, message)
                 with self.database.session() as session:
                     session.get(Delivery, delivery_id).closed_notice = True
 
@@ -454,10 +263,7 @@ class PulseRunner:
             if ts is None:
                 continue
             message = self._render(team_id, None, view)
-            try:
-                self.slack_for(team_id).chat_update(channel=channel, ts=ts, **message)
-            except SlackApiError as error:
-                logger.warning("closing channel post %s: %s", channel, error.response.get("error"))
+            self.outbox.update(team_id, channel, ts, message)
 
     def _render(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
@@ -466,3 +272,131 @@ class PulseRunner:
         threshold = config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
         language = language or (config.default_language if config else self.default_language)
         return self.renderer.render("pulse_message", language, view=view, threshold=threshold)
+
+
+# ----- what the outbox posts ---------------------------------------------------------------------
+
+
+class PulseDMs(RowMailbox):
+    """Each person's copy of a round, in their DM: claimed a batch at a time, each claim counted."""
+
+    model = Delivery
+    kind = "delivery_id"
+    in_batches = True
+
+    def __init__(self, runner: PulseRunner) -> None:
+        self.runner = runner
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        claimed = store.claim_deliveries(session, now, BATCH_SIZE)
+        return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
+
+    def address(self, delivery: Delivery) -> tuple[str, object]:
+        return delivery.user_id, delivery.id
+
+    def compose(self, envelope: Envelope) -> Message | Outcome:
+        delivery = envelope.row
+        view = self.runner.pulses.view(delivery.round_id, delivery.user_id)
+        if view is None:
+            return Outcome(PostStatus.FAILED, error="round_deleted")
+        return self.runner._render(delivery.team_id, delivery.language, view)
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        delivery = self.claimed_row(session, envelope)
+        delivery.status = outcome.status
+        if outcome.status == PostStatus.SENT:
+            delivery.channel_id, delivery.message_ts = outcome.channel, outcome.ts
+            delivery.sent_at = self.runner.clock.now()
+        else:
+            delivery.error = outcome.error
+
+
+class ChannelPosts(RowMailbox):
+    """Channel mode: the one shared post of a round in each audience channel."""
+
+    model = ChannelPost
+    kind = "channel_post"
+
+    def __init__(self, runner: PulseRunner) -> None:
+        self.runner = runner
+
+    def address(self, post: ChannelPost) -> tuple[str, object]:
+        return post.channel_id, f"{post.round_id}:{post.channel_id}"
+
+    def compose(self, envelope: Envelope) -> Message:
+        post = envelope.row
+        return self.runner._render(post.team_id, post.language, self.runner.pulses.view(post.round_id, None))
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        post = self.claimed_row(session, envelope)
+        post.status = outcome.status
+        if outcome.status == PostStatus.SENT:
+            post.message_ts = outcome.ts
+        else:
+            post.error = outcome.error
+
+
+class PulseReminders:
+    """Reminder number n of each open round to whoever has not finished it, in their DM.
+
+    Claiming is inserting the (delivery, number) row, already `sending`; after downtime only the
+    latest reminder due goes out and the earlier ones are `superseded`. A reminder to try again is
+    deleted, to be claimed anew by the next run.
+    """
+
+    kind = "reminder"
+    in_batches = False
+
+    def __init__(self, runner: PulseRunner) -> None:
+        self.runner = runner
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        claimed = []
+        for pulse_round in store.open_rounds(session):
+            if pulse_round.closes_at <= now or pulse_round.audience_size is None:
+                continue
+            settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
+            due = [
+                n for n, at in enumerate(settings.reminder_times(pulse_round.scheduled_at), 1) if at <= now
+            ]
+            if not due:
+                continue
+            number = max(due)  # after downtime, only the latest reminder goes out
+            for delivery in store.reminders_due(session, pulse_round, number):
+                if store.claim_reminder(session, delivery, number, now):
+                    for earlier in range(1, number):
+                        if store.claim_reminder(session, delivery, earlier, now):
+                            session.get(Reminder, (delivery.id, earlier)).status = PostStatus.SUPERSEDED
+                    claimed.append(self._envelope(session.get(Reminder, (delivery.id, number)), delivery))
+        return claimed
+
+    def stale(self, session: Session, before: datetime) -> list[Envelope]:
+        return [
+            self._envelope(r, session.get(Delivery, r.delivery_id), r.claimed_at)
+            for r in stale_claims(session, Reminder, before)
+        ]
+
+    @staticmethod
+    def _envelope(reminder: Reminder, delivery: Delivery, since: datetime | None = None) -> Envelope:
+        key = f"{reminder.delivery_id}:{reminder.number}"
+        return Envelope(reminder, reminder.team_id, delivery.user_id, key, since)
+
+    def compose(self, envelope: Envelope) -> Message:
+        reminder = envelope.row
+        with self.runner.database.session() as session:
+            delivery = session.get(Delivery, reminder.delivery_id)
+        view = self.runner.pulses.view(delivery.round_id, delivery.user_id, reminder=reminder.number)
+        return self.runner._render(delivery.team_id, delivery.language, view)
+
+    def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        reminder = session.get(Reminder, (envelope.row.delivery_id, envelope.row.number))
+        if outcome.status == PostStatus.SENT:
+            reminder.status, reminder.message_ts, reminder.sent_at = (
+                outcome.status,
+                outcome.ts,
+                self.runner.clock.now(),
+            )
+        elif outcome.status == PostStatus.FAILED:
+            reminder.status = outcome.status
+        else:
+            session.delete(reminder)

@@ -207,7 +207,7 @@ class BotRuntime:
         first answers the requests in flight); listeners finish their work; the scheduler finishes its run
         (pulse sending stops after the batch in flight) and the lead passes to another replica;
         then the database closes. A message claimed but never confirmed stays recoverable: the
-        next run looks for it in Slack before sending it again (see `bot.jobs.pulse_rounds`)."""
+        next run looks for it in Slack before sending it again (see `bot.slack.outbox`)."""
         if self._stopping:
             return
         self._stopping = True

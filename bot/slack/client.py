@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -10,14 +13,16 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+logger = logging.getLogger(__name__)
+
 #: Methods that must not be sent twice: after a dropped connection Slack may already have acted.
 NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "files.completeUploadExternal")
 
 
 class _SparingPosts:
     """Leaves calls that post a message to the caller: a dropped connection or a 5xx may come
-    after Slack already posted, and slack_sdk's handlers would post it again. Pulse deliveries
-    look such messages up by their metadata instead (see `bot.jobs.pulse_rounds`)."""
+    after Slack already posted, and slack_sdk's handlers would post it again. Scheduled posts
+    look such messages up by their metadata instead (see `bot.slack.outbox`)."""
 
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:
         if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
@@ -53,3 +58,14 @@ def build_client(
             SafeServerErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+def channel_members(client: WebClient, channel: str) -> list[str]:
+    """Everyone in a channel, page by page; whoever Slack would not list (with a warning) is left out."""
+    members: list[str] = []
+    try:
+        for page in client.conversations_members(channel=channel, limit=200):
+            members += page["members"]
+    except SlackApiError as error:
+        logger.warning("conversations.members %s failed: %s", channel, error.response.get("error"))
+    return members
