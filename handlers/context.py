@@ -13,7 +13,7 @@ from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
-from bot.slack.rendering import Renderer
+from bot.slack.presenters import Presenter
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class Services:
 
     settings: Settings
     database: Database
-    renderer: Renderer
+    presenter: Presenter
     clock: Clock
     bank: QuestionBank = field(default_factory=load_bank)
     schedule_changed: Callable[[], None] = lambda: None
@@ -47,4 +47,4 @@ class Services:
         )
         self.pulses = PulseService(self.database, self.clock, self.bank)
         self.insights = InsightService(self.database, self.pulses)
-        self.meetings = MeetingService(self.database, self.clock, self.insights, self.renderer)
+        self.meetings = MeetingService(self.database, self.clock, self.insights)

@@ -36,7 +36,9 @@ from bot.domain.people import SlackUser, choose_language
 from bot.domain.question_bank import QuestionBank
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.meetings import CHECK_WINDOW, MeetingService
+from bot.services.workspaces import ConfigsOfRun
 from bot.slack.delivery import SendResult, channel_members, find_in_dm, find_in_history, post_once
+from bot.slack.presenters import Presenter
 from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -63,6 +65,7 @@ class MeetingRunner:
         database: Database,
         clock: Clock,
         meetings: MeetingService,
+        presenter: Presenter,
         bank: QuestionBank,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
@@ -70,9 +73,11 @@ class MeetingRunner:
         self.database = database
         self.clock = clock
         self.meetings = meetings
+        self.presenter = presenter
         self.bank = bank
         self.slack_for = slack_for
         self.default_language = default_language
+        self._configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
 
     def run_due(self) -> MeetingReport:
@@ -80,6 +85,7 @@ class MeetingRunner:
         with self._lock:
             report = MeetingReport()
             now = self.clock.now()
+            self._configs = ConfigsOfRun(self.database, self.default_language)
             self._plan(now)
             self._recover_stale(now)
             self._post_reminders(now, report)
@@ -182,10 +188,10 @@ class MeetingRunner:
                     agendas[meeting_id, day] = store.agenda_to_json(agenda)
                 with self.database.session() as session:
                     session.get(MeetingReminder, reminder_id).agenda = agendas[meeting_id, day]
-            found = self.meetings.reminder_message(reminder_id)
-            if found is None:  # the meeting was removed meanwhile, and this post with it
+            post = self.meetings.reminder_post(reminder_id)
+            if post is None:  # the meeting was removed meanwhile, and this post with it
                 continue
-            channel, _ts, message = found
+            channel, message = post.channel, self.presenter.meeting_reminder(post)
             client = self.slack_for(team_id)
             result = post_once(client, channel, message, {"meeting_reminder": reminder_id})
             if result.status == "check":
@@ -300,9 +306,8 @@ class MeetingRunner:
                 continue
             client = self.slack_for(team_id)
             key = f"{check_id}:{user_id}"
-            result = post_once(
-                client, user_id, self.meetings.check_message(view, team_id), {"meeting_check": key}
-            )
+            message = self.presenter.meeting_check(view, self._configs.threshold(team_id))
+            result = post_once(client, user_id, message, {"meeting_check": key})
             if result.status == "check":
                 found = find_in_dm(client, user_id, now - STALE_AFTER, "meeting_check", key)
                 result = SendResult("sent", *found) if found else SendResult("retry", error=result.error)

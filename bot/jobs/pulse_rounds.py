@@ -27,10 +27,10 @@ from bot.domain.cadence import DELIVERY_CHANNEL
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language
 from bot.domain.vocabulary import MARKETING, SALES
-from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.pulses import PulseService, PulseView
+from bot.services.workspaces import ConfigsOfRun
 from bot.slack.delivery import SendResult, channel_members, find_in_dm, find_in_history, post_once
-from bot.slack.rendering import Renderer
+from bot.slack.presenters import Presenter
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -71,16 +71,17 @@ class PulseRunner:
         database: Database,
         clock: Clock,
         pulses: PulseService,
-        renderer: Renderer,
+        presenter: Presenter,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
     ) -> None:
         self.database = database
         self.clock = clock
         self.pulses = pulses
-        self.renderer = renderer
+        self.presenter = presenter
         self.slack_for = slack_for
         self.default_language = default_language
+        self._configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
         #: Set while the process shuts down or hands the scheduler over: sending stops after the
@@ -94,6 +95,7 @@ class PulseRunner:
         with self._lock:
             report = RunReport()
             now = self.clock.now()
+            self._configs = ConfigsOfRun(self.database, self.default_language)
             self._plan(now, report)
             self._build_audiences()
             self._recover_stale(now)
@@ -461,8 +463,5 @@ class PulseRunner:
 
     def _render(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
-        with self.database.session() as session:
-            config = workspace_store.load_config(session, team_id)
-        threshold = config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
-        language = language or (config.default_language if config else self.default_language)
-        return self.renderer.render("pulse_message", language, view=view, threshold=threshold)
+        language = language or self._configs.language(team_id)
+        return self.presenter.pulse_message(language, view, self._configs.threshold(team_id))

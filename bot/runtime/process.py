@@ -26,7 +26,7 @@ from bot.runtime.server import create_http_server
 from bot.runtime.settings import Settings
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
-from bot.slack.rendering import default_renderer
+from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
 from storage.db import Database
@@ -60,7 +60,7 @@ class BotRuntime:
         self._schema_head = migrate.head_revision()
         self._stopping = False
         self.metrics = Metrics()
-        self.services = Services(settings, self.database, default_renderer(), clock or SystemClock())
+        self.services = Services(settings, self.database, default_presenter(), clock or SystemClock())
         self.executor = TrackedExecutor()
         if settings.oauth:
             new_client = partial(
@@ -77,7 +77,7 @@ class BotRuntime:
             self.database,
             self.services.clock,
             self.services.pulses,
-            self.services.renderer,
+            self.services.presenter,
             slack_for=self._slack_for,
             default_language=settings.default_language,
         )
@@ -85,7 +85,7 @@ class BotRuntime:
             self.database,
             self.services.clock,
             self.services.insights,
-            self.services.renderer,
+            self.services.presenter,
             slack_for=self._slack_for,
         )
         self.services.digests = self.digests
@@ -93,6 +93,7 @@ class BotRuntime:
             self.database,
             self.services.clock,
             self.services.meetings,
+            self.services.presenter,
             self.services.bank,
             slack_for=self._slack_for,
             default_language=settings.default_language,
