@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 
 from bot.domain import commands
 from bot.domain.vocabulary import DEPARTMENTS, SUPPORTED_LANGUAGES
-from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.slack.manifest import COMMAND
 from handlers.common import Invocation, fetch_user, refusal, services_of
 from handlers.digest import digest_command
@@ -50,34 +49,33 @@ def handle_align(ack: Ack, command: dict, client: WebClient, context: BoltContex
 
 
 def _unknown(invocation: Invocation) -> dict:
-    return invocation.render(
-        "unknown_command",
-        typed=invocation.parsed.typed,
-        suggestion=invocation.parsed.suggestion,
-        subcommands=commands.available_to(invocation.is_admin),
+    return invocation.presenter.unknown_command(
+        invocation.language,
+        invocation.parsed.typed,
+        invocation.parsed.suggestion,
+        commands.available_to(invocation.is_admin),
     )
 
 
 def _help(invocation: Invocation) -> dict:
-    config = invocation.services.workspaces.config(invocation.team_id)
-    return invocation.render(
-        "help",
-        subcommands=commands.available_to(invocation.is_admin),
-        threshold=config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD,
+    return invocation.presenter.help(
+        invocation.language,
+        commands.available_to(invocation.is_admin),
+        invocation.services.workspaces.threshold(invocation.team_id),
     )
 
 
 def _status(invocation: Invocation) -> dict:
     config = invocation.services.workspaces.config(invocation.team_id)
-    return invocation.render("status", config=config)
+    return invocation.presenter.status(invocation.language, config)
 
 
 def _language(invocation: Invocation) -> dict:
     choice = invocation.parsed.args[0].lower() if invocation.parsed.args else ""
     if choice not in SUPPORTED_LANGUAGES or len(invocation.parsed.args) > 1:
-        return invocation.render("language_usage", typed=" ".join(invocation.parsed.args))
+        return invocation.presenter.language_usage(invocation.language, " ".join(invocation.parsed.args))
     invocation.services.workspaces.set_language(invocation.team_id, invocation.user.id, choice)
-    return invocation.services.renderer.render("language_changed", choice)
+    return invocation.presenter.language_changed(choice)
 
 
 def _setup(invocation: Invocation) -> dict | None:
@@ -89,15 +87,15 @@ def _setup(invocation: Invocation) -> dict | None:
         invocation.language,
         invocation.trigger_id,
     )
-    return invocation.render("slack_failed", error=error) if error else None
+    return invocation.presenter.slack_failed(invocation.language, error) if error else None
 
 
 def _department(invocation: Invocation) -> dict:
     choice = invocation.parsed.args[0].lower() if len(invocation.parsed.args) == 1 else ""
     if choice not in DEPARTMENTS:
-        return invocation.render("notice", kind="department_usage")
+        return invocation.presenter.notice(invocation.language, "department_usage")
     invocation.services.pulses.set_department(invocation.team_id, invocation.user.id, choice)
-    return invocation.render("notice", kind="department_set", department=choice)
+    return invocation.presenter.notice(invocation.language, "department_set", department=choice)
 
 
 SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {

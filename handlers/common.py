@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import commands
 from bot.domain.people import SlackUser
+from bot.slack.presenters import Presenter
 from handlers.context import Services
 
 
@@ -22,14 +22,15 @@ def services_of(context: BoltContext) -> Services:
 
 
 def fetch_user(client: WebClient, user_id: str) -> SlackUser:
-    """Who is asking, with their Slack locale and admin flags (never call this before ack())."""
+    """Who is asking, with their Slack locale and admin flags. A listener calls it after ack(): a rate
+    limit can make it wait (only `require_admin` asks before, once for the listener it guards)."""
     return SlackUser.from_api(client.users_info(user=user_id, include_locale=True)["user"])
 
 
 def refusal(services: Services, team_id: str, language: str) -> dict:
     """The message an unauthorised person gets instead of a configuration change."""
     config = services.workspaces.config(team_id)
-    return services.renderer.render("refusal", language, admins=config.admins if config else ())
+    return services.presenter.refusal(language, config.admins if config else ())
 
 
 def input_state(values: Mapping[str, Mapping[str, Any]], block_id: str) -> Mapping[str, Any]:
@@ -60,41 +61,6 @@ def view_metadata(view: Mapping[str, Any]) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def submitted_by_admin(
-    client: WebClient, services: Services, team_id: str, user_id: str, language: str
-) -> SlackUser | None:
-    """After `ack()`: the submitter if they may administer; otherwise a refusal DM and None.
-
-    Modals are signed by Slack, but who submits can have lost the right since the modal opened.
-    """
-    user = fetch_user(client, user_id)
-    if services.workspaces.may_administer(team_id, user):
-        return user
-    logging.getLogger(__name__).warning("a submission by %s, who is not an admin, was refused", user.id)
-    client.chat_postMessage(channel=user.id, **refusal(services, team_id, language))
-    return None
-
-
-def field_errors(services: Services, language: str, errors: Mapping[str, str]) -> dict:
-    """The `response_action: errors` answer to a modal, texts in the submitter's language."""
-    return {
-        "response_action": "errors",
-        "errors": services.renderer.render("field_errors", language, errors=errors),
-    }
-
-
-def clicked_by_admin(
-    client: WebClient, services: Services, team_id: str, body: Mapping[str, Any], respond
-) -> tuple[SlackUser, str] | None:
-    """Before an admin-only button acts: the clicker and their language, or an ephemeral refusal."""
-    user = fetch_user(client, body["user"]["id"])
-    language = services.workspaces.language_for(team_id, user)
-    if services.workspaces.may_administer(team_id, user):
-        return user, language
-    respond(replace_original=False, response_type="ephemeral", **refusal(services, team_id, language))
-    return None
-
-
 def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> str | None:
     """Open a modal; Slack's error code when it could not be (a trigger id expired, say)."""
     try:
@@ -104,20 +70,23 @@ def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> st
     return None
 
 
-def open_comment_modal(
-    body: dict, client: WebClient, services: Services, respond, template: str, language: str, **context
-) -> None:
-    """The optional-comment modal behind a button in a DM; it remembers the message (to update it
-    once saved) and the ids in `context["metadata"]`. Slack's refusal is told ephemerally."""
-    metadata = {
-        **context.pop("metadata"),
+def message_metadata(body: Mapping[str, Any], **ids: object) -> dict:
+    """What a modal opened from a button in a message remembers: `ids`, and the message (to update
+    it once the modal is submitted)."""
+    return {
+        **ids,
         "channel": (body.get("channel") or {}).get("id"),
         "ts": (body.get("message") or {}).get("ts"),
     }
-    modal = services.renderer.render(template, language, private_metadata=json.dumps(metadata), **context)
+
+
+def open_modal_for_click(
+    body: Mapping[str, Any], client: WebClient, services: Services, respond, language: str, modal: dict
+) -> None:
+    """Open the modal behind a button in a message; when Slack will not, say why, ephemerally."""
     error = open_view(client, body["trigger_id"], modal)
     if error:
-        reply = services.renderer.render("slack_failed", language, error=error)
+        reply = services.presenter.slack_failed(language, error)
         respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -134,10 +103,11 @@ class Invocation:
     parsed: commands.ParsedCommand
     trigger_id: str
 
-    def render(self, template: str, **context) -> dict:
-        return self.services.renderer.render(template, self.language, **context)
+    @property
+    def presenter(self) -> Presenter:
+        return self.services.presenter
 
     def open_modal(self, view: dict) -> dict | None:
         """Open `view`; the reply explaining why when Slack would not."""
         error = open_view(self.client, self.trigger_id, view)
-        return self.render("slack_failed", error=error) if error else None
+        return self.presenter.slack_failed(self.language, error) if error else None

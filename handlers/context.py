@@ -12,7 +12,7 @@ from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
-from bot.slack.rendering import Renderer
+from bot.slack.presenters import Presenter
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class Services:
     """Everything a listener needs, handed to it through Bolt's context; built whole by the runtime."""
 
     database: Database
-    renderer: Renderer
+    presenter: Presenter
     clock: Clock
     bank: QuestionBank
     workspaces: WorkspaceService

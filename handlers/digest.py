@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import timedelta
@@ -12,17 +11,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services.insights import WINDOW_WEEKS
 from handlers.common import (
-    clicked_by_admin,
-    field_errors,
     input_state,
-    open_view,
+    open_modal_for_click,
     selected_values,
     services_of,
-    submitted_by_admin,
     view_metadata,
 )
+from handlers.middleware import admin_of, require_admin
 
 if TYPE_CHECKING:
     from handlers.common import Invocation
@@ -32,53 +28,43 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.view("digest_schedule")(handle_schedule_submission)
-    app.action("nudge_act")(handle_act_button)
-    app.action("nudge_snooze")(handle_snooze)
-    app.view("nudge_act")(handle_act_submission)
+    app.view("digest_schedule", middleware=[require_admin])(handle_schedule_submission)
+    app.action("nudge_act", middleware=[require_admin])(handle_act_button)
+    app.action("nudge_snooze", middleware=[require_admin])(handle_snooze)
+    app.view("nudge_act", middleware=[require_admin])(handle_act_submission)
 
 
 def digest_command(invocation: Invocation) -> dict:
     services, team_id = invocation.services, invocation.team_id
+    present, language = invocation.presenter, invocation.language
     action = invocation.parsed.args[0].lower() if invocation.parsed.args else "preview"
     if action == "send":
         outcome = services.digests.send_now(team_id)
-        return invocation.render("notice", kind=f"digest_{outcome}")
+        return present.notice(language, f"digest_{outcome}")
     if action == "schedule":
         return _open_schedule(invocation)
     if action != "preview":
-        return invocation.render("notice", kind="digest_usage")
+        return present.notice(language, "digest_usage")
     config = services.workspaces.config(team_id)
     if config is None:
-        return invocation.render("notice", kind="setup_first")
+        return present.notice(language, "setup_first")
     view = services.insights.digest(team_id, services.clock.now(), config.timezone)
-    items, dimensions = services.insights.texts(team_id, invocation.language)
-    return invocation.render(
-        "digest",
-        view=view,
-        items=items,
-        dimensions=dimensions,
-        threshold=config.anonymity_threshold,
-        window_weeks=WINDOW_WEEKS,
-    )
+    items, dimensions = services.insights.texts(team_id, language)
+    return present.digest(language, view, items, dimensions, config.anonymity_threshold)
 
 
 def _open_schedule(invocation: Invocation) -> dict | None:
+    present, language = invocation.presenter, invocation.language
     config = invocation.services.workspaces.config(invocation.team_id)
     if config is None:
-        return invocation.render("notice", kind="digest_setup_first")
-    view = invocation.render(
-        "digest_schedule_modal",
-        settings=invocation.services.insights.digest_settings(invocation.team_id),
-        timezone=config.timezone,
-        private_metadata=json.dumps({"language": invocation.language}),
+        return present.notice(language, "digest_setup_first")
+    settings = invocation.services.insights.digest_settings(invocation.team_id)
+    return invocation.open_modal(
+        present.digest_schedule_modal(language, settings, config.timezone, {"language": language})
     )
-    return invocation.open_modal(view)
 
 
-def handle_schedule_submission(
-    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
-) -> None:
+def handle_schedule_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
     language = str(view_metadata(view).get("language", "en"))
     values = view["state"]["values"]
@@ -95,29 +81,23 @@ def handle_schedule_submission(
     if not leaders and not (to_channel and config and config.leadership_channel):
         errors["leaders"] = "digest_nowhere"
     if errors:
-        ack(**field_errors(services, language, errors))
+        ack(**services.presenter.field_errors(language, errors))
         return
     ack()
-    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
-    if user is None:
-        return
     services.insights.schedule_digest(context.team_id, int(weekday), local_time, to_channel, leaders)
     services.schedule_changed()
     client.chat_postMessage(
-        channel=user.id, **services.renderer.render("notice", language, kind="digest_scheduled")
+        channel=admin_of(context).id, **services.presenter.notice(language, "digest_scheduled")
     )
 
 
-def handle_snooze(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
+def handle_snooze(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
-    services = services_of(context)
-    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
-    if clicker is None:
-        return
-    user, language = clicker
+    services, user = services_of(context), admin_of(context)
+    language = services.workspaces.language_for(context.team_id, user)
     key = body["actions"][0].get("value", "")[:96]
     services.insights.snooze(context.team_id, key, user.id, SNOOZE)
-    reply = services.renderer.render("notice", language, kind="nudge_snoozed")
+    reply = services.presenter.notice(language, "nudge_snoozed")
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -126,42 +106,32 @@ def handle_act_button(
 ) -> None:
     ack()
     services = services_of(context)
-    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
-    if clicker is None:
-        return
-    user, language = clicker
-    metadata = json.dumps({"language": language, "key": body["actions"][0].get("value", "")[:96]})
-    view = services.renderer.render("nudge_act_modal", language, private_metadata=metadata)
-    error = open_view(client, body["trigger_id"], view)
-    if error:
-        reply = services.renderer.render("slack_failed", language, error=error)
-        respond(replace_original=False, response_type="ephemeral", **reply)
+    language = services.workspaces.language_for(context.team_id, admin_of(context))
+    metadata = {"language": language, "key": body["actions"][0].get("value", "")[:96]}
+    modal = services.presenter.nudge_act_modal(language, metadata)
+    open_modal_for_click(body, client, services, respond, language, modal)
 
 
-def handle_act_submission(ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext) -> None:
+def handle_act_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     """Record the nudge as acted on and tell both teams what leaders are doing (once per modal)."""
     services = services_of(context)
     metadata = view_metadata(view)
     language, key = str(metadata.get("language", "en")), str(metadata.get("key", ""))
     note = " ".join(str(input_state(view["state"]["values"], "note").get("value") or "").split())
     if not note:
-        ack(**field_errors(services, language, {"note": "comment_required"}))
+        ack(**services.presenter.field_errors(language, {"note": "comment_required"}))
         return
     ack()
-    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
-    if user is None or not services.workspaces.claim_request(context.team_id, f"view:{view['id']}"):
+    user = admin_of(context)
+    if not services.workspaces.claim_request(context.team_id, f"view:{view['id']}"):
         return
     services.insights.act_on(context.team_id, key, user.id, note)
     config = services.workspaces.config(context.team_id)
     items, dimensions = services.insights.texts(context.team_id, config.default_language)
-    announcement = services.renderer.render(
-        "you_said_we_did", config.default_language, key=key, note=note, items=items, dimensions=dimensions
-    )
+    announcement = services.presenter.you_said_we_did(config.default_language, key, note, items, dimensions)
     for channel in config.sales_channels + config.marketing_channels:
         try:
             client.chat_postMessage(channel=channel, **announcement)
         except SlackApiError as error:
             logger.warning("you-said-we-did in %s: %s", channel, error.response.get("error"))
-    client.chat_postMessage(
-        channel=user.id, **services.renderer.render("notice", language, kind="nudge_acted")
-    )
+    client.chat_postMessage(channel=user.id, **services.presenter.notice(language, "nudge_acted"))

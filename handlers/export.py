@@ -15,15 +15,16 @@ if TYPE_CHECKING:
 
 def export_command(invocation: Invocation) -> dict:
     services, team_id = invocation.services, invocation.team_id
+    present, language = invocation.presenter, invocation.language
     if services.workspaces.config(team_id) is None:
-        return invocation.render("notice", kind="setup_first")
+        return present.notice(language, "setup_first")
     now = services.clock.now()
     weeks = [
         (end.date(), results) for end, results in services.insights.weekly_results(team_id, now, TREND_WEEKS)
     ]
-    items, dimensions = services.insights.texts(team_id, invocation.language)
+    items, dimensions = services.insights.texts(team_id, language)
     content = to_csv(rows(weeks, items, dimensions)).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
-    comment = invocation.render("notice", kind="export_ready")["text"]
+    comment = present.notice(language, "export_ready")["text"]
     try:
         channel = invocation.client.conversations_open(users=invocation.user.id)["channel"]["id"]
         invocation.client.files_upload_v2(
@@ -34,5 +35,5 @@ def export_command(invocation: Invocation) -> dict:
             initial_comment=comment,
         )
     except SlackApiError as error:
-        return invocation.render("slack_failed", error=str(error.response.get("error")))
-    return invocation.render("notice", kind="export_sent")
+        return present.slack_failed(language, str(error.response.get("error")))
+    return present.notice(language, "export_sent")

@@ -5,15 +5,15 @@ from __future__ import annotations
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
-from handlers.common import fetch_user, refusal, services_of
+from handlers.common import fetch_user, services_of
 from handlers.context import Services
+from handlers.middleware import admin_of, require_admin
 from handlers.setup_modal import open_setup_modal
 
 
 def register(app: App) -> None:
     app.event("app_home_opened")(handle_home_opened)
-    app.action("open_setup")(handle_open_setup)
+    app.action("open_setup", middleware=[require_admin])(handle_open_setup)
 
 
 def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
@@ -26,15 +26,13 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
     results = services.insights.results(context.team_id, now) if config else None
     asked, answered = services.insights.own_participation(context.team_id, user.id, now)
     is_admin = services.workspaces.may_administer(context.team_id, user)
-    view = services.renderer.render(
-        "home",
+    view = services.presenter.home(
         services.workspaces.language_for(context.team_id, user),
         config=config,
         company=results.composites["everyone"] if results else None,
         asked=asked,
         answered=answered,
         is_admin=is_admin,
-        default_threshold=DEFAULT_ANONYMITY_THRESHOLD,
         **(_digest_status(services, context.team_id, config.timezone) if is_admin and config else {}),
     )
     client.views_publish(user_id=user.id, view=view)
@@ -51,14 +49,8 @@ def _digest_status(services: Services, team_id: str, timezone: str) -> dict:
 
 def handle_open_setup(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
     ack()
-    services = services_of(context)
-    user = fetch_user(client, body["user"]["id"])
+    services, user = services_of(context), admin_of(context)
     language = services.workspaces.language_for(context.team_id, user)
-    if not services.workspaces.may_administer(context.team_id, user):
-        client.chat_postMessage(channel=user.id, **refusal(services, context.team_id, language))
-        return
     error = open_setup_modal(client, services, context.team_id, user, language, body["trigger_id"])
     if error:
-        client.chat_postMessage(
-            channel=user.id, **services.renderer.render("slack_failed", language, error=error)
-        )
+        client.chat_postMessage(channel=user.id, **services.presenter.slack_failed(language, error))

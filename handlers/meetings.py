@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -24,17 +23,16 @@ from bot.domain.meetings import (
 from bot.domain.recurrence_form import suggested
 from bot.services.meetings import MAX_AGENDA_ITEM_LENGTH, RsvpOutcome
 from handlers.common import (
-    clicked_by_admin,
     fetch_user,
-    field_errors,
     input_state,
     input_text,
-    open_comment_modal,
+    message_metadata,
+    open_modal_for_click,
     selected_values,
     services_of,
-    submitted_by_admin,
     view_metadata,
 )
+from handlers.middleware import admin_of, require_admin
 
 if TYPE_CHECKING:
     from handlers.common import Invocation
@@ -46,9 +44,9 @@ NAMED_ACTIONS = ("edit", "pause", "resume", "skip-next", "remove")
 
 
 def register(app: App) -> None:
-    app.view(ADD)(handle_meeting_submission)
-    app.view(EDIT)(handle_meeting_submission)
-    app.action("meeting_remove_confirm")(handle_remove_confirm)
+    app.view(ADD, middleware=[require_admin])(handle_meeting_submission)
+    app.view(EDIT, middleware=[require_admin])(handle_meeting_submission)
+    app.action("meeting_remove_confirm", middleware=[require_admin])(handle_remove_confirm)
     app.action("meeting_remove_cancel")(handle_remove_cancel)
     app.action(re.compile(r"^meeting_rsvp:"))(handle_rsvp)
     app.action(re.compile(r"^meeting_check:"))(handle_check_tap)
@@ -61,53 +59,55 @@ def register(app: App) -> None:
 
 def meeting_command(invocation: Invocation) -> dict | None:
     services, team_id = invocation.services, invocation.team_id
+    present, language = invocation.presenter, invocation.language
     args = invocation.parsed.args
     action = args[0].lower() if args else "list"
     name = " ".join(args[1:]).strip()
     if action == "list":
-        return invocation.render("meeting_list", summaries=services.meetings.summaries(team_id))
+        return present.meeting_list(language, services.meetings.summaries(team_id))
     if action in ("add", "edit") and services.workspaces.config(team_id) is None:
-        return invocation.render("notice", kind="meeting_setup_first")
+        return present.notice(language, "meeting_setup_first")
     if action == "add":
         return _open_meeting_modal(invocation, None)
     if action == "agenda":
         return _add_to_agenda(invocation)
     if action not in NAMED_ACTIONS:
-        return invocation.render("notice", kind="meeting_usage")
+        return present.notice(language, "meeting_usage")
     if not name:
-        return invocation.render("notice", kind="meeting_needs_name", action=action)
+        return present.notice(language, "meeting_needs_name", action=action)
     found = services.meetings.find(team_id, name)
     if found is None:
-        return invocation.render("notice", kind="meeting_missing", name=name)
+        return present.notice(language, "meeting_missing", name=name)
     meeting_id, settings = found
     if action == "edit":
         return _open_meeting_modal(invocation, (meeting_id, settings))
     if action == "remove":
-        return invocation.render("meeting_remove_confirm", name=settings.title, meeting_id=meeting_id)
+        return present.meeting_remove_confirm(language, settings.title, meeting_id)
     if action == "skip-next":
         skipped = services.meetings.skip_next(team_id, meeting_id, invocation.user.id)
         services.schedule_changed()
         kind = "meeting_skip_next" if skipped else "meeting_nothing_to_skip"
-        return invocation.render("notice", kind=kind, name=settings.title, when=skipped)
+        return present.notice(language, kind, name=settings.title, when=skipped)
     services.meetings.set_paused(team_id, meeting_id, paused=action == "pause")
     services.schedule_changed()
     kind = "meeting_paused" if action == "pause" else "meeting_resumed"
-    return invocation.render("notice", kind=kind, name=settings.title)
+    return present.notice(language, kind, name=settings.title)
 
 
 def _add_to_agenda(invocation: Invocation) -> dict:
     """`/align meeting agenda add TEXT`: a point for the soonest meeting to come."""
+    present, language = invocation.presenter, invocation.language
     args = invocation.parsed.args
     text = " ".join(" ".join(args[2:]).split())
     if len(args) < 3 or args[1].lower() != "add" or not text:
-        return invocation.render("notice", kind="agenda_usage")
+        return present.notice(language, "agenda_usage")
     if len(text) > MAX_AGENDA_ITEM_LENGTH:
-        return invocation.render("notice", kind="agenda_too_long")
+        return present.notice(language, "agenda_too_long")
     added = invocation.services.meetings.add_agenda_item(invocation.team_id, text, invocation.user.id)
     if added is None:
-        return invocation.render("notice", kind="agenda_no_meeting")
+        return present.notice(language, "agenda_no_meeting")
     title, start = added
-    return invocation.render("notice", kind="agenda_added", name=title, when=start)
+    return present.notice(language, "agenda_added", name=title, when=start)
 
 
 def _open_meeting_modal(invocation: Invocation, editing: tuple[int, MeetingSettings] | None) -> dict | None:
@@ -120,13 +120,11 @@ def _open_meeting_modal(invocation: Invocation, editing: tuple[int, MeetingSetti
             channels=config.sales_channels + config.marketing_channels,
             **MEETING_RECURRENCE.prefill(suggested(config.timezone, services.clock.now())),
         )
-    view = invocation.render(
-        "meeting_modal",
-        callback_id=ADD if editing is None else EDIT,
-        form=form,
-        private_metadata=json.dumps(
-            {"language": invocation.language, "editing": editing[0] if editing else None}
-        ),
+    view = invocation.presenter.meeting_modal(
+        invocation.language,
+        ADD if editing is None else EDIT,
+        form,
+        {"language": invocation.language, "editing": editing[0] if editing else None},
     )
     return invocation.open_modal(view)
 
@@ -154,9 +152,7 @@ def meeting_form(values: Mapping[str, Mapping[str, Any]]) -> MeetingForm:
     )
 
 
-def handle_meeting_submission(
-    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
-) -> None:
+def handle_meeting_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services, team_id = services_of(context), context.team_id
     metadata = view_metadata(view)
     language = metadata.get("language", "en")
@@ -174,12 +170,12 @@ def handle_meeting_submission(
     else:
         errors = {}
     if errors:
-        ack(**field_errors(services, language, errors))
+        ack(**services.presenter.field_errors(language, errors))
         return
     ack()
-    user = submitted_by_admin(client, services, team_id, body["user"]["id"], language)
-    if user is None or not services.workspaces.claim_request(team_id, f"view:{view['id']}"):
-        return  # not an admin (told so), or the same submission again
+    user = admin_of(context)
+    if not services.workspaces.claim_request(team_id, f"view:{view['id']}"):
+        return  # the same submission again
     if editing is None:
         kind = (
             "meeting_created" if services.meetings.create(team_id, settings, user.id) else "meeting_duplicate"
@@ -188,25 +184,17 @@ def handle_meeting_submission(
         outcome = services.meetings.update(team_id, editing, settings)
         kind = {"updated": "meeting_updated", "missing": "meeting_missing"}.get(outcome, "meeting_duplicate")
     services.schedule_changed()
-    notice = services.renderer.render("notice", language, kind=kind, name=settings.title)
-    client.chat_postMessage(channel=user.id, **notice)
+    client.chat_postMessage(channel=user.id, **services.presenter.notice(language, kind, name=settings.title))
 
 
-def handle_remove_confirm(
-    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
-) -> None:
+def handle_remove_confirm(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
     services = services_of(context)
-    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
-    if clicker is None:
-        return
-    _user, language = clicker
+    language = services.workspaces.language_for(context.team_id, admin_of(context))
     title = services.meetings.remove(context.team_id, _int(body["actions"][0].get("value")))
     services.schedule_changed()
     kind = "meeting_removed" if title is not None else "meeting_missing"
-    respond(
-        replace_original=True, **services.renderer.render("notice", language, kind=kind, name=title or "")
-    )
+    respond(replace_original=True, **services.presenter.notice(language, kind, name=title or ""))
 
 
 def handle_remove_cancel(
@@ -215,7 +203,7 @@ def handle_remove_cancel(
     ack()
     services = services_of(context)
     language = services.workspaces.language_for(context.team_id, fetch_user(client, body["user"]["id"]))
-    respond(replace_original=True, **services.renderer.render("notice", language, kind="nothing_deleted"))
+    respond(replace_original=True, **services.presenter.notice(language, "nothing_deleted"))
 
 
 # ----- RSVPs -------------------------------------------------------------------------------------
@@ -230,19 +218,16 @@ def handle_rsvp(ack: Ack, body: dict, client: WebClient, context: BoltContext, r
         services.meetings.rsvp(team_id, user_id, meeting_id, day, answer) if day else RsvpOutcome("unknown")
     )
     for reminder_id, _channel, _ts in outcome.posts:
-        found = services.meetings.reminder_message(reminder_id)
-        if found is None:
+        post = services.meetings.reminder_post(reminder_id)
+        if post is None:
             continue
-        channel, ts, message = found
         try:
-            client.chat_update(channel=channel, ts=ts, **message)
+            client.chat_update(channel=post.channel, ts=post.ts, **services.presenter.meeting_reminder(post))
         except SlackApiError as error:
-            logger.warning("RSVP counts in %s: %s", channel, error.response.get("error"))
+            logger.warning("RSVP counts in %s: %s", post.channel, error.response.get("error"))
     language = services.workspaces.language_for(team_id, fetch_user(client, user_id))
     kind = {"saved": f"rsvp_{answer}", "closed": "rsvp_closed"}.get(outcome.status, "rsvp_unknown")
-    reply = services.renderer.render(
-        "notice", language, kind=kind, name=outcome.title, when=outcome.occurrence
-    )
+    reply = services.presenter.notice(language, kind, name=outcome.title, when=outcome.occurrence)
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -267,10 +252,11 @@ def handle_check_tap(ack: Ack, body: dict, context: BoltContext, respond: Respon
         context.team_id, body["user"]["id"], _int(check_id), _int(score)
     )
     if status == "saved":
-        respond(replace_original=True, **services.meetings.check_message(view, context.team_id))
+        threshold = services.workspaces.threshold(context.team_id)
+        respond(replace_original=True, **services.presenter.meeting_check(view, threshold))
         return
     kind = "check_closed" if status == "closed" else "check_not_asked"
-    reply = services.renderer.render("notice", view.language if view else "en", kind=kind)
+    reply = services.presenter.notice(view.language if view else "en", kind)
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -282,17 +268,13 @@ def handle_check_comment_button(
     check_id, user_id = _int(body["actions"][0].get("value")), body["user"]["id"]
     view = services.meetings.check_view(context.team_id, check_id, user_id)
     language = view.language if view else "en"
-    open_comment_modal(
-        body,
-        client,
-        services,
-        respond,
-        "meeting_check_comment_modal",
+    modal = services.presenter.meeting_check_comment_modal(
         language,
-        text=services.meetings.check_comment(context.team_id, check_id, user_id) or "",
-        threshold=services.workspaces.threshold(context.team_id),
-        metadata={"check_id": check_id},
+        services.meetings.check_comment(context.team_id, check_id, user_id) or "",
+        services.workspaces.threshold(context.team_id),
+        message_metadata(body, check_id=check_id),
     )
+    open_modal_for_click(body, client, services, respond, language, modal)
 
 
 def handle_check_comment_submission(
@@ -305,18 +287,17 @@ def handle_check_comment_submission(
     before = services.meetings.check_view(context.team_id, check_id, user_id)
     language = before.language if before else "en"
     if not text:
-        ack(**field_errors(services, language, {"comment": "comment_required"}))
+        ack(**services.presenter.field_errors(language, {"comment": "comment_required"}))
         return
     ack()
     after = services.meetings.comment_on_check(context.team_id, user_id, check_id, text[:1000])
     kind = "check_comment_saved" if after is not None else "check_closed"
-    client.chat_postMessage(channel=user_id, **services.renderer.render("notice", language, kind=kind))
+    client.chat_postMessage(channel=user_id, **services.presenter.notice(language, kind))
     channel, ts = metadata.get("channel"), metadata.get("ts")
     if after is not None and channel and ts:
+        message = services.presenter.meeting_check(after, services.workspaces.threshold(context.team_id))
         try:
-            client.chat_update(
-                channel=channel, ts=ts, **services.meetings.check_message(after, context.team_id)
-            )
+            client.chat_update(channel=channel, ts=ts, **message)
         except SlackApiError as error:
             logger.warning("could not mark the answer on check %s: %s", check_id, error.response.get("error"))
 

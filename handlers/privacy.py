@@ -23,7 +23,7 @@ def register(app: App) -> None:
 
 
 def forget_me_command(invocation: Invocation) -> dict:
-    return invocation.render("forget_me_confirm")
+    return invocation.presenter.forget_me_confirm(invocation.language)
 
 
 def handle_confirm(ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -32,7 +32,7 @@ def handle_confirm(ack: Ack, body: dict, client: WebClient, context: BoltContext
     user = fetch_user(client, body["user"]["id"])
     language = services.workspaces.language_for(context.team_id, user)  # before the choice is deleted
     deleted = forget(services.database, context.team_id, user.id)
-    confirmation = services.renderer.render("notice", language, kind="forgotten", **deleted)
+    confirmation = services.presenter.notice(language, "forgotten", **deleted)
     respond(replace_original=True, **confirmation)
 
 
@@ -40,4 +40,4 @@ def handle_cancel(ack: Ack, body: dict, client: WebClient, context: BoltContext,
     ack()
     services = services_of(context)
     language = services.workspaces.language_for(context.team_id, fetch_user(client, body["user"]["id"]))
-    respond(replace_original=True, **services.renderer.render("notice", language, kind="nothing_deleted"))
+    respond(replace_original=True, **services.presenter.notice(language, "nothing_deleted"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,31 +11,27 @@ from slack_sdk import WebClient
 from bot.domain import cadence as cadences
 from bot.domain.recurrence_form import suggested
 from handlers.common import (
-    clicked_by_admin,
     fetch_user,
-    field_errors,
     input_state,
     input_text,
     selected_values,
     services_of,
-    submitted_by_admin,
     view_metadata,
 )
+from handlers.middleware import admin_of, require_admin
 
 if TYPE_CHECKING:
     from handlers.common import Invocation
-
-logger = logging.getLogger(__name__)
 
 ADD, EDIT = "pulse_add", "pulse_edit"
 NAMED_ACTIONS = ("edit", "pause", "resume", "skip-next", "now", "delete")
 
 
 def register(app: App) -> None:
-    app.view(ADD)(handle_cadence_submission)
-    app.view(EDIT)(handle_cadence_submission)
-    app.view("question_add")(handle_question_submission)
-    app.action("pulse_delete_confirm")(handle_delete_confirm)
+    app.view(ADD, middleware=[require_admin])(handle_cadence_submission)
+    app.view(EDIT, middleware=[require_admin])(handle_cadence_submission)
+    app.view("question_add", middleware=[require_admin])(handle_question_submission)
+    app.action("pulse_delete_confirm", middleware=[require_admin])(handle_delete_confirm)
     app.action("pulse_delete_cancel")(handle_delete_cancel)
 
 
@@ -46,56 +40,56 @@ def register(app: App) -> None:
 
 def pulse_command(invocation: Invocation) -> dict | None:
     services, team_id = invocation.services, invocation.team_id
+    present, language = invocation.presenter, invocation.language
     args = invocation.parsed.args
     action = args[0].lower() if args else "list"
     name = " ".join(args[1:]).strip()
     if action == "list":
-        return invocation.render("pulse_list", summaries=services.pulses.summaries(team_id))
+        return present.pulse_list(language, services.pulses.summaries(team_id))
     if action in ("add", "edit") and services.workspaces.config(team_id) is None:
-        return invocation.render("notice", kind="setup_first")
+        return present.notice(language, "setup_first")
     if action == "add":
         return _open_cadence_modal(invocation, ADD, None)
     if action == "preview":
         return _preview(invocation, name or None)
     if action not in NAMED_ACTIONS:
-        return invocation.render("notice", kind="pulse_usage")
+        return present.notice(language, "pulse_usage")
     if not name:
-        return invocation.render("notice", kind="pulse_needs_name", action=action)
+        return present.notice(language, "pulse_needs_name", action=action)
     if action == "edit":
         if services.pulses.settings(team_id, name) is None:
-            return invocation.render("notice", kind="pulse_missing", name=name)
+            return present.notice(language, "pulse_missing", name=name)
         return _open_cadence_modal(invocation, EDIT, name)
     if action == "delete":
         if services.pulses.settings(team_id, name) is None:
-            return invocation.render("notice", kind="pulse_missing", name=name)
-        return invocation.render("pulse_delete_confirm", name=name)
+            return present.notice(language, "pulse_missing", name=name)
+        return present.pulse_delete_confirm(language, name)
     if action == "now":
         outcome = services.pulses.start_now(team_id, name, invocation.trigger_id)
         services.schedule_changed()
         kind = {"started": "pulse_started", "duplicate": "pulse_duplicate"}.get(outcome, "pulse_missing")
-        return invocation.render("notice", kind=kind, name=name)
+        return present.notice(language, kind, name=name)
     if action == "skip-next":
         summary, skipped = services.pulses.skip_next(team_id, name)
         if summary is None:
-            return invocation.render("notice", kind="pulse_missing", name=name)
-        return invocation.render(
-            "notice", kind="pulse_skip_next" if skipped else "pulse_nothing_to_skip", name=name
-        )
+            return present.notice(language, "pulse_missing", name=name)
+        return present.notice(language, "pulse_skip_next" if skipped else "pulse_nothing_to_skip", name=name)
     summary = services.pulses.set_paused(team_id, name, paused=action == "pause")
     if summary is None:
-        return invocation.render("notice", kind="pulse_missing", name=name)
+        return present.notice(language, "pulse_missing", name=name)
     services.schedule_changed()
-    return invocation.render(
-        "notice", kind="pulse_paused" if action == "pause" else "pulse_resumed", name=name
-    )
+    return present.notice(language, "pulse_paused" if action == "pause" else "pulse_resumed", name=name)
 
 
 def _preview(invocation: Invocation, name: str | None) -> dict:
-    view = invocation.services.pulses.preview(invocation.team_id, name, invocation.language)
+    services, language = invocation.services, invocation.language
+    view = services.pulses.preview(invocation.team_id, name, language)
     if view is None:
-        return invocation.render("notice", kind="pulse_missing" if name else "pulse_none", name=name or "")
-    return invocation.render(
-        "pulse_message", view=view, threshold=invocation.services.workspaces.threshold(invocation.team_id)
+        return invocation.presenter.notice(
+            language, "pulse_missing" if name else "pulse_none", name=name or ""
+        )
+    return invocation.presenter.pulse_message(
+        language, view, services.workspaces.threshold(invocation.team_id)
     )
 
 
@@ -107,11 +101,8 @@ def _open_cadence_modal(invocation: Invocation, callback_id: str, editing: str |
     else:
         suggestion = suggested(config.timezone, services.clock.now())
         form = cadences.CadenceForm(**cadences.PULSE_RECURRENCE.prefill(suggestion))
-    view = invocation.render(
-        "pulse_modal",
-        callback_id=callback_id,
-        form=form,
-        private_metadata=json.dumps({"language": invocation.language, "editing": editing}),
+    view = invocation.presenter.pulse_modal(
+        invocation.language, callback_id, form, {"language": invocation.language, "editing": editing}
     )
     return invocation.open_modal(view)
 
@@ -146,9 +137,7 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
     )
 
 
-def handle_cadence_submission(
-    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
+def handle_cadence_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
     metadata = view_metadata(view)
     language, editing = metadata.get("language", "en"), metadata.get("editing")
@@ -162,12 +151,10 @@ def handle_cadence_submission(
         if clash is not None and (editing is None or settings.name.lower() != editing.lower()):
             errors = {"name": "name_taken"}
     if errors:
-        ack(**field_errors(services, language, errors))
+        ack(**services.presenter.field_errors(language, errors))
         return
     ack()
-    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
-    if user is None:
-        return
+    user = admin_of(context)
     if editing is None:
         done = services.pulses.create(context.team_id, settings, user.id)
         kind = "pulse_created" if done else "pulse_duplicate"
@@ -175,24 +162,18 @@ def handle_cadence_submission(
         outcome = services.pulses.update(context.team_id, editing, settings)
         kind = {"updated": "pulse_updated", "missing": "pulse_missing"}.get(outcome, "pulse_duplicate")
     services.schedule_changed()
-    notice = services.renderer.render("notice", language, kind=kind, name=settings.name)
-    client.chat_postMessage(channel=user.id, **notice)
+    client.chat_postMessage(channel=user.id, **services.presenter.notice(language, kind, name=settings.name))
 
 
-def handle_delete_confirm(
-    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
-) -> None:
+def handle_delete_confirm(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
     ack()
     services = services_of(context)
-    clicker = clicked_by_admin(client, services, context.team_id, body, respond)
-    if clicker is None:
-        return
-    user, language = clicker
+    language = services.workspaces.language_for(context.team_id, admin_of(context))
     name = body["actions"][0]["value"]
     deleted = services.pulses.delete(context.team_id, name)
     services.schedule_changed()
     kind = "pulse_deleted" if deleted else "pulse_missing"
-    respond(replace_original=True, **services.renderer.render("notice", language, kind=kind, name=name))
+    respond(replace_original=True, **services.presenter.notice(language, kind, name=name))
 
 
 def handle_delete_cancel(
@@ -201,7 +182,7 @@ def handle_delete_cancel(
     ack()
     services = services_of(context)
     language = services.workspaces.language_for(context.team_id, fetch_user(client, body["user"]["id"]))
-    respond(replace_original=True, **services.renderer.render("notice", language, kind="nothing_deleted"))
+    respond(replace_original=True, **services.presenter.notice(language, "nothing_deleted"))
 
 
 # ----- /align questions --------------------------------------------------------------------------
@@ -209,29 +190,24 @@ def handle_delete_cancel(
 
 def questions_command(invocation: Invocation) -> dict | None:
     services, team_id = invocation.services, invocation.team_id
+    present, language = invocation.presenter, invocation.language
     args = invocation.parsed.args
     action = args[0].lower() if args else "list"
     if action == "list":
-        return invocation.render("questions_list", **services.pulses.catalogue(team_id, invocation.language))
+        return present.questions_list(language, **services.pulses.catalogue(team_id, language))
     if action == "add":
         if services.workspaces.config(team_id) is None:
-            return invocation.render("notice", kind="setup_first")
-        view = invocation.render(
-            "question_add_modal",
-            dimensions=services.pulses.catalogue(team_id, invocation.language)["dimensions"],
-            private_metadata=json.dumps({"language": invocation.language}),
-        )
-        return invocation.open_modal(view)
+            return present.notice(language, "setup_first")
+        dimensions = services.pulses.catalogue(team_id, language)["dimensions"]
+        return invocation.open_modal(present.question_add_modal(language, dimensions, {"language": language}))
     if action in ("on", "off") and len(args) == 2:
         outcome = services.pulses.set_item_enabled(team_id, args[1], enabled=action == "on")
         kind = {"done": f"question_{action}", "missing": "question_missing", "last": "question_last"}[outcome]
-        return invocation.render("notice", kind=kind, name=args[1])
-    return invocation.render("notice", kind="question_usage")
+        return present.notice(language, kind, name=args[1])
+    return present.notice(language, "question_usage")
 
 
-def handle_question_submission(
-    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
-) -> None:
+def handle_question_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
     language = view_metadata(view).get("language", "en")
     values = view["state"]["values"]
@@ -247,16 +223,15 @@ def handle_question_submission(
     if dimension not in {d.id for d in services.bank.dimensions}:
         errors["dimension"] = "bad_choice"
     if errors:
-        ack(**field_errors(services, language, errors))
+        ack(**services.presenter.field_errors(language, errors))
         return
     ack()
-    user = submitted_by_admin(client, services, context.team_id, body["user"]["id"], language)
-    if user is None:
-        return
+    user = admin_of(context)
     item_id = services.pulses.add_custom_item(
         context.team_id, dimension, texts, user.id, request_key=view["id"]
     )
     if item_id is None:
         return  # the same modal submitted twice
-    notice = services.renderer.render("notice", language, kind="question_added", name=item_id)
-    client.chat_postMessage(channel=user.id, **notice)
+    client.chat_postMessage(
+        channel=user.id, **services.presenter.notice(language, "question_added", name=item_id)
+    )

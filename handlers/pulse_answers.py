@@ -10,16 +10,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.vocabulary import DEPARTMENTS
-from bot.services.pulses import PulseView
 from handlers.common import (
     fetch_user,
-    field_errors,
     input_state,
-    open_comment_modal,
+    message_metadata,
+    open_modal_for_click,
     services_of,
     view_metadata,
 )
-from handlers.context import Services
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +28,6 @@ def register(app: App) -> None:
     app.action(re.compile(r"^pulse_preview:"))(handle_preview_tap)
     app.action("pulse_comment")(handle_comment_button)
     app.view("pulse_comment")(handle_comment_submission)
-
-
-def _workspace_render(services: Services, team_id: str, view: PulseView) -> dict:
-    return services.renderer.render(
-        "pulse_message", view.language, view=view, threshold=services.workspaces.threshold(team_id)
-    )
 
 
 def _is_channel_post(body: dict) -> bool:
@@ -49,13 +41,12 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))
     user_id = body["user"]["id"]
     outcome = services.pulses.answer(context.team_id, user_id, round_id, item_id, score)
-    if outcome.status == "saved" and not _is_channel_post(body):
-        respond(replace_original=True, **_workspace_render(services, context.team_id, outcome.view))
-        return
     language = outcome.view.language if outcome.view else "en"
-    reply = services.renderer.render(
-        "pulse_tap_reply", language, outcome=outcome.status, view=outcome.view, statement=outcome.statement
-    )
+    if outcome.status == "saved" and not _is_channel_post(body):
+        threshold = services.workspaces.threshold(context.team_id)
+        respond(replace_original=True, **services.presenter.pulse_message(language, outcome.view, threshold))
+        return
+    reply = services.presenter.pulse_tap_reply(language, outcome.status, outcome.view, outcome.statement)
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -70,15 +61,14 @@ def handle_department(ack: Ack, body: dict, context: BoltContext, respond: Respo
     view = services.pulses.choose_department(context.team_id, user_id, round_id, department)
     language = view.language if view else "en"
     if view is None:
-        reply = services.renderer.render(
-            "pulse_tap_reply", language, outcome="not_asked", view=None, statement=None
-        )
+        reply = services.presenter.pulse_tap_reply(language, "not_asked", None, None)
         respond(replace_original=False, response_type="ephemeral", **reply)
     elif _is_channel_post(body):
-        reply = services.renderer.render("notice", language, kind="department_set", department=department)
+        reply = services.presenter.notice(language, "department_set", department=department)
         respond(replace_original=False, response_type="ephemeral", **reply)
     else:
-        respond(replace_original=True, **_workspace_render(services, context.team_id, view))
+        threshold = services.workspaces.threshold(context.team_id)
+        respond(replace_original=True, **services.presenter.pulse_message(language, view, threshold))
 
 
 def handle_preview_tap(
@@ -87,9 +77,7 @@ def handle_preview_tap(
     ack()
     services = services_of(context)
     language = services.workspaces.language_for(context.team_id, fetch_user(client, body["user"]["id"]))
-    reply = services.renderer.render(
-        "pulse_tap_reply", language, outcome="preview", view=None, statement=None
-    )
+    reply = services.presenter.pulse_tap_reply(language, "preview", None, None)
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
@@ -101,17 +89,13 @@ def handle_comment_button(
     round_id = _int(body["actions"][0].get("value"))
     user_id = body["user"]["id"]
     language = services.pulses.language_of(context.team_id, round_id, user_id) or "en"
-    open_comment_modal(
-        body,
-        client,
-        services,
-        respond,
-        "pulse_comment_modal",
+    modal = services.presenter.pulse_comment_modal(
         language,
-        text=services.pulses.comment_text(context.team_id, round_id, user_id) or "",
-        threshold=services.workspaces.threshold(context.team_id),
-        metadata={"round_id": round_id},
+        services.pulses.comment_text(context.team_id, round_id, user_id) or "",
+        services.workspaces.threshold(context.team_id),
+        message_metadata(body, round_id=round_id),
     )
+    open_modal_for_click(body, client, services, respond, language, modal)
 
 
 def handle_comment_submission(
@@ -123,18 +107,18 @@ def handle_comment_submission(
     text = str(input_state(view["state"]["values"], "comment").get("value") or "").strip()
     language = services.pulses.language_of(context.team_id, round_id, user_id) or "en"
     if not text:
-        ack(**field_errors(services, language, {"comment": "comment_required"}))
+        ack(**services.presenter.field_errors(language, {"comment": "comment_required"}))
         return
     ack()
     pulse_view = services.pulses.comment(context.team_id, user_id, round_id, text[:1000])
     kind = "comment_saved" if pulse_view is not None else "comment_closed"
-    client.chat_postMessage(channel=user_id, **services.renderer.render("notice", language, kind=kind))
+    client.chat_postMessage(channel=user_id, **services.presenter.notice(language, kind))
     channel, ts = metadata.get("channel"), metadata.get("ts")
     if pulse_view is not None and channel and ts and str(channel).startswith("D"):
+        threshold = services.workspaces.threshold(context.team_id)
+        message = services.presenter.pulse_message(pulse_view.language, pulse_view, threshold)
         try:
-            client.chat_update(
-                channel=channel, ts=ts, **_workspace_render(services, context.team_id, pulse_view)
-            )
+            client.chat_update(channel=channel, ts=ts, **message)
         except SlackApiError as error:
             logger.warning(
                 "could not mark the comment on round %s: %s", round_id, error.response.get("error")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -13,32 +12,23 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import workspace_setup
 from bot.domain.people import SlackUser
-from handlers.common import (
-    field_errors,
-    input_state,
-    open_view,
-    services_of,
-    submitted_by_admin,
-    view_metadata,
-)
+from handlers.common import input_state, open_view, services_of, view_metadata
 from handlers.context import Services
+from handlers.middleware import admin_of, require_admin
 
 CALLBACK_ID = "setup"
 
 
 def register(app: App) -> None:
-    app.view(CALLBACK_ID)(handle_submission)
+    app.view(CALLBACK_ID, middleware=[require_admin])(handle_submission)
 
 
 def open_setup_modal(
     client: WebClient, services: Services, team_id: str, user: SlackUser, language: str, trigger_id: str
 ) -> str | None:
     """Open the modal for an admin; returns Slack's error code when it could not be opened."""
-    view = services.renderer.render(
-        "setup_modal",
-        language,
-        form=services.workspaces.setup_form(team_id, user),
-        private_metadata=json.dumps({"language": language}),
+    view = services.presenter.setup_modal(
+        language, services.workspaces.setup_form(team_id, user), {"language": language}
     )
     return open_view(client, trigger_id, view)
 
@@ -75,30 +65,23 @@ def _channels_without_bot(client: WebClient, channels: tuple[str, ...], logger: 
 
 
 def handle_submission(
-    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
+    ack: Ack, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     services = services_of(context)
     language = str(view_metadata(view).get("language", "en"))
     config, errors = workspace_setup.validate(form_from_state(view["state"]["values"]))
     if errors:
-        ack(**field_errors(services, language, errors))
+        ack(**services.presenter.field_errors(language, errors))
         return
     ack()
-    team_id = context.team_id
-    user = submitted_by_admin(client, services, team_id, body["user"]["id"], language)
-    if user is None:
-        return
+    team_id, user = context.team_id, admin_of(context)
     if not services.workspaces.save_setup(team_id, config, user.id, f"view:{view['id']}"):
         logger.info("setup view %s submitted again: already stored", view["id"])
         return
     channels = (
         config.sales_channels + config.marketing_channels + tuple(filter(None, [config.leadership_channel]))
     )
-    message = services.renderer.render(
-        "setup_saved",
-        language,
-        config=config,
-        configured_by=user.id,
-        channels_without_bot=_channels_without_bot(client, channels, logger),
+    message = services.presenter.setup_saved(
+        language, config, user.id, _channels_without_bot(client, channels, logger)
     )
     client.chat_postMessage(channel=user.id, **message)

@@ -57,6 +57,7 @@ def test_the_contracts_hold(tree: Path) -> None:
         ("bot/domain/scoring.py", "import storage.db  # noqa", "The domain is pure"),
         ("storage/pulses.py", "import bot.services.pulses  # noqa", "Storage knows only the domain"),
         ("bot/services/pulses.py", "import handlers.common  # noqa", "Layers, each"),
+        ("bot/jobs/digests.py", "import bot.slack.rendering  # noqa", "Only the Slack side renders"),
         ("bot/domain/schedule.py", "import bot.domain.cadence  # noqa", "No import cycles"),
         ("bot/sandbox/http.py", "import bot.services.pulses  # noqa", "The sandbox stands alone"),
     ],

@@ -94,7 +94,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
         bot.database,
         clock,
         bot.services.insights,
-        bot.services.renderer,
+        bot.services.presenter,
         lambda _team_id: bot.app.client,
     )
     assert replica.run_due() == 0

@@ -73,7 +73,7 @@ def test_forget_me_deletes_only_the_clicker_and_results_no_longer_count_them(bot
     others = rows_of(bot, SALESPEOPLE[0])
 
     response, prompt = forget_me_prompt(bot, driver, FORGOTTEN)
-    assert text_of(prompt) == text_of(bot.services.renderer.render("forget_me_confirm", "fa"))  # theirs
+    assert text_of(prompt) == text_of(bot.services.presenter.forget_me_confirm("fa"))  # theirs
     confirm = driver.click(
         FORGOTTEN, "forget_me_confirm", "forget", "forget_me", channel_id="C0SALES01", message=prompt
     )

@@ -391,7 +391,7 @@ def test_rsvp_counts_update_in_place_everywhere_and_count_each_person_once(bot, 
     clock.set(FIRST + timedelta(hours=1))  # over: late taps are not counted
     driver.interaction(payload)
     assert bot.wait_idle()
-    closed = bot.services.renderer.render("notice", "fa", kind="rsvp_closed")  # the marketer reads Persian
+    closed = bot.services.presenter.notice("fa", "rsvp_closed")  # the marketer reads Persian
     assert sandbox.response_url_posts[-1].body["text"] == closed["text"]
 
 

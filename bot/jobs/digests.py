@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 from bot.domain import schedule
 from bot.domain.clock import Clock
 from bot.domain.people import choose_language
-from bot.services.insights import WINDOW_WEEKS, InsightService
-from bot.slack.chart import render_trend
+from bot.services.insights import InsightService
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox, is_person
-from bot.slack.rendering import Renderer
+from bot.slack.presenters import Presenter
 from storage import digests as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -42,13 +41,13 @@ class DigestRunner:
         database: Database,
         clock: Clock,
         insights: InsightService,
-        renderer: Renderer,
+        presenter: Presenter,
         slack_for: Callable[[str], WebClient],
     ) -> None:
         self.database = database
         self.clock = clock
         self.insights = insights
-        self.renderer = renderer
+        self.presenter = presenter
         self.slack_for = slack_for
         self._lock = threading.Lock()
         self.outbox = Outbox(database, clock, slack_for)
@@ -152,9 +151,7 @@ class DigestRunner:
             week = session.get(Digest, post.digest_id).week
             config = workspace_store.load_config(session, post.team_id)
         language = self._language(post.team_id, admin, config.default_language)
-        return self.renderer.render(
-            "digest_failed", language, week=week, destination=destination, error=error
-        )
+        return self.presenter.digest_failed(language, week, destination, error)
 
     def _language(self, team_id: str, destination: str, default: str) -> str:
         """A channel reads the workspace's default language; a leader their own."""
@@ -183,15 +180,7 @@ class DigestRunner:
         if view is None:
             return None
         items, dimensions = self.insights.texts(team_id, language)
-        return self.renderer.render(
-            "digest",
-            language,
-            view=view,
-            items=items,
-            dimensions=dimensions,
-            threshold=config.anonymity_threshold,
-            window_weeks=WINDOW_WEEKS,
-        )
+        return self.presenter.digest(language, view, items, dimensions, config.anonymity_threshold)
 
     def _attach_charts(self) -> None:
         """The trend chart, in the thread of each digest message that does not have it yet."""
@@ -205,11 +194,7 @@ class DigestRunner:
                 digest = session.get(Digest, digest_id)
                 config = workspace_store.load_config(session, team_id)
             language = self._language(team_id, destination, config.default_language)
-            png = render_trend(
-                self.insights.trend(team_id, digest.scheduled_at),
-                language,
-                self.renderer.render("chart_labels", language),
-            )
+            png = self.presenter.trend_chart(language, self.insights.trend(team_id, digest.scheduled_at))
             file_id = NO_CHART
             try:
                 uploaded = self.slack_for(team_id).files_upload_v2(

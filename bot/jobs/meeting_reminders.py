@@ -38,8 +38,10 @@ from bot.domain.people import SlackUser, choose_language
 from bot.domain.question_bank import QuestionBank
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.meetings import CHECK_WINDOW, MeetingService
+from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
+from bot.slack.presenters import Presenter
 from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -65,6 +67,7 @@ class MeetingRunner:
         database: Database,
         clock: Clock,
         meetings: MeetingService,
+        presenter: Presenter,
         bank: QuestionBank,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
@@ -72,9 +75,11 @@ class MeetingRunner:
         self.database = database
         self.clock = clock
         self.meetings = meetings
+        self.presenter = presenter
         self.bank = bank
         self.slack_for = slack_for
         self.default_language = default_language
+        self.configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
         self.outbox = Outbox(database, clock, slack_for)
         self.reminders = ReminderPosts(self)
@@ -85,6 +90,7 @@ class MeetingRunner:
         with self._lock:
             report = MeetingReport()
             now = self.clock.now()
+            self.configs = ConfigsOfRun(self.database, self.default_language)
             self._plan(now)
             self.outbox.recover(self.reminders)
             self.outbox.recover(self.checks)
@@ -250,11 +256,10 @@ class ReminderPosts(RowMailbox):
                 self._agendas[day] = store.agenda_to_json(agenda)
             with self.runner.database.session() as session:
                 session.get(MeetingReminder, reminder.id).agenda = self._agendas[day]
-        found = self.runner.meetings.reminder_message(reminder.id)
-        if found is None:  # the meeting was removed meanwhile, and this post with it
+        post = self.runner.meetings.reminder_post(reminder.id)
+        if post is None:  # the meeting was removed meanwhile, and this post with it
             return Outcome(PostStatus.DROPPED)
-        _channel, _ts, message = found
-        return message
+        return self.runner.presenter.meeting_reminder(post)
 
     def _still_due(self, reminder_id: int) -> bool:
         """Whether its meeting is still ahead, and neither skipped, paused nor removed."""
@@ -296,7 +301,7 @@ class CheckDMs(RowMailbox):
         view = self.runner.meetings.check_view(delivery.team_id, delivery.check_id, delivery.user_id)
         if view is None or view.closed:
             return Outcome(PostStatus.DROPPED)
-        return self.runner.meetings.check_message(view, delivery.team_id)
+        return self.runner.presenter.meeting_check(view, self.runner.configs.threshold(delivery.team_id))
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         delivery = self.claimed_row(session, envelope)

@@ -28,11 +28,11 @@ from bot.domain.cadence import DELIVERY_CHANNEL
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language
 from bot.domain.vocabulary import MARKETING, SALES
-from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.pulses import PulseService, PulseView
+from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
-from bot.slack.rendering import Renderer
+from bot.slack.presenters import Presenter
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -62,16 +62,17 @@ class PulseRunner:
         database: Database,
         clock: Clock,
         pulses: PulseService,
-        renderer: Renderer,
+        presenter: Presenter,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
     ) -> None:
         self.database = database
         self.clock = clock
         self.pulses = pulses
-        self.renderer = renderer
+        self.presenter = presenter
         self.slack_for = slack_for
         self.default_language = default_language
+        self.configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
         self.outbox = Outbox(database, clock, slack_for)
@@ -88,6 +89,7 @@ class PulseRunner:
         with self._lock:
             report = RunReport()
             now = self.clock.now()
+            self.configs = ConfigsOfRun(self.database, self.default_language)
             self._plan(now, report)
             self._build_audiences()
             for mailbox in (self.dms, self.channel_posts, self.reminders):
@@ -252,7 +254,7 @@ class PulseRunner:
             if not batch:
                 return
             for delivery_id, team_id, user_id, round_id, language, channel, ts in batch:
-                message = self._render(team_id, language, self.pulses.view(round_id, user_id))
+                message = self.present(team_id, language, self.pulses.view(round_id, user_id))
                 self.outbox.update(team_id, channel, ts, message)
                 with self.database.session() as session:
                     session.get(Delivery, delivery_id).closed_notice = True
@@ -262,16 +264,13 @@ class PulseRunner:
         for channel, ts in posts:
             if ts is None:
                 continue
-            message = self._render(team_id, None, view)
+            message = self.present(team_id, None, view)
             self.outbox.update(team_id, channel, ts, message)
 
-    def _render(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
+    def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
-        with self.database.session() as session:
-            config = workspace_store.load_config(session, team_id)
-        threshold = config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
-        language = language or (config.default_language if config else self.default_language)
-        return self.renderer.render("pulse_message", language, view=view, threshold=threshold)
+        language = language or self.configs.language(team_id)
+        return self.presenter.pulse_message(language, view, self.configs.threshold(team_id))
 
 
 # ----- what the outbox posts ---------------------------------------------------------------------
@@ -299,7 +298,7 @@ class PulseDMs(RowMailbox):
         view = self.runner.pulses.view(delivery.round_id, delivery.user_id)
         if view is None:
             return Outcome(PostStatus.FAILED, error="round_deleted")
-        return self.runner._render(delivery.team_id, delivery.language, view)
+        return self.runner.present(delivery.team_id, delivery.language, view)
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         delivery = self.claimed_row(session, envelope)
@@ -325,7 +324,7 @@ class ChannelPosts(RowMailbox):
 
     def compose(self, envelope: Envelope) -> Message:
         post = envelope.row
-        return self.runner._render(post.team_id, post.language, self.runner.pulses.view(post.round_id, None))
+        return self.runner.present(post.team_id, post.language, self.runner.pulses.view(post.round_id, None))
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         post = self.claimed_row(session, envelope)
@@ -386,7 +385,7 @@ class PulseReminders:
         with self.runner.database.session() as session:
             delivery = session.get(Delivery, reminder.delivery_id)
         view = self.runner.pulses.view(delivery.round_id, delivery.user_id, reminder=reminder.number)
-        return self.runner._render(delivery.team_id, delivery.language, view)
+        return self.runner.present(delivery.team_id, delivery.language, view)
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         reminder = session.get(Reminder, (envelope.row.delivery_id, envelope.row.number))

@@ -32,7 +32,7 @@ from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
-from bot.slack.rendering import default_renderer
+from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
 from storage.db import Database
@@ -77,10 +77,10 @@ class BotRuntime:
         self.metrics = Metrics()
         self.executor = TrackedExecutor()
 
-        renderer, bank = default_renderer(), load_bank()
+        presenter, bank = default_presenter(), load_bank()
         pulses = PulseService(self.database, clock, bank)
         insights = InsightService(self.database, pulses)
-        meetings = MeetingService(self.database, clock, insights, renderer)
+        meetings = MeetingService(self.database, clock, insights)
         installations = (
             Installations(
                 (settings.slack_client_id, settings.slack_client_secret, settings.slack_redirect_uri),
@@ -96,11 +96,17 @@ class BotRuntime:
         slack_for = installations.client_for if installations else lambda _team_id: app_client
 
         self.runner = PulseRunner(
-            self.database, clock, pulses, renderer, slack_for, default_language=settings.default_language
+            self.database, clock, pulses, presenter, slack_for, default_language=settings.default_language
         )
-        self.digests = DigestRunner(self.database, clock, insights, renderer, slack_for)
+        self.digests = DigestRunner(self.database, clock, insights, presenter, slack_for)
         self.meetings = MeetingRunner(
-            self.database, clock, meetings, bank, slack_for, default_language=settings.default_language
+            self.database,
+            clock,
+            meetings,
+            presenter,
+            bank,
+            slack_for,
+            default_language=settings.default_language,
         )
         self.retention = RetentionRunner(self.database, clock, settings.retention_months)
         self.scheduler = (
@@ -111,7 +117,7 @@ class BotRuntime:
 
         self.services = Services(
             database=self.database,
-            renderer=renderer,
+            presenter=presenter,
             clock=clock,
             bank=bank,
             workspaces=WorkspaceService(

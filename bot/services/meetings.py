@@ -1,8 +1,8 @@
 """Joint meetings as admins and both teams use them: series, skips, agenda items, RSVPs, usefulness checks.
 
 The domain is in `bot.domain.meetings` (and `bot.domain.ical` for the calendar file); the scheduled
-work (reminders, checks) is in `bot.jobs.meeting_reminders`. This service also words its own
-messages, because the runner and the RSVP listener post the same reminder.
+work (reminders, checks) is in `bot.jobs.meeting_reminders`. It returns what each message shows;
+the runner and the listeners present it (`bot.slack.presenters`).
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import ical, schedule
 from bot.domain.clock import Clock
 from bot.domain.meetings import Agenda, MeetingSettings, build_agenda, next_occurrences
 from bot.domain.nudges import BOTH_TEAMS
-from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.insights import InsightService
-from bot.slack.rendering import Renderer
 from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -65,6 +62,20 @@ class ReminderView:
 
 
 @dataclass(frozen=True)
+class ReminderPost:
+    """One reminder as it reads now, where it is posted, and the words its agenda needs."""
+
+    channel: str
+    ts: str | None
+    language: str
+    view: ReminderView
+    items: dict[str, str]
+    """The statements' texts in `language`, by id (the agenda names the weakest)."""
+    dimensions: dict[str, str]
+    """The dimensions' names in `language`, by id."""
+
+
+@dataclass(frozen=True)
 class CheckView:
     """One person's "was it useful?" DM."""
 
@@ -89,13 +100,10 @@ class RsvpOutcome:
 
 
 class MeetingService:
-    def __init__(
-        self, database: Database, clock: Clock, insights: InsightService, renderer: Renderer
-    ) -> None:
+    def __init__(self, database: Database, clock: Clock, insights: InsightService) -> None:
         self.database = database
         self.clock = clock
         self.insights = insights
-        self.renderer = renderer
 
     # ----- series ------------------------------------------------------------------------------------
 
@@ -234,8 +242,8 @@ class MeetingService:
         nudges = [n for n in digest.nudges if n.audience == BOTH_TEAMS] if digest else []
         return replace(build_agenda(results, nudges, 1, extra_items), joint_activity=joint_activity)
 
-    def reminder_message(self, reminder_id: int) -> tuple[str, str | None, dict[str, Any]] | None:
-        """(channel, ts, the post as it reads now) of one reminder; None once its meeting is removed."""
+    def reminder_post(self, reminder_id: int) -> ReminderPost | None:
+        """One reminder as it reads now; None once its meeting is removed."""
         with self.database.session() as session:
             reminder = session.get(MeetingReminder, reminder_id)
             meeting = session.get(Meeting, reminder.meeting_id) if reminder else None
@@ -262,10 +270,7 @@ class MeetingService:
                 reminder.team_id,
             )
         items, dimensions = self.insights.texts(team_id, language)
-        message = self.renderer.render(
-            "meeting_reminder", language, view=view, items=items, dimensions=dimensions
-        )
-        return channel, ts, message
+        return ReminderPost(channel, ts, language, view, items, dimensions)
 
     def rsvp(self, team_id: str, user_id: str, meeting_id: int, day: date, answer: str) -> RsvpOutcome:
         """Store an answer (again and again: the last one counts) until the meeting is over."""
@@ -307,11 +312,6 @@ class MeetingService:
             language=delivery.language,
         )
 
-    def check_message(self, view: CheckView, team_id: str) -> dict[str, Any]:
-        return self.renderer.render(
-            "meeting_check", view.language, view=view, threshold=self._threshold(team_id)
-        )
-
     def answer_check(
         self, team_id: str, user_id: str, check_id: int, score: int
     ) -> tuple[str, CheckView | None]:
@@ -350,7 +350,3 @@ class MeetingService:
     def _meeting(session, team_id: str, meeting_id: int | None) -> Meeting | None:
         meeting = session.get(Meeting, meeting_id) if meeting_id else None
         return meeting if meeting is not None and meeting.team_id == team_id else None
-
-    def _threshold(self, team_id: str) -> int:
-        threshold = self.insights.threshold(team_id)
-        return threshold if threshold is not None else DEFAULT_ANONYMITY_THRESHOLD

@@ -81,3 +81,30 @@ class WorkspaceService:
     def claim_request(self, team_id: str, request_key: str) -> bool:
         with self.database.session() as session:
             return store.claim_request(session, team_id, request_key, self.clock.now())
+
+
+class ConfigsOfRun:
+    """Each workspace's configuration, read at most once: one per job run, so a run that sends a
+    thousand DMs reads it once (not once per message) and the next run sees any change. Safe to share
+    between a run's sending threads: at worst two of them read the same workspace."""
+
+    def __init__(self, database: Database, default_language: str) -> None:
+        self._database = database
+        self._default_language = default_language
+        self._configs: dict[str, WorkspaceConfig | None] = {}
+
+    def config(self, team_id: str) -> WorkspaceConfig | None:
+        if team_id not in self._configs:
+            with self._database.session() as session:
+                self._configs[team_id] = store.load_config(session, team_id)
+        return self._configs[team_id]
+
+    def threshold(self, team_id: str) -> int:
+        """The anonymity threshold in force (the default until the workspace is set up)."""
+        config = self.config(team_id)
+        return config.anonymity_threshold if config else DEFAULT_ANONYMITY_THRESHOLD
+
+    def language(self, team_id: str) -> str:
+        """The workspace's default language: what posts that are nobody's own are written in."""
+        config = self.config(team_id)
+        return config.default_language if config else self._default_language
