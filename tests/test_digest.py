@@ -20,12 +20,21 @@ from bot.sandbox.workspace import (
 )
 from storage.digests import NOTIFYING
 from storage.models import FAILED, Digest, DigestPost, DigestSettings, NudgeState, WorkspaceAdmin
-from tests.scenario import command, open_modal, replies_to, text_of
-from tests.test_home import open_home
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
-
-MONDAY_9_BERLIN = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    MONDAY_9_BERLIN,
+    SALES_TEAM,
+    answer_round,
+    command,
+    create_pulse,
+    keyed,
+    open_home,
+    open_modal,
+    replies_to,
+    run_at,
+    text_of,
+)
 
 
 def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, clock):
@@ -62,7 +71,7 @@ def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, cl
 
 def dms_keyed(sandbox, user_id: str, key: str) -> list:
     """The DMs a person got from the bot carrying `key` in their metadata (a digest, a notice)."""
-    return [m for m in sandbox.dms_to(user_id) if key in ((m.metadata or {}).get("event_payload") or {})]
+    return keyed(sandbox.dms_to(user_id), key)
 
 
 def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, sandbox, clock):

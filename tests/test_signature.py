@@ -10,8 +10,7 @@ import pytest
 
 from bot.sandbox.driver import sign
 from bot.sandbox.workspace import OWNER
-from tests.conftest import SIGNING_SECRET
-from tests.scenario import row_counts, slack_methods_called
+from tests.conversation import SIGNING_SECRET, row_counts, slack_methods_called
 
 EVENT = json.dumps(
     {
