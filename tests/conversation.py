@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
 from bot.runtime.process import BotRuntime
+from bot.runtime.settings import Settings
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import (
@@ -117,16 +118,13 @@ class InProcessDriver(SlackDriver):
         signature: str | None = None,
         omit: tuple[str, ...] = (),
     ) -> DriverResponse:
-        timestamp = int(self.clock()) if timestamp is None else timestamp
-        headers = {
+        sent_at = str(int(self.clock()) if timestamp is None else timestamp)
+        signed = {
             "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": signature
-            or self.verifier.generate_signature(timestamp=str(timestamp), body=body),
-            **(extra_headers or {}),
+            "X-Slack-Request-Timestamp": sent_at,
+            "X-Slack-Signature": signature or self.verifier.generate_signature(timestamp=sent_at, body=body),
         }
-        for name in omit:
-            headers.pop(name, None)
+        headers = {name: v for name, v in {**signed, **(extra_headers or {})}.items() if name not in omit}
         answer = self.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
         return DriverResponse(answer.status, answer.body)
 
@@ -146,6 +144,19 @@ class InProcessDriver(SlackDriver):
             "-".join(map(str.capitalize, name.split("-"))): v for name, v in answer.first_headers().items()
         }
         return DriverResponse(answer.status, answer.body, headers=headers)
+
+
+def oauth_settings(sandbox: SlackSandbox, database_url: str) -> Settings:
+    """The bot in OAuth mode (many workspaces): the app's client id and secret, no bot token."""
+    return Settings(
+        _env_file=None,
+        slack_client_id=sandbox.oauth.client_id,
+        slack_client_secret=sandbox.oauth.client_secret,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=sandbox.api_url,
+        database_url=database_url,
+        default_timezone="UTC",
+    )
 
 
 # ----- people ------------------------------------------------------------------------------------
@@ -430,6 +441,19 @@ def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) 
     for person in people:
         for statement in range(statements):
             tap(bot, driver, sandbox, person, score=score, statement=statement)
+
+
+def digest_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox, clock):
+    """A round where sales rated every statement 2 and marketing 4, then Monday's digest: its post in
+    the leadership channel, which carries nudges for the gap."""
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    return post
 
 
 def open_home(bot: BotRuntime, driver: SlackDriver, user_id: str, **options: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from tests.conversation import (
     answer_round,
     command,
     create_pulse,
+    digest_with_a_gap,
     keyed,
     open_home,
     open_modal,
@@ -144,13 +145,7 @@ def test_before_any_answer_the_digest_says_so_without_numbers(bot, driver, sandb
 
 
 def digest_with_nudges(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    clock.set(MONDAY_9_BERLIN)
-    bot.digests.run_due()
-    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    post = digest_with_a_gap(bot, driver, sandbox, clock)
     buttons = [e for b in post.blocks if b.get("block_id", "").startswith("nudge:") for e in b["elements"]]
     return post, buttons
 

@@ -53,9 +53,9 @@ from tests.conversation import (
     MONDAY_9_BERLIN,
     PULSE_INPUTS,
     SALES_TEAM,
-    SIGNING_SECRET,
     answer_round,
     command,
+    oauth_settings,
     open_home,
     open_modal,
     pulse_dms,
@@ -88,16 +88,7 @@ ID_PARAMS = ("channel", "channel_id", "channels", "user", "users", "user_id")
 
 @pytest.fixture
 def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
-    """The bot in OAuth mode: the app's client id and secret, no bot token."""
-    return Settings(
-        _env_file=None,
-        slack_client_id=sandbox.oauth.client_id,
-        slack_client_secret=sandbox.oauth.client_secret,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=sandbox.api_url,
-        database_url=database_url,
-        default_timezone="UTC",
-    )
+    return oauth_settings(sandbox, database_url)
 
 
 @pytest.fixture

@@ -6,18 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.workspace import HEAD_OF_SALES, LEADERSHIP_CHANNEL, MARKETING_CHANNEL, OWNER, SALES_CHANNEL
+from bot.sandbox.workspace import HEAD_OF_SALES, MARKETING_CHANNEL, OWNER, SALES_CHANNEL
 from storage.models import DigestSettings, NudgeState
-from tests.conversation import (
-    FIRST_ROUND,
-    MARKETING_TEAM,
-    MONDAY_9_BERLIN,
-    SALES_TEAM,
-    answer_round,
-    create_pulse,
-    run_at,
-    text_of,
-)
+from tests.conversation import SALES_TEAM, create_pulse, digest_with_a_gap, text_of
 
 MEMBER = SALES_TEAM[1]
 
@@ -25,14 +16,7 @@ MEMBER = SALES_TEAM[1]
 @pytest.fixture
 def digest_post(bot, driver, sandbox, clock):
     """This week's digest in the leadership channel, with its nudges' buttons."""
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    clock.set(MONDAY_9_BERLIN)
-    bot.digests.run_due()
-    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
-    return post
+    return digest_with_a_gap(bot, driver, sandbox, clock)
 
 
 def test_the_schedule_is_saved_from_its_modal_and_going_nowhere_refused(bot, driver, person):

@@ -10,23 +10,14 @@ from bot.runtime.settings import Settings
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import BOT_USER_ID, OWNER
 from storage.models import SLACK_INSTALLATIONS, Base, Workspace
-from tests.conversation import SIGNING_SECRET, set_up_workspace
+from tests.conversation import oauth_settings, set_up_workspace
 
 ACME = "T0ACME001"
 
 
 @pytest.fixture
 def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
-    """The bot in OAuth mode: the app's client id and secret, no bot token."""
-    return Settings(
-        _env_file=None,
-        slack_client_id=sandbox.oauth.client_id,
-        slack_client_secret=sandbox.oauth.client_secret,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=sandbox.api_url,
-        database_url=database_url,
-        default_timezone="UTC",
-    )
+    return oauth_settings(sandbox, database_url)
 
 
 @pytest.fixture
