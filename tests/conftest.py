@@ -1,4 +1,5 @@
-"""Fixtures: a real Slack sandbox, a real running bot on SQLite or PostgreSQL, and a signed driver.
+"""Fixtures: a real Slack sandbox, a real running bot on SQLite or PostgreSQL, a signed driver, and
+the people who use it.
 
 End-to-end tests run once per database in ALIGNBOT_TEST_DATABASES (default: both).
 PostgreSQL is reached at ALIGNBOT_TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432);
@@ -7,8 +8,7 @@ each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -20,15 +20,7 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace
 from storage.db import scratch_postgres_database
-from tests.scenario import OffsetClock
-
-SIGNING_SECRET = "sandbox-signing-secret"
-DATABASES = [
-    name.strip() for name in os.environ.get("ALIGNBOT_TEST_DATABASES", "sqlite,postgresql").split(",")
-]
-POSTGRES_URL = os.environ.get(
-    "ALIGNBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.conversation import DATABASES, POSTGRES_URL, SIGNING_SECRET, OffsetClock, Person
 
 
 @pytest.fixture(params=DATABASES)
@@ -82,3 +74,9 @@ def bot(settings: Settings, clock: ManualClock) -> Iterator[BotRuntime]:
 @pytest.fixture
 def driver(bot: BotRuntime, sandbox: SlackSandbox) -> SlackDriver:
     return SlackDriver(bot.url, SIGNING_SECRET, sandbox)
+
+
+@pytest.fixture
+def person(bot: BotRuntime, driver: SlackDriver) -> Callable[[str], Person]:
+    """`person(user_id)`: someone of the sandbox's workspace, talking to this bot through `driver`."""
+    return lambda user_id: Person(user_id, bot, driver)

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.sandbox.server import SlackSandbox
 from storage.db import scratch_postgres_database
-from tests.conftest import DATABASES, POSTGRES_URL, SIGNING_SECRET
+from tests.conversation import DATABASES, POSTGRES_URL, SIGNING_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 SERVE = ["-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
@@ -33,18 +33,41 @@ SERVE = ["-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", "0
 #: view of a test's simulated week).
 REPLICA = """
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.runtime.settings import load_settings
 from bot.runtime.logs import configure_logging
 from bot.runtime.process import BotRuntime
-from tests.test_scheduler import RunningClock
+from tests.processes import RunningClock
 
 settings = load_settings()
 configure_logging(settings)
 BotRuntime(settings, clock=RunningClock(datetime.fromisoformat(sys.argv[1]))).serve_forever()
 """
 LISTENING = re.compile(r"listening on (http://[0-9.]+:[0-9]+)/slack/events")
+
+
+class RunningClock:
+    """Time that passes as real time does, from a chosen start: what a scheduler lives in."""
+
+    def __init__(self, start):
+        self.start, self.started = start, time.monotonic()
+
+    def now(self):
+        return self.start + timedelta(seconds=time.monotonic() - self.started)
+
+
+def alignbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `alignbot` command line in `cwd`, with no Slack or database settings but `env`'s."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "DEFAULT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(REPO), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.sandbox.workspace import HEAD_OF_MARKETING, OWNER, SALESPEOPLE
 from storage.models import PersonPreference
-from tests.scenario import command, row_counts, text_of
+from tests.conversation import command, row_counts, text_of
 
 PERSIAN_SPEAKER = SALESPEOPLE[1]  # Reza, Slack locale fa-IR
 MEMBER = SALESPEOPLE[0]

@@ -12,10 +12,16 @@ from bot.services.insights import InsightService
 from bot.services.pulses import PulseService
 from storage.db import Database, scratch_postgres_database
 from storage.models import Base, PulseRound
-from tests.conftest import POSTGRES_URL
-from tests.test_cli import alignbot
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    POSTGRES_URL,
+    SALES_TEAM,
+    answer_round,
+    create_pulse,
+    run_at,
+)
+from tests.processes import alignbot
 
 TEAM = "T0ACME001"
 

@@ -19,12 +19,22 @@ from bot.sandbox.workspace import (
     SALES_CHANNEL,
 )
 from storage.models import Digest, DigestPost, DigestSettings, NudgeState, PostStatus, WorkspaceAdmin
-from tests.scenario import command, open_modal, replies_to, text_of
-from tests.test_home import open_home
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
-
-MONDAY_9_BERLIN = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    MONDAY_9_BERLIN,
+    SALES_TEAM,
+    answer_round,
+    command,
+    create_pulse,
+    digest_with_a_gap,
+    keyed,
+    open_home,
+    open_modal,
+    replies_to,
+    run_at,
+    text_of,
+)
 
 
 def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, clock):
@@ -61,7 +71,7 @@ def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, cl
 
 def dms_keyed(sandbox, user_id: str, key: str) -> list:
     """The DMs a person got from the bot carrying `key` in their metadata (a digest, a notice)."""
-    return [m for m in sandbox.dms_to(user_id) if key in ((m.metadata or {}).get("event_payload") or {})]
+    return keyed(sandbox.dms_to(user_id), key)
 
 
 def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, sandbox, clock):
@@ -134,13 +144,7 @@ def test_before_any_answer_the_digest_says_so_without_numbers(bot, driver, sandb
 
 
 def digest_with_nudges(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    clock.set(MONDAY_9_BERLIN)
-    bot.digests.run_due()
-    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    post = digest_with_a_gap(bot, driver, sandbox, clock)
     buttons = [e for b in post.blocks if b.get("block_id", "").startswith("nudge:") for e in b["elements"]]
     return post, buttons
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.sandbox.workspace import OWNER, SALESPEOPLE
-from tests.scenario import text_of
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    MONDAY_9_BERLIN,
+    SALES_TEAM,
+    answer_round,
+    create_pulse,
+    open_home,
+    run_at,
+    text_of,
+)
 
 MEMBER = SALESPEOPLE[0]
-
-
-def open_home(bot, driver, user_id: str, **options):
-    response = driver.event({"type": "app_home_opened", "user": user_id, "tab": "home"}, **options)
-    assert response.status == 200
-    assert bot.wait_idle()
-    return response
 
 
 def test_members_see_what_the_bot_is_and_how_answers_are_kept(bot, driver, sandbox):
@@ -56,9 +59,6 @@ def test_the_messages_tab_does_not_publish_a_home(bot, driver, sandbox):
 
 
 def test_the_home_tab_shows_the_company_stage_and_your_own_participation(bot, driver, sandbox, clock):
-    from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-    from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
-
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
@@ -71,10 +71,6 @@ def test_the_home_tab_shows_the_company_stage_and_your_own_participation(bot, dr
 
 
 def test_admins_see_the_latest_digest_on_their_home_tab_and_members_do_not(bot, driver, sandbox, clock):
-    from tests.test_digest import MONDAY_9_BERLIN
-    from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-    from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
-
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)

@@ -8,8 +8,6 @@ from sqlalchemy import select
 
 from bot.domain.vocabulary import EVERYONE, MARKETING, SALES
 from bot.sandbox.workspace import (
-    HEAD_OF_MARKETING,
-    HEAD_OF_SALES,
     MARKETERS,
     OWNER,
     SALES_AND_MARKETING,
@@ -17,17 +15,16 @@ from bot.sandbox.workspace import (
 )
 from bot.services.insights import InsightService
 from storage.models import Comment, PulseRound
-from tests.scenario import command, text_of
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
-
-SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
-MARKETING_TEAM = [HEAD_OF_MARKETING, *MARKETERS]
-
-
-def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) -> None:
-    for person in people:
-        for statement in range(statements):
-            tap(bot, driver, sandbox, person, score=score, statement=statement)
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    SALES_TEAM,
+    answer_round,
+    command,
+    create_pulse,
+    run_at,
+    text_of,
+)
 
 
 def test_results_and_participation_from_a_round(bot, driver, sandbox, clock):

@@ -24,10 +24,8 @@ from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import OWNER, generated_workspace
 from storage.db import Database
 from storage.models import Delivery
-from tests.conftest import SIGNING_SECRET
+from tests.conversation import ELIGIBLE, SIGNING_SECRET, command, create_pulse, pulse_dms
 from tests.processes import BotProcess, bot_environment, metrics_of, readiness, scratch_postgres, wait_until
-from tests.scenario import command
-from tests.test_pulses import ELIGIBLE, create_pulse, pulse_dms
 
 PEOPLE = 2 * BATCH_SIZE + 20  # some claimed in the batch the leader dies in, more not claimed yet
 TAKEOVER_LIMIT_SECONDS = 30

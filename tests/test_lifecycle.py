@@ -20,9 +20,18 @@ from storage.models import (
     PulseRound,
     RoundAggregate,
 )
-from tests.scenario import command, replies_to, set_up_workspace, text_of
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    SALES_TEAM,
+    answer_round,
+    command,
+    create_pulse,
+    replies_to,
+    run_at,
+    set_up_workspace,
+    text_of,
+)
 
 TEAM = "T0ACME001"
 FORGOTTEN = SALESPEOPLE[2]

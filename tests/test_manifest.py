@@ -7,10 +7,7 @@ from datetime import timedelta
 from bot.jobs.pulse_rounds import STALE_AFTER
 from bot.sandbox.workspace import OWNER, SALES_CHANNEL, SALESPEOPLE
 from bot.slack import manifest
-from tests.scenario import command
-from tests.test_digest import MONDAY_9_BERLIN
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
-from tests.test_setup import VALID_INPUTS
+from tests.conversation import FIRST_ROUND, MONDAY_9_BERLIN, VALID_INPUTS, command, create_pulse, run_at, tap
 
 
 def exercise_every_surface(bot, driver, sandbox, clock) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import mimetypes
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,23 +27,21 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.models import Meeting, MeetingCheckDelivery, MeetingReminder, MeetingRsvp
-from tests.scenario import command, open_modal, replies_to, row_counts, set_up_workspace, text_of
-from tests.unit.test_rendering import message_codes
+from tests.conversation import (
+    MEETING_INPUTS,
+    check_dms,
+    command,
+    create_meeting,
+    message_codes,
+    open_modal,
+    reminders_in,
+    replies_to,
+    row_counts,
+    set_up_workspace,
+    text_of,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
-MEETING_INPUTS = {
-    "title": "Pipeline review",
-    "frequency": "weekly",
-    "weekdays": ["3"],  # Thursday
-    "first_date": "2026-03-02",
-    "start_time": "10:00",
-    "duration_minutes": "60",
-    "timezone": "America/New_York",
-    "channels": [SALES_CHANNEL, MARKETING_CHANNEL],
-    "reminder_offsets": ["1440", "15"],
-    "link": "https://meet.example.com/pipeline?room=1&lang=en",
-    "owner": HEAD_OF_SALES,
-}
 CHANNELS = (SALES_CHANNEL, MARKETING_CHANNEL)
 # Thursday 5 March at 10:00 is EST (UTC−5); the clocks spring forward on Sunday 8 March, so Thursday 12
 # March at 10:00 is EDT (UTC−4): an hour earlier in UTC.
@@ -53,29 +50,9 @@ SECOND = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)
 DAY, QUARTER = timedelta(hours=24), timedelta(minutes=15)
 
 
-def create_meeting(bot, driver, **changes: Any) -> None:
-    set_up_workspace(bot, driver, anonymity_threshold=changes.pop("threshold", "5"))
-    view = open_modal(bot, driver, OWNER, "meeting add")
-    response = driver.submit_view(OWNER, view, {**MEETING_INPUTS, **changes})
-    assert response.status == 200 and response.body == "", response.body
-    assert bot.wait_idle()
-
-
 def run_at(bot, clock, moment: datetime):
     clock.set(moment)
     return bot.meetings.run_due()
-
-
-def keyed(messages, key: str) -> list:
-    return [m for m in messages if key in ((m.metadata or {}).get("event_payload") or {})]
-
-
-def reminders_in(sandbox, channel: str) -> list:
-    return keyed(sandbox.messages_in(channel), "meeting_reminder")
-
-
-def check_dms(sandbox, user_id: str) -> list:
-    return keyed(sandbox.dms_to(user_id), "meeting_check")
 
 
 def all_reminders(sandbox) -> list:

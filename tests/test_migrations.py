@@ -12,8 +12,7 @@ from sqlalchemy import func, inspect, select
 from storage import migrate
 from storage.db import Database
 from storage.models import Answer, Base
-from tests.test_insights import SALES_TEAM, answer_round
-from tests.test_pulses import FIRST_ROUND, create_pulse, run_at
+from tests.conversation import FIRST_ROUND, SALES_TEAM, answer_round, create_pulse, run_at
 
 
 def test_upgrade_from_empty_then_downgrade_to_empty(database_url):

@@ -21,10 +21,16 @@ from bot.runtime.settings import ConfigError, Settings, load_settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.workspace import SALESPEOPLE
 from storage.db import normalise_url
-from tests.conftest import POSTGRES_URL, SIGNING_SECRET
+from tests.conversation import (
+    ELIGIBLE,
+    FIRST_ROUND,
+    POSTGRES_URL,
+    SIGNING_SECRET,
+    create_pulse,
+    pulse_dms,
+    replies_to,
+)
 from tests.processes import BotProcess, bot_environment, metrics_of, readiness, scratch_postgres, wait_until
-from tests.scenario import replies_to
-from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms
 
 TOKEN = "xoxb-1234567890-abcdefABCDEF"
 

@@ -20,7 +20,7 @@ from bot.jobs.pulse_rounds import STALE_AFTER
 from bot.runtime.process import BotRuntime
 from bot.sandbox.workspace import SALESPEOPLE
 from storage.models import Delivery, PulseRound
-from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms, run_at
+from tests.conversation import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms, run_at
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_ONE_ROUND = """

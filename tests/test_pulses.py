@@ -4,7 +4,6 @@ reminders, closing, pause/skip/resume — through the signed driver, the sandbox
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -23,65 +22,21 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.models import Answer, Cadence, Comment, Delivery, PulseRound
-from tests.scenario import command, open_modal, replies_to, row_counts, set_up_workspace, text_of
-
-PULSE_INPUTS = {
-    "name": "Weekly",
-    "audience": "setup",
-    "frequency": "weekly",
-    "weekdays": ["1"],  # Tuesday
-    "send_time": "10:00",
-    "timezone": "Europe/Berlin",
-    "start_date": "2026-03-02",
-    "items_per_round": "3",
-    "answer_window_hours": "48",
-    "reminders": "1",
-    "reminder_spacing_hours": "24",
-    "delivery": "dm",
-}
-ELIGIBLE = {HEAD_OF_SALES, *SALESPEOPLE, SALES_AND_MARKETING, HEAD_OF_MARKETING, *MARKETERS}
-FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Berlin (winter time)
-
-
-def create_pulse(bot, driver, **changes: Any) -> None:
-    set_up_workspace(bot, driver)
-    view = open_modal(bot, driver, OWNER, "pulse add")
-    response = driver.submit_view(OWNER, view, {**PULSE_INPUTS, **changes})
-    assert response.status == 200 and response.body == "", response.body
-    assert bot.wait_idle()
-
-
-def run_at(bot, clock, moment: datetime):
-    clock.set(moment)
-    return bot.runner.run_due()
-
-
-def pulse_dms(sandbox, user_id: str) -> list:
-    """The pulse messages (rounds and reminders) a person got, told apart by their Slack metadata."""
-    return [
-        m
-        for m in sandbox.dms_to(user_id)
-        if {"delivery_id", "reminder"} & set((m.metadata or {}).get("event_payload") or {})
-    ]
-
-
-def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None):
-    """Press the `score` button of the `statement`-th statement in the person's (latest) pulse DM."""
-    message = message or pulse_dms(sandbox, user_id)[-1]
-    rows = [
-        b for b in message.blocks if b.get("type") == "actions" and b.get("block_id", "").startswith("item:")
-    ]
-    button = rows[statement]["elements"][score - 1]
-    response = driver.click(
-        user_id,
-        button["action_id"],
-        button["value"],
-        rows[statement]["block_id"],
-        message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
-    )
-    assert response.status == 200
-    assert bot.wait_idle()
-    return response
+from tests.conversation import (
+    ELIGIBLE,
+    FIRST_ROUND,
+    PULSE_INPUTS,
+    command,
+    create_pulse,
+    open_modal,
+    pulse_dms,
+    replies_to,
+    row_counts,
+    run_at,
+    set_up_workspace,
+    tap,
+    text_of,
+)
 
 
 def answers(bot) -> list[Answer]:

@@ -8,8 +8,17 @@ from sqlalchemy import select
 
 from bot.sandbox.workspace import OWNER, SALES_AND_MARKETING, SALESPEOPLE
 from storage.models import CustomItem, DisabledItem, PersonPreference, PulseRound
-from tests.scenario import command, open_modal, row_counts, set_up_workspace, text_of
-from tests.test_pulses import FIRST_ROUND, create_pulse, pulse_dms, run_at
+from tests.conversation import (
+    FIRST_ROUND,
+    command,
+    create_pulse,
+    open_modal,
+    pulse_dms,
+    row_counts,
+    run_at,
+    set_up_workspace,
+    text_of,
+)
 
 
 def test_the_list_shows_every_statement_by_dimension(bot, driver):

@@ -8,17 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.jobs.scheduler import Scheduler
 from bot.sandbox.workspace import OWNER
-from tests.test_pulses import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms
-
-
-class RunningClock:
-    """Time that passes as real time does, from a chosen start: what a scheduler lives in."""
-
-    def __init__(self, start):
-        self.start, self.started = start, time.monotonic()
-
-    def now(self):
-        return self.start + timedelta(seconds=time.monotonic() - self.started)
+from tests.conversation import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms
+from tests.processes import RunningClock
 
 
 def test_the_scheduler_sends_the_round_when_it_falls_due(bot, driver, sandbox, clock):

@@ -14,10 +14,9 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.workspaces import load_config
-from tests.scenario import SETUP_INPUTS, command, open_modal, replies_to, row_counts, text_of
+from tests.conversation import VALID_INPUTS, command, open_modal, replies_to, row_counts, text_of
 
 TEAM_ID = "T0ACME001"
-VALID_INPUTS = {**SETUP_INPUTS, "admins": [HEAD_OF_SALES]}
 
 
 def open_setup(bot, driver, user_id: str) -> dict:

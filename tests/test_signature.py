@@ -12,8 +12,7 @@ from slack_bolt import BoltRequest
 from bot.runtime.process import BotRuntime
 from bot.sandbox.driver import sign
 from bot.sandbox.workspace import OWNER
-from tests.conftest import SIGNING_SECRET
-from tests.scenario import row_counts, slack_methods_called
+from tests.conversation import SIGNING_SECRET, row_counts, slack_methods_called
 
 EVENT = json.dumps(
     {

@@ -45,13 +45,24 @@ from storage.models import (
     PostStatus,
     Workspace,
 )
-from tests.conftest import SIGNING_SECRET
-from tests.scenario import command, open_modal, set_up_workspace, text_of
-from tests.test_digest import MONDAY_9_BERLIN
-from tests.test_home import open_home
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round
-from tests.test_meetings import MEETING_INPUTS
-from tests.test_pulses import ELIGIBLE, FIRST_ROUND, PULSE_INPUTS, pulse_dms, run_at
+from tests.conversation import (
+    ELIGIBLE,
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    MEETING_INPUTS,
+    MONDAY_9_BERLIN,
+    PULSE_INPUTS,
+    SALES_TEAM,
+    answer_round,
+    command,
+    oauth_settings,
+    open_home,
+    open_modal,
+    pulse_dms,
+    run_at,
+    set_up_workspace,
+    text_of,
+)
 
 ACME, GLOBEX = "T0ACME001", "T1GLOBEX1"
 GLOBEX_PEOPLE = (*GLOBEX_SALESPEOPLE, *GLOBEX_MARKETERS)
@@ -77,16 +88,7 @@ ID_PARAMS = ("channel", "channel_id", "channels", "user", "users", "user_id")
 
 @pytest.fixture
 def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
-    """The bot in OAuth mode: the app's client id and secret, no bot token."""
-    return Settings(
-        _env_file=None,
-        slack_client_id=sandbox.oauth.client_id,
-        slack_client_secret=sandbox.oauth.client_secret,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=sandbox.api_url,
-        database_url=database_url,
-        default_timezone="UTC",
-    )
+    return oauth_settings(sandbox, database_url)
 
 
 @pytest.fixture

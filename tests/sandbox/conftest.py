@@ -6,21 +6,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.sandbox.server import SlackSandbox
-
-TOKEN = "xoxb-sandbox-token"
-
-
-class FakeClock:
-    """A clock tests move by hand, so trigger/response_url expiry and rate limits need no sleeping."""
-
-    def __init__(self, now: float = 1_732_312_345.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conversation import TOKEN, FakeClock
 
 
 @pytest.fixture

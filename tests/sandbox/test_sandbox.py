@@ -3,7 +3,6 @@
 import json
 import threading
 import urllib.request
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +20,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.sandbox import workspace as acme
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import SandboxChannel, default_workspace
-from tests.sandbox.conftest import TOKEN, FakeClock
+from tests.conversation import TOKEN, FakeClock, slack_error
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "Weekly *pulse*"}}
 MODAL = {
@@ -39,12 +38,6 @@ MODAL = {
     ],
 }
 HOME = {"type": "home", "blocks": [SECTION]}
-
-
-def slack_error(call: Callable[[], Any]) -> str:
-    with pytest.raises(SlackApiError) as raised:
-        call()
-    return raised.value.response["error"]
 
 
 # ----- transport and auth ------------------------------------------------------------------------

@@ -15,8 +15,7 @@ from bot.sandbox.workspace import (
     default_workspace,
     globex_workspace,
 )
-from tests.sandbox.conftest import FakeClock
-from tests.sandbox.test_sandbox import slack_error
+from tests.conversation import FakeClock, slack_error
 
 ACME = "T0ACME001"
 

@@ -26,6 +26,7 @@ from bot.services.meetings import CheckView, MeetingSummary, ReminderView
 from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.slack.chart import LABEL_KEYS
 from bot.slack.rendering import Renderer
+from tests.conversation import message_codes
 
 CONFIG = WorkspaceConfig(
     sales_channels=("C0SALES01",),
@@ -119,12 +120,6 @@ def every_nudge() -> list[Nudge]:
         if a not in covered
     ]
     return made
-
-
-def message_codes(template: str) -> list[str]:
-    """The keys of a template's `messages` table (every notice kind, every field error code)."""
-    with open(f"message_templates/{template}.json.j2", encoding="utf-8") as source:
-        return re.findall(r'^  "(\w+)": _\(', source.read(), re.M)
 
 
 NOTICE_KINDS = message_codes("notice")
