@@ -51,7 +51,7 @@ def digest_command(invocation: Invocation) -> dict:
     config = services.workspaces.config(team_id)
     if config is None:
         return invocation.render("notice", kind="setup_first")
-    view = services.insights.digest(team_id, services.clock.now(), config.timezone)
+    view = services.insights.preview(team_id, config.timezone)
     items, dimensions = services.insights.texts(team_id, invocation.language)
     return invocation.render(
         "digest",

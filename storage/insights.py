@@ -1,4 +1,8 @@
-"""Reading answers back for scoring: by time window, with each answer's department."""
+"""Reading answers back for scoring: by time window, with each answer's department.
+
+Figures read closed rounds only (see `bot.domain.snapshot`): a round counts in a reading at `end`
+once it closed at or before `end`, and its answers cannot change after that.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,52 @@ from sqlalchemy import BigInteger, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from storage.models import IN_CHANNEL, SENT, Answer, Comment, Delivery, PulseRound
+from storage.pulses import CLOSED, OPEN
 
 #: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
 STREAM_BATCH = 10_000
 
 
+def closed_by(end: datetime):
+    """The rounds whose answer window had ended, and that the pulse job had closed, by `end`."""
+    return (PulseRound.status == CLOSED, PulseRound.closed_at <= end)
+
+
 def rounds_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[int, datetime]]:
-    """(round id, scheduled at) of the rounds scheduled in [start, end)."""
+    """(round id, scheduled at) of the rounds scheduled in [start, end) and closed by `end`, oldest
+    first."""
     rows = session.execute(
-        select(PulseRound.id, PulseRound.scheduled_at).where(
-            PulseRound.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end
+        select(PulseRound.id, PulseRound.scheduled_at)
+        .where(
+            PulseRound.team_id == team_id,
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+            *closed_by(end),
         )
+        .order_by(PulseRound.scheduled_at, PulseRound.id)
     )
     return [(round_id, scheduled_at) for round_id, scheduled_at in rows]
+
+
+def latest_close(session: Session, team_id: str, now: datetime) -> datetime | None:
+    """When the workspace's latest round to close, by `now`, closed."""
+    return session.scalar(
+        select(func.max(PulseRound.closed_at)).where(PulseRound.team_id == team_id, *closed_by(now))
+    )
+
+
+def open_round_respondents(session: Session, team_id: str) -> int:
+    """How many people have answered a round still open so far (never what they answered)."""
+    return (
+        session.scalar(
+            select(func.count(distinct(Answer.user_id)))
+            .join(PulseRound, PulseRound.id == Answer.round_id)
+            .where(Answer.team_id == team_id, PulseRound.status == OPEN)
+        )
+        or 0
+    )
 
 
 def weekly_ratings(
@@ -120,15 +155,21 @@ def weekly_participation(
 def comments_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[str | None, str]]:
-    """(department, text) of the comments on rounds scheduled in [start, end), newest first.
+    """(department, text) of the comments on rounds scheduled in [start, end) and closed by `end`,
+    newest first.
 
     No author and no date leave this function: the digest must not show them.
     """
     rows = session.execute(
         select(Comment.department, Comment.text)
         .join(PulseRound, PulseRound.id == Comment.round_id)
-        .where(Comment.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end)
-        .order_by(Comment.written_at.desc())
+        .where(
+            Comment.team_id == team_id,
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+            *closed_by(end),
+        )
+        .order_by(Comment.written_at.desc(), Comment.round_id.desc(), Comment.user_id)
     )
     return [(department, text) for department, text in rows]
 

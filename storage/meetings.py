@@ -407,10 +407,10 @@ def pending_checks(session: Session) -> int:
 
 
 def checked_meetings(session: Session, team_id: str, until: datetime) -> list[CheckedMeeting]:
-    """Every meeting of the workspace whose check fell due before `until`, with its ratings."""
+    """Every meeting of the workspace whose check had closed by `until`, with its ratings."""
     checks = session.execute(
         select(MeetingCheck.id, MeetingCheck.meeting_id, MeetingCheck.occurrence_date).where(
-            MeetingCheck.team_id == team_id, MeetingCheck.occurrence_at < until
+            MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= until
         )
     ).all()
     scores: dict[int, list[int]] = {}
@@ -429,15 +429,26 @@ def checked_meetings(session: Session, team_id: str, until: datetime) -> list[Ch
 def checks_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[int, datetime]]:
-    """(check id, meeting start) of the meetings that started in [start, end), as `rounds_between`."""
+    """(check id, meeting start) of the meetings that started in [start, end) and whose check had
+    closed by `end` (no reply is taken after that), as `rounds_between`."""
     rows = session.execute(
         select(MeetingCheck.id, MeetingCheck.occurrence_at).where(
             MeetingCheck.team_id == team_id,
             MeetingCheck.occurrence_at >= start,
             MeetingCheck.occurrence_at < end,
+            MeetingCheck.closes_at <= end,
         )
     )
     return [(check_id, at) for check_id, at in rows]
+
+
+def latest_check_close(session: Session, team_id: str, now: datetime) -> datetime | None:
+    """When the workspace's latest meeting check to close, by `now`, closed."""
+    return session.scalar(
+        select(func.max(MeetingCheck.closes_at)).where(
+            MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= now
+        )
+    )
 
 
 def _rated(team_id: str, week_of_check: Mapping[int, int]):
@@ -509,7 +520,8 @@ def weekly_respondents(
 def comments_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[str | None, str]]:
-    """(department, text) of "what should change?" answers on meetings in [start, end), newest first.
+    """(department, text) of "what should change?" answers on meetings in [start, end) whose check
+    had closed by `end`, newest first.
 
     As for pulse comments, no author and no date leave this function.
     """
@@ -521,7 +533,8 @@ def comments_between(
             MeetingCheckDelivery.comment.is_not(None),
             MeetingCheck.occurrence_at >= start,
             MeetingCheck.occurrence_at < end,
+            MeetingCheck.closes_at <= end,
         )
-        .order_by(MeetingCheck.occurrence_at.desc())
+        .order_by(MeetingCheck.occurrence_at.desc(), MeetingCheckDelivery.user_id)
     )
     return [(department, text) for department, text in rows]

@@ -22,6 +22,7 @@ from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
 
 SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
 MARKETING_TEAM = [HEAD_OF_MARKETING, *MARKETERS]
+ROUND_CLOSES = FIRST_ROUND + timedelta(hours=48)  # the pulse's answer window
 
 
 def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) -> None:
@@ -30,11 +31,17 @@ def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) 
             tap(bot, driver, sandbox, person, score=score, statement=statement)
 
 
+def close_round(bot, clock) -> None:
+    """The first round's answer window ends and the pulse job closes it: figures count it from then."""
+    run_at(bot, clock, ROUND_CLOSES)
+
+
 def test_results_and_participation_from_a_round(bot, driver, sandbox, clock):
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[SALES].score == 40.0
@@ -55,6 +62,7 @@ def test_a_small_team_is_withheld_everywhere(bot, driver, sandbox, clock):
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
     answer_round(bot, driver, sandbox, MARKETERS[:2], score=5)
+    close_round(bot, clock)
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[MARKETING].withheld
@@ -92,6 +100,7 @@ def test_the_digest_preview_shows_the_stage_the_gap_and_only_safe_comments(bot, 
                 ),
             ]
         )
+    close_round(bot, clock)
     clock.set(FIRST_ROUND + timedelta(days=6))
     (digest,) = command(bot, driver, OWNER, "digest preview")
     text = text_of(digest)
