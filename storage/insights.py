@@ -1,15 +1,18 @@
 """Reading answers back for scoring: by time window, with each answer's department.
 
 Figures read closed rounds only (see `bot.domain.snapshot`): a round counts in a reading at `end`
-once it closed at or before `end`, and its answers cannot change after that.
+once it closed at or before `end`, and its answers cannot change after that. A round's ratings
+of a statement by one department count only when at least `threshold` people gave them, so a
+close adds whole groups of at least that many people to any figure, even to a week that already
+held another round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import BigInteger, case, distinct, func, literal, select
+from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.models import IN_CHANNEL, SENT, Answer, Comment, Delivery, PulseRound
@@ -61,8 +64,22 @@ def open_round_respondents(session: Session, team_id: str) -> int:
     )
 
 
+def counted(team_id: str, round_ids: Iterable[int], threshold: int) -> tuple:
+    """The answers that count: rated 1–5, in a round's (department, statement) cell of at least
+    `threshold` people."""
+    department = func.coalesce(Answer.department, "")
+    rated = (Answer.team_id == team_id, Answer.round_id.in_(round_ids), Answer.score.between(1, 5))
+    cells = (
+        select(Answer.round_id, department, Answer.item_id)
+        .where(*rated)
+        .group_by(Answer.round_id, department, Answer.item_id)
+        .having(func.count(distinct(Answer.user_id)) >= threshold)
+    )
+    return (*rated, tuple_(Answer.round_id, department, Answer.item_id).in_(cells))
+
+
 def weekly_ratings(
-    session: Session, team_id: str, week_of_round: Mapping[int, int]
+    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[int, str | None, str, int, int]]:
     """(week, department, item id, rating, how many) over the given rounds, each mapped to its week."""
     if not week_of_round:
@@ -70,7 +87,7 @@ def weekly_ratings(
     week = case(week_of_round, value=Answer.round_id)
     query = (
         select(week, Answer.department, Answer.item_id, Answer.score, func.count())
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .where(*counted(team_id, week_of_round, threshold))
         .group_by(week, Answer.department, Answer.item_id, Answer.score)
     )
     for row in session.execute(query):
@@ -94,7 +111,7 @@ def weekly_cells(
 
 
 def weekly_respondents(
-    session: Session, team_id: str, week_of_round: Mapping[int, int]
+    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[str, str | None, str, int]]:
     """(person, department, item id, mask of the weeks they rated it in), grouped by person.
 
@@ -108,7 +125,7 @@ def weekly_respondents(
     )
     query = (
         select(Answer.user_id, Answer.department, Answer.item_id, func.sum(distinct(bit)))
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .where(*counted(team_id, week_of_round, threshold))
         .group_by(Answer.user_id, Answer.department, Answer.item_id)
         .order_by(Answer.user_id)
     )

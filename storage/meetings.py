@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import date, datetime, time
 
-from sqlalchemy import BigInteger, case, distinct, func, literal, select, update
+from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.domain import schedule
@@ -459,8 +459,21 @@ def _rated(team_id: str, week_of_check: Mapping[int, int]):
     )
 
 
+def _counted(team_id: str, week_of_check: Mapping[int, int], threshold: int):
+    """As `storage.insights.counted`: a check's ratings by one department count only when at least
+    `threshold` people gave them."""
+    department = func.coalesce(MeetingCheckDelivery.department, "")
+    cells = (
+        select(MeetingCheckDelivery.check_id, department)
+        .where(*_rated(team_id, week_of_check))
+        .group_by(MeetingCheckDelivery.check_id, department)
+        .having(func.count(distinct(MeetingCheckDelivery.user_id)) >= threshold)
+    )
+    return (*_rated(team_id, week_of_check), tuple_(MeetingCheckDelivery.check_id, department).in_(cells))
+
+
 def weekly_ratings(
-    session: Session, team_id: str, week_of_check: Mapping[int, int]
+    session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[int, str | None, str, int, int]]:
     """As `storage.insights.weekly_ratings`, for the usefulness ratings of the given checks."""
     if not week_of_check:
@@ -470,7 +483,7 @@ def weekly_ratings(
     query = (
         select(week, d.department, MeetingCheck.item_id, d.score, func.count())
         .join(MeetingCheck, MeetingCheck.id == d.check_id)
-        .where(*_rated(team_id, week_of_check))
+        .where(*_counted(team_id, week_of_check, threshold))
         .group_by(week, d.department, MeetingCheck.item_id, d.score)
     )
     for row in session.execute(query):
@@ -496,7 +509,7 @@ def weekly_cells(
 
 
 def weekly_respondents(
-    session: Session, team_id: str, week_of_check: Mapping[int, int]
+    session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[str, str | None, str, int]]:
     """As `storage.insights.weekly_respondents` (bit k of the mask is week k), grouped by person."""
     if not week_of_check:
@@ -509,7 +522,7 @@ def weekly_respondents(
     query = (
         select(d.user_id, d.department, MeetingCheck.item_id, func.sum(distinct(bit)))
         .join(MeetingCheck, MeetingCheck.id == d.check_id)
-        .where(*_rated(team_id, week_of_check))
+        .where(*_counted(team_id, week_of_check, threshold))
         .group_by(d.user_id, d.department, MeetingCheck.item_id)
         .order_by(d.user_id)
     )

@@ -16,7 +16,7 @@ from bot.sandbox.workspace import MARKETERS, OWNER, SALESPEOPLE
 from storage.models import Comment, PulseRound
 from tests.scenario import command, replies_to, set_up_workspace, text_of
 from tests.test_home import open_home
-from tests.test_insights import MARKETING_TEAM, SALES_TEAM, answer_round, close_round
+from tests.test_insights import MARKETING_TEAM, ROUND_CLOSES, SALES_TEAM, answer_round, close_round
 from tests.test_lifecycle import forget_me_prompt
 from tests.test_pulses import FIRST_ROUND, create_pulse, run_at, tap
 
@@ -87,6 +87,23 @@ def test_the_preview_gives_no_count_of_a_round_still_open_under_the_threshold(bo
     assert not SO_FAR.search(text)
     assert "no pulse round has closed in these weeks yet" in text
     assert "Not enough responses yet for a score" in text
+
+
+def test_a_second_round_in_the_same_week_adds_no_one_on_their_own(bot, driver, sandbox, clock):
+    """Ratings count per round: one person's answers to a second round of the week, however large
+    the week's group already is, move no figure when that round closes."""
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    before = bot.services.insights.latest_results(TEAM)
+    assert bot.services.pulses.start_now(TEAM, "Weekly", "again") == "started"
+    run_at(bot, clock, ROUND_CLOSES)  # the second round goes out, two days after the first
+    answer_round(bot, driver, sandbox, SALESPEOPLE[:1], score=5)  # the anchor statement again, alone
+    run_at(bot, clock, ROUND_CLOSES + timedelta(hours=48))  # and it closes
+    assert bot.services.insights.as_of(TEAM) == ROUND_CLOSES + timedelta(hours=48)
+    assert bot.services.insights.latest_results(TEAM) == before
 
 
 def database_files(database_url: str) -> bytes:

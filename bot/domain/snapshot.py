@@ -25,13 +25,14 @@ class ThresholdChange:
 
 
 def threshold_at(changes: Sequence[ThresholdChange], at: datetime) -> int | None:
-    """The threshold in force at `at`, from the changes oldest first; None when there are none.
+    """The threshold figures read at `at` use, from the changes oldest first; None when there are none.
 
-    Before the first change, the one it replaced (or, at the first setup, the one it set).
+    A change applies after its instant: a snapshot taken at that very instant may have been read
+    before it. Before the first change, the one it replaced (or, at the first setup, the one it set).
     """
     in_force = None
     for change in changes:
-        if change.changed_at > at:
+        if change.changed_at >= at:
             break
         in_force = change.new
     if in_force is None and changes:

@@ -152,14 +152,14 @@ class InsightService:
             ):
                 counts.add_cell(week, department, item_id, people)
             for week, department, item_id, rating, count in chain(
-                store.weekly_ratings(session, team_id, week_of_round),
-                meeting_store.weekly_ratings(session, team_id, week_of_check),
+                store.weekly_ratings(session, team_id, week_of_round, threshold),
+                meeting_store.weekly_ratings(session, team_id, week_of_check, threshold),
             ):
                 counts.add_ratings(week, department, item_id, rating, count)
             rated_meetings = defaultdict(list)  # joined to the same person's answers: one respondent
-            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check):
+            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check, threshold):
                 rated_meetings[person].append(tuple(row))
-            respondents = store.weekly_respondents(session, team_id, week_of_round)
+            respondents = store.weekly_respondents(session, team_id, week_of_round, threshold)
             for person, rows in groupby(respondents, key=itemgetter(0)):
                 answered = ((department, item_id, mask) for _, department, item_id, mask in rows)
                 counts.add_person(chain(answered, rated_meetings.pop(person, ())))
