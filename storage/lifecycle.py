@@ -106,8 +106,8 @@ def forget_person(session: Session, team_id: str, user_id: str, now: datetime) -
 
     Their comments, preferences and meeting RSVPs go, and everything of the rounds and checks
     still open (no figure counts them yet). What closed rounds and checks count of them (the
-    ratings, that they were asked) stays, under one fresh random name that nothing maps back to
-    them, with the DM ids and times that would, so that no figure anyone has seen changes.
+    ratings, that they were asked) stays, so that no figure anyone has seen changes, under one
+    fresh random name kept nowhere else; the DM ids and times that could lead back to them go.
     """
     pseudonym = PSEUDONYM_PREFIX + secrets.token_hex(PSEUDONYM_BYTES)
     mine = {table: (table.team_id == team_id, table.user_id == user_id) for table in PERSONAL_TABLES}
@@ -139,32 +139,21 @@ def forget_person(session: Session, team_id: str, user_id: str, now: datetime) -
             .scalar_subquery(),
         )
     ).rowcount
+    # Kept deliveries and check replies lose their DM, and when the person got or answered them.
+    unlinked = {
+        "user_id": pseudonym,
+        "channel_id": None,
+        "message_ts": None,
+        "error": None,
+        "claimed_at": None,
+    }
     deliveries = session.execute(
         update(Delivery)
         .where(*counted_deliveries)
-        .values(
-            user_id=pseudonym,
-            channel_id=None,
-            message_ts=None,
-            error=None,
-            claimed_at=None,
-            sent_at=None,
-            completed_at=None,
-            closed_notice=True,
-        )
+        .values(**unlinked, sent_at=None, completed_at=None, closed_notice=True)
     ).rowcount
     meeting_checks = session.execute(
-        update(MeetingCheckDelivery)
-        .where(*counted_checks)
-        .values(
-            user_id=pseudonym,
-            channel_id=None,
-            message_ts=None,
-            error=None,
-            claimed_at=None,
-            answered_at=None,
-            comment=None,
-        )
+        update(MeetingCheckDelivery).where(*counted_checks).values(**unlinked, answered_at=None, comment=None)
     ).rowcount
     deleted = {}
     for name, table in (
