@@ -72,7 +72,7 @@ CHANNELS = (SALES_CHANNEL, MARKETING_CHANNEL)
 STEPS = (timedelta(hours=1), timedelta(hours=7), timedelta(days=1), timedelta(days=2), timedelta(days=3))
 COMMENTS = ("more shared pipeline reviews", "handoffs are slow", "good quarter", "")
 #: Enough to matter in CI, within about a minute on one core.
-EXAMPLES, STEPS_PER_EXAMPLE = 12, 40
+EXAMPLES, STEPS_PER_EXAMPLE = 10, 40
 
 
 def config(threshold: int) -> WorkspaceConfig:
