@@ -52,6 +52,7 @@ def fill(runtime, answers: int) -> None:
                     scheduled_at=at,
                     closes_at=at + timedelta(days=2),
                     status="closed",
+                    closed_at=at + timedelta(days=2),
                     item_ids=items,
                     delivery="dm",
                     audience_size=people,

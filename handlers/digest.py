@@ -48,7 +48,7 @@ def digest_command(invocation: Invocation) -> dict:
     config = services.workspaces.config(team_id)
     if config is None:
         return present.notice(language, "setup_first")
-    view = services.insights.digest(team_id, services.clock.now(), config.timezone)
+    view = services.insights.preview(team_id, config.timezone)
     items, dimensions = services.insights.texts(team_id, language)
     return present.digest(language, view, items, dimensions, config.anonymity_threshold)
 

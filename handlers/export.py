@@ -18,9 +18,10 @@ def export_command(invocation: Invocation) -> dict:
     present, language = invocation.presenter, invocation.language
     if services.workspaces.config(team_id) is None:
         return present.notice(language, "setup_first")
-    now = services.clock.now()
+    now, as_of = services.clock.now(), services.insights.as_of(team_id)
     weeks = [
-        (end.date(), results) for end, results in services.insights.weekly_results(team_id, now, TREND_WEEKS)
+        (end.date(), results)
+        for end, results in services.insights.weekly_results(team_id, as_of, TREND_WEEKS)
     ]
     items, dimensions = services.insights.texts(team_id, language)
     content = to_csv(rows(weeks, items, dimensions)).encode("utf-8-sig")  # the BOM makes Excel read UTF-8

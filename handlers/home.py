@@ -23,7 +23,7 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
     user = fetch_user(client, event["user"])
     now = services.clock.now()
     config = services.workspaces.config(context.team_id)
-    results = services.insights.results(context.team_id, now) if config else None
+    results = services.insights.latest_results(context.team_id) if config else None
     asked, answered = services.insights.own_participation(context.team_id, user.id, now)
     is_admin = services.workspaces.may_administer(context.team_id, user)
     view = services.presenter.home(

@@ -31,7 +31,7 @@ def handle_confirm(ack: Ack, body: dict, client: WebClient, context: BoltContext
     services = services_of(context)
     user = fetch_user(client, body["user"]["id"])
     language = services.workspaces.language_for(context.team_id, user)  # before the choice is deleted
-    deleted = forget(services.database, context.team_id, user.id)
+    deleted = forget(services.database, context.team_id, user.id, services.clock.now())
     confirmation = services.presenter.notice(language, "forgotten", **deleted)
     respond(replace_original=True, **confirmation)
 

@@ -2,7 +2,9 @@
 
 SQLite is the embedded default: WAL so readers never wait for the writer, foreign keys on,
 a busy timeout, and `BEGIN IMMEDIATE` so two writers queue instead of deadlocking when a
-read turns into a write. PostgreSQL (psycopg 3) is the scale-out store.
+read turns into a write; deleted content is overwritten with zeros (`secure_delete`), so a
+forgotten comment cannot be read back from the file. PostgreSQL (psycopg 3) is the scale-out
+store.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def create_database_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -82,6 +85,17 @@ class Database:
         """Raise if the database cannot answer a trivial query (used by /healthz)."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database file and empty it, so what was just
+        overwritten is gone from both files. Nothing to do on PostgreSQL (see its VACUUM)."""
+        if self.backend != "sqlite":
+            return
+        connection = self.engine.raw_connection()  # outside any transaction, as a checkpoint must be
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            connection.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

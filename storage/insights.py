@@ -1,11 +1,18 @@
-"""Reading answers back for scoring: by time window, with each answer's department."""
+"""Reading answers back for scoring: by time window, with each answer's department.
+
+Figures read closed rounds only (see `bot.domain.snapshot`): a round counts in a reading at `end`
+once it closed at or before `end`, and its answers cannot change after that. A round's ratings
+of a statement by one department count only when at least `threshold` people gave them, so a
+close adds whole groups of at least that many people to any figure, even to a week that already
+held another round.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
-from sqlalchemy import BigInteger, case, distinct, func, literal, select
+from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -15,25 +22,70 @@ from storage.models import (
     PostStatus,
     PulseRound,
 )
+from storage.pulses import CLOSED, OPEN
 
 #: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
 STREAM_BATCH = 10_000
 
 
+def closed_by(end: datetime):
+    """The rounds whose answer window had ended, and that the pulse job had closed, by `end`."""
+    return (PulseRound.status == CLOSED, PulseRound.closed_at <= end)
+
+
 def rounds_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[int, datetime]]:
-    """(round id, scheduled at) of the rounds scheduled in [start, end)."""
+    """(round id, scheduled at) of the rounds scheduled in [start, end) and closed by `end`, oldest
+    first."""
     rows = session.execute(
-        select(PulseRound.id, PulseRound.scheduled_at).where(
-            PulseRound.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end
+        select(PulseRound.id, PulseRound.scheduled_at)
+        .where(
+            PulseRound.team_id == team_id,
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+            *closed_by(end),
         )
+        .order_by(PulseRound.scheduled_at, PulseRound.id)
     )
     return [(round_id, scheduled_at) for round_id, scheduled_at in rows]
 
 
+def latest_close(session: Session, team_id: str, now: datetime) -> datetime | None:
+    """When the workspace's latest round to close, by `now`, closed."""
+    return session.scalar(
+        select(func.max(PulseRound.closed_at)).where(PulseRound.team_id == team_id, *closed_by(now))
+    )
+
+
+def open_round_respondents(session: Session, team_id: str) -> int:
+    """How many people have answered a round still open so far (never what they answered)."""
+    return (
+        session.scalar(
+            select(func.count(distinct(Answer.user_id)))
+            .join(PulseRound, PulseRound.id == Answer.round_id)
+            .where(Answer.team_id == team_id, PulseRound.status == OPEN)
+        )
+        or 0
+    )
+
+
+def counted(team_id: str, round_ids: Iterable[int], threshold: int) -> tuple:
+    """The answers that count: rated 1–5, in a round's (department, statement) cell of at least
+    `threshold` people."""
+    department = func.coalesce(Answer.department, "")
+    rated = (Answer.team_id == team_id, Answer.round_id.in_(round_ids), Answer.score.between(1, 5))
+    cells = (
+        select(Answer.round_id, department, Answer.item_id)
+        .where(*rated)
+        .group_by(Answer.round_id, department, Answer.item_id)
+        .having(func.count(distinct(Answer.user_id)) >= threshold)
+    )
+    return (*rated, tuple_(Answer.round_id, department, Answer.item_id).in_(cells))
+
+
 def weekly_ratings(
-    session: Session, team_id: str, week_of_round: Mapping[int, int]
+    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[int, str | None, str, int, int]]:
     """(week, department, item id, rating, how many) over the given rounds, each mapped to its week."""
     if not week_of_round:
@@ -41,7 +93,7 @@ def weekly_ratings(
     week = case(week_of_round, value=Answer.round_id)
     query = (
         select(week, Answer.department, Answer.item_id, Answer.score, func.count())
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .where(*counted(team_id, week_of_round, threshold))
         .group_by(week, Answer.department, Answer.item_id, Answer.score)
     )
     for row in session.execute(query):
@@ -65,7 +117,7 @@ def weekly_cells(
 
 
 def weekly_respondents(
-    session: Session, team_id: str, week_of_round: Mapping[int, int]
+    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[str, str | None, str, int]]:
     """(person, department, item id, mask of the weeks they rated it in), grouped by person.
 
@@ -79,7 +131,7 @@ def weekly_respondents(
     )
     query = (
         select(Answer.user_id, Answer.department, Answer.item_id, func.sum(distinct(bit)))
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
+        .where(*counted(team_id, week_of_round, threshold))
         .group_by(Answer.user_id, Answer.department, Answer.item_id)
         .order_by(Answer.user_id)
     )
@@ -126,15 +178,21 @@ def weekly_participation(
 def comments_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[str | None, str]]:
-    """(department, text) of the comments on rounds scheduled in [start, end), newest first.
+    """(department, text) of the comments on rounds scheduled in [start, end) and closed by `end`,
+    newest first.
 
     No author and no date leave this function: the digest must not show them.
     """
     rows = session.execute(
         select(Comment.department, Comment.text)
         .join(PulseRound, PulseRound.id == Comment.round_id)
-        .where(Comment.team_id == team_id, PulseRound.scheduled_at >= start, PulseRound.scheduled_at < end)
-        .order_by(Comment.written_at.desc())
+        .where(
+            Comment.team_id == team_id,
+            PulseRound.scheduled_at >= start,
+            PulseRound.scheduled_at < end,
+            *closed_by(end),
+        )
+        .order_by(Comment.written_at.desc(), Comment.round_id.desc(), Comment.user_id)
     )
     return [(department, text) for department, text in rows]
 

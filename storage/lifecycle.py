@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from datetime import datetime
 
@@ -17,12 +18,19 @@ from storage.models import (
     MeetingCheckDelivery,
     MeetingRsvp,
     PersonPreference,
+    PostStatus,
     PulseRound,
+    Reminder,
     RoundAggregate,
 )
+from storage.pulses import CLOSED
 
 #: Rounds expired per transaction, so a first sweep over years of data does not hold one huge lock.
 EXPIRY_BATCH = 20
+#: A forgotten person's kept answers carry this prefix and random bytes instead of their user id.
+PSEUDONYM_PREFIX = "forgotten-"
+PSEUDONYM_BYTES = 11  # 22 hex digits: with the prefix, the 32 characters a user id column holds
+PERSONAL_TABLES = (Answer, Comment, Delivery, PersonPreference, MeetingRsvp, MeetingCheckDelivery)
 
 
 def expirable_rounds(session: Session, before: datetime) -> list[int]:
@@ -91,18 +99,72 @@ def expire_meeting_replies(session: Session, before: datetime) -> int:
     return deleted.rowcount + rsvps.rowcount
 
 
-def forget_person(session: Session, team_id: str, user_id: str) -> dict[str, int]:
-    """Delete everything stored about one person in one workspace; how many rows of each kind."""
+def forget_person(session: Session, team_id: str, user_id: str, now: datetime) -> dict[str, int]:
+    """Delete what is stored about one person in one workspace, and cut them off from the rest;
+    how many rows of each kind.
+
+    Their comments, preferences and meeting RSVPs go, and everything of the rounds and checks
+    still open (no figure counts them yet). What closed rounds and checks count of them (the
+    ratings, that they were asked) stays, so that no figure anyone has seen changes, under one
+    fresh random name kept nowhere else; the DM ids and times that could lead back to them go.
+    """
+    pseudonym = PSEUDONYM_PREFIX + secrets.token_hex(PSEUDONYM_BYTES)
+    mine = {table: (table.team_id == team_id, table.user_id == user_id) for table in PERSONAL_TABLES}
+    closed_rounds = select(PulseRound.id).where(PulseRound.team_id == team_id, PulseRound.status == CLOSED)
+    closed_checks = select(MeetingCheck.id).where(
+        MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= now
+    )
+    counted_deliveries = (
+        *mine[Delivery],
+        Delivery.round_id.in_(closed_rounds),
+        Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
+    )
+    counted_checks = (
+        *mine[MeetingCheckDelivery],
+        MeetingCheckDelivery.check_id.in_(closed_checks),
+        MeetingCheckDelivery.score.is_not(None),
+    )
+    # Reminders would tie the kept deliveries back to the person's DM.
+    session.execute(
+        delete(Reminder).where(Reminder.delivery_id.in_(select(Delivery.id).where(*counted_deliveries)))
+    )
+    answers = session.execute(
+        update(Answer)
+        .where(*mine[Answer], Answer.round_id.in_(closed_rounds))
+        .values(
+            user_id=pseudonym,
+            answered_at=select(PulseRound.scheduled_at)
+            .where(PulseRound.id == Answer.round_id)
+            .scalar_subquery(),
+        )
+    ).rowcount
+    # Kept deliveries and check replies lose their DM, and when the person got or answered them.
+    unlinked = {
+        "user_id": pseudonym,
+        "channel_id": None,
+        "message_ts": None,
+        "error": None,
+        "claimed_at": None,
+    }
+    deliveries = session.execute(
+        update(Delivery)
+        .where(*counted_deliveries)
+        .values(**unlinked, sent_at=None, completed_at=None, closed_notice=True)
+    ).rowcount
+    meeting_checks = session.execute(
+        update(MeetingCheckDelivery).where(*counted_checks).values(**unlinked, answered_at=None, comment=None)
+    ).rowcount
     deleted = {}
     for name, table in (
         ("answers", Answer),
         ("comments", Comment),
-        ("deliveries", Delivery),
+        ("deliveries", Delivery),  # a delivery's reminders go with it (ON DELETE CASCADE)
         ("preferences", PersonPreference),
         ("meeting_replies", MeetingRsvp),
         ("meeting_checks", MeetingCheckDelivery),
     ):
-        deleted[name] = session.execute(
-            delete(table).where(table.team_id == team_id, table.user_id == user_id)
-        ).rowcount
+        deleted[name] = session.execute(delete(table).where(*mine[table])).rowcount
+    deleted["answers"] += answers
+    deleted["deliveries"] += deliveries
+    deleted["meeting_checks"] += meeting_checks
     return deleted

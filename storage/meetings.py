@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, case, distinct, func, literal, select, update
+from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.domain.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
@@ -352,10 +352,10 @@ def pending_checks(session: Session) -> int:
 
 
 def checked_meetings(session: Session, team_id: str, until: datetime) -> list[CheckedMeeting]:
-    """Every meeting of the workspace whose check fell due before `until`, with its ratings."""
+    """Every meeting of the workspace whose check had closed by `until`, with its ratings."""
     checks = session.execute(
         select(MeetingCheck.id, MeetingCheck.meeting_id, MeetingCheck.occurrence_date).where(
-            MeetingCheck.team_id == team_id, MeetingCheck.occurrence_at < until
+            MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= until
         )
     ).all()
     scores: dict[int, list[int]] = {}
@@ -374,15 +374,26 @@ def checked_meetings(session: Session, team_id: str, until: datetime) -> list[Ch
 def checks_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[int, datetime]]:
-    """(check id, meeting start) of the meetings that started in [start, end), as `rounds_between`."""
+    """(check id, meeting start) of the meetings that started in [start, end) and whose check had
+    closed by `end` (no reply is taken after that), as `rounds_between`."""
     rows = session.execute(
         select(MeetingCheck.id, MeetingCheck.occurrence_at).where(
             MeetingCheck.team_id == team_id,
             MeetingCheck.occurrence_at >= start,
             MeetingCheck.occurrence_at < end,
+            MeetingCheck.closes_at <= end,
         )
     )
     return [(check_id, at) for check_id, at in rows]
+
+
+def latest_check_close(session: Session, team_id: str, now: datetime) -> datetime | None:
+    """When the workspace's latest meeting check to close, by `now`, closed."""
+    return session.scalar(
+        select(func.max(MeetingCheck.closes_at)).where(
+            MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= now
+        )
+    )
 
 
 def _rated(team_id: str, week_of_check: Mapping[int, int]):
@@ -393,8 +404,21 @@ def _rated(team_id: str, week_of_check: Mapping[int, int]):
     )
 
 
+def _counted(team_id: str, week_of_check: Mapping[int, int], threshold: int):
+    """As `storage.insights.counted`: a check's ratings by one department count only when at least
+    `threshold` people gave them."""
+    department = func.coalesce(MeetingCheckDelivery.department, "")
+    cells = (
+        select(MeetingCheckDelivery.check_id, department)
+        .where(*_rated(team_id, week_of_check))
+        .group_by(MeetingCheckDelivery.check_id, department)
+        .having(func.count(distinct(MeetingCheckDelivery.user_id)) >= threshold)
+    )
+    return (*_rated(team_id, week_of_check), tuple_(MeetingCheckDelivery.check_id, department).in_(cells))
+
+
 def weekly_ratings(
-    session: Session, team_id: str, week_of_check: Mapping[int, int]
+    session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[int, str | None, str, int, int]]:
     """As `storage.insights.weekly_ratings`, for the usefulness ratings of the given checks."""
     if not week_of_check:
@@ -404,7 +428,7 @@ def weekly_ratings(
     query = (
         select(week, d.department, MeetingCheck.item_id, d.score, func.count())
         .join(MeetingCheck, MeetingCheck.id == d.check_id)
-        .where(*_rated(team_id, week_of_check))
+        .where(*_counted(team_id, week_of_check, threshold))
         .group_by(week, d.department, MeetingCheck.item_id, d.score)
     )
     for row in session.execute(query):
@@ -430,7 +454,7 @@ def weekly_cells(
 
 
 def weekly_respondents(
-    session: Session, team_id: str, week_of_check: Mapping[int, int]
+    session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[str, str | None, str, int]]:
     """As `storage.insights.weekly_respondents` (bit k of the mask is week k), grouped by person."""
     if not week_of_check:
@@ -443,7 +467,7 @@ def weekly_respondents(
     query = (
         select(d.user_id, d.department, MeetingCheck.item_id, func.sum(distinct(bit)))
         .join(MeetingCheck, MeetingCheck.id == d.check_id)
-        .where(*_rated(team_id, week_of_check))
+        .where(*_counted(team_id, week_of_check, threshold))
         .group_by(d.user_id, d.department, MeetingCheck.item_id)
         .order_by(d.user_id)
     )
@@ -454,7 +478,8 @@ def weekly_respondents(
 def comments_between(
     session: Session, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[str | None, str]]:
-    """(department, text) of "what should change?" answers on meetings in [start, end), newest first.
+    """(department, text) of "what should change?" answers on meetings in [start, end) whose check
+    had closed by `end`, newest first.
 
     As for pulse comments, no author and no date leave this function.
     """
@@ -466,7 +491,8 @@ def comments_between(
             MeetingCheckDelivery.comment.is_not(None),
             MeetingCheck.occurrence_at >= start,
             MeetingCheck.occurrence_at < end,
+            MeetingCheck.closes_at <= end,
         )
-        .order_by(MeetingCheck.occurrence_at.desc())
+        .order_by(MeetingCheck.occurrence_at.desc(), MeetingCheckDelivery.user_id)
     )
     return [(department, text) for department, text in rows]

@@ -128,6 +128,22 @@ class WorkspaceAdmin(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class ThresholdChange(Base):
+    """An admin saved a new anonymity threshold: figures read at an instant use the one in force
+    then, so a change applies from the next snapshot (see `bot.domain.snapshot`)."""
+
+    __tablename__ = "threshold_changes"
+    __table_args__ = (Index("ix_threshold_changes_team_changed", "team_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    old_threshold: Mapped[int | None] = mapped_column(Integer)
+    """None at the first setup."""
+    new_threshold: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class PersonPreference(Base):
     """What a person chose for themselves (their language), per workspace."""
 

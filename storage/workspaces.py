@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.domain.snapshot import ThresholdChange
 from bot.domain.vocabulary import MARKETING, SALES
 from bot.domain.workspace_setup import WorkspaceConfig
 from storage.models import (
@@ -20,6 +21,7 @@ from storage.models import (
     Workspace,
     WorkspaceAdmin,
 )
+from storage.models import ThresholdChange as ThresholdChangeRow
 
 
 def dialect_insert(session: Session):
@@ -125,6 +127,26 @@ def save_config(
         for channel in config.marketing_channels
     ]
     workspace.admins = [WorkspaceAdmin(team_id=team_id, user_id=user) for user in config.admins]
+
+
+def record_threshold_change(
+    session: Session, team_id: str, old: int | None, new: int, changed_by: str, now: datetime
+) -> None:
+    session.add(
+        ThresholdChangeRow(
+            team_id=team_id, old_threshold=old, new_threshold=new, changed_by=changed_by, changed_at=now
+        )
+    )
+
+
+def threshold_changes(session: Session, team_id: str) -> list[ThresholdChange]:
+    """The workspace's anonymity threshold changes, oldest first."""
+    rows = session.scalars(
+        select(ThresholdChangeRow)
+        .where(ThresholdChangeRow.team_id == team_id)
+        .order_by(ThresholdChangeRow.changed_at, ThresholdChangeRow.id)
+    )
+    return [ThresholdChange(r.changed_by, r.changed_at, r.old_threshold, r.new_threshold) for r in rows]
 
 
 def configured_admins(session: Session, team_id: str) -> set[str]:

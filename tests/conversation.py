@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -375,6 +375,7 @@ ELIGIBLE = {HEAD_OF_SALES, *SALESPEOPLE, SALES_AND_MARKETING, HEAD_OF_MARKETING,
 SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
 MARKETING_TEAM = [HEAD_OF_MARKETING, *MARKETERS]
 FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Berlin (winter time)
+ROUND_CLOSES = FIRST_ROUND + timedelta(hours=48)  # the pulse's answer window
 MONDAY_9_BERLIN = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 
 
@@ -417,6 +418,11 @@ def run_at(bot: BotRuntime, clock, moment: datetime):
     return bot.runner.run_due()
 
 
+def close_round(bot: BotRuntime, clock) -> None:
+    """The first round's answer window ends and the pulse job closes it: figures count it from then."""
+    run_at(bot, clock, ROUND_CLOSES)
+
+
 def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None):
     """Press the `score` button of the `statement`-th statement in the person's (latest) pulse DM."""
     message = message or pulse_dms(sandbox, user_id)[-1]
@@ -450,6 +456,7 @@ def digest_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbo
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     clock.set(MONDAY_9_BERLIN)
     bot.digests.run_due()
     (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
@@ -459,3 +466,11 @@ def digest_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbo
 def open_home(bot: BotRuntime, driver: SlackDriver, user_id: str, **options: Any) -> dict[str, Any]:
     """A person opens the bot's Home tab; the Home view they see."""
     return Person(user_id, bot, driver).opens_home(**options)
+
+
+def forget_me_prompt(bot: BotRuntime, driver: SlackDriver, user_id: str):
+    """A person types `/align forget-me`: the request and the confirmation prompt they see."""
+    response = driver.slash_command(user_id, "forget-me")
+    assert bot.wait_idle()
+    (prompt,) = replies_to(driver.sandbox, response)
+    return response, prompt

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.domain.question_bank import load_bank
+from bot.domain.vocabulary import EVERYONE
 from bot.services.insights import InsightService
 from bot.services.pulses import PulseService
 from storage.db import Database, scratch_postgres_database
@@ -18,6 +19,7 @@ from tests.conversation import (
     POSTGRES_URL,
     SALES_TEAM,
     answer_round,
+    close_round,
     create_pulse,
     run_at,
 )
@@ -55,7 +57,9 @@ def test_a_backup_restores_into_the_other_store_with_the_same_results(
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     before = bot.services.insights.results(TEAM, FIRST_ROUND + timedelta(days=3))
+    assert not before.composites[EVERYONE].withheld
     file = tmp_path / "alignbot.jsonl.gz"
 
     written = alignbot("db", "backup", str(file), cwd=tmp_path, env={"DATABASE_URL": database_url})

@@ -25,6 +25,7 @@ from tests.conversation import (
     MONDAY_9_BERLIN,
     SALES_TEAM,
     answer_round,
+    close_round,
     command,
     create_pulse,
     digest_with_a_gap,
@@ -42,6 +43,7 @@ def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, cl
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_MARKETING]
     clock.set(MONDAY_9_BERLIN - timedelta(minutes=1))
@@ -79,6 +81,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_SALES, HEAD_OF_MARKETING]
         session.add(WorkspaceAdmin(team_id="T0ACME001", user_id=ADMIN))
@@ -215,12 +218,13 @@ def test_an_admin_exports_the_results_as_csv_to_their_dm(bot, driver, sandbox, c
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    clock.set(FIRST_ROUND + timedelta(days=1))
+    close_round(bot, clock)
+    clock.set(FIRST_ROUND + timedelta(days=3))
     assert "in your DM" in text_of(command(bot, driver, OWNER, "export")[0])
     (export,) = [f for f in sandbox.files.values() if f.name.endswith(".csv")]
     assert export.channels == [sandbox.dm_channel_for(OWNER)]
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
-    overall = {r["group"]: r for r in rows if r["level"] == "overall" and r["week"] == "2026-03-04"}
+    overall = {r["group"]: r for r in rows if r["level"] == "overall" and r["week"] == "2026-03-05"}
     assert (overall["sales"]["score"], overall["marketing"]["score"], overall["everyone"]["score"]) == (
         "40.0",
         "80.0",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.sandbox.workspace import OWNER, SALESPEOPLE
 from tests.conversation import (
     FIRST_ROUND,
@@ -11,6 +9,7 @@ from tests.conversation import (
     MONDAY_9_BERLIN,
     SALES_TEAM,
     answer_round,
+    close_round,
     create_pulse,
     open_home,
     run_at,
@@ -63,7 +62,7 @@ def test_the_home_tab_shows_the_company_stage_and_your_own_participation(bot, dr
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    clock.advance(timedelta(days=1))
+    close_round(bot, clock)
     open_home(bot, driver, SALES_TEAM[1])
     text = text_of(sandbox.home_views[SALES_TEAM[1]].view)
     assert "Where sales and marketing stand:* Aligned (70 of 100" in text
@@ -75,6 +74,7 @@ def test_admins_see_the_latest_digest_on_their_home_tab_and_members_do_not(bot, 
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     open_home(bot, driver, OWNER)
     before = text_of(sandbox.home_views[OWNER].view)
     assert "No digest has been sent yet." in before

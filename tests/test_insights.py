@@ -20,6 +20,7 @@ from tests.conversation import (
     MARKETING_TEAM,
     SALES_TEAM,
     answer_round,
+    close_round,
     command,
     create_pulse,
     run_at,
@@ -32,6 +33,7 @@ def test_results_and_participation_from_a_round(bot, driver, sandbox, clock):
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[SALES].score == 40.0
@@ -52,6 +54,7 @@ def test_a_small_team_is_withheld_everywhere(bot, driver, sandbox, clock):
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=3)
     answer_round(bot, driver, sandbox, MARKETERS[:2], score=5)
+    close_round(bot, clock)
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[MARKETING].withheld
@@ -89,6 +92,7 @@ def test_the_digest_preview_shows_the_stage_the_gap_and_only_safe_comments(bot, 
                 ),
             ]
         )
+    close_round(bot, clock)
     clock.set(FIRST_ROUND + timedelta(days=6))
     (digest,) = command(bot, driver, OWNER, "digest preview")
     text = text_of(digest)

@@ -20,6 +20,7 @@ from bot.jobs.meeting_reminders import STALE_AFTER
 from bot.runtime.process import BotRuntime
 from bot.sandbox.workspace import (
     HEAD_OF_SALES,
+    LEADERSHIP_CHANNEL,
     MARKETERS,
     MARKETING_CHANNEL,
     OWNER,
@@ -472,11 +473,12 @@ def test_adherence_shows_in_the_digest_and_ratings_feed_the_joint_meetings_dimen
     run_at(bot, clock, FIRST + timedelta(hours=1))
     for person, score in zip(raters, (4, 5, 4, 3, 4, 5), strict=True):
         rate(bot, driver, check_dms(sandbox, person)[0], person, score)
-    results = bot.services.insights.results("T0ACME001", FIRST + DAY)
+    results = bot.services.insights.results("T0ACME001", FIRST + 4 * DAY)  # once its check closed
     item = results.items[EVERYONE, "mtg01"]
     assert (item.respondents, item.mean) == (6, 25 / 6)
     assert results.dimensions[EVERYONE, "joint_meetings"].respondents == 6
     run_at(bot, clock, SECOND + timedelta(hours=1))  # nobody answers the second one: planned, not held
+    clock.set(SECOND + 4 * DAY)  # its check closed
     digest = text_of(command(bot, driver, OWNER, "digest preview")[0])
     assert "Joint meetings in the last 30 days: 1 of 2 held" in digest
     assert "No useful joint meeting" not in digest
@@ -493,7 +495,11 @@ def test_no_useful_meeting_in_thirty_days_brings_the_nudge(bot, driver, sandbox,
     clock.set(FIRST + timedelta(days=29))
     assert "No useful joint meeting" not in text_of(command(bot, driver, OWNER, "digest preview")[0])
     clock.set(FIRST + timedelta(days=31))
-    digest = text_of(command(bot, driver, OWNER, "digest preview")[0])
+    # The preview stays at the latest close (the check, three days after the meeting); the digest
+    # sent now reads at its own time.
+    assert "on its way" in text_of(command(bot, driver, OWNER, "digest send")[0])
+    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    digest = text_of({"blocks": post.blocks})
     assert "No useful joint meeting in 31 days." in digest
     assert "Schedule a joint meeting on forecasts, customer value or promotions." in digest
     assert "No joint meetings were planned in the last 30 days." in digest

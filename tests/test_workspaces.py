@@ -52,6 +52,7 @@ from tests.conversation import (
     MEETING_INPUTS,
     MONDAY_9_BERLIN,
     PULSE_INPUTS,
+    ROUND_CLOSES,
     SALES_TEAM,
     answer_round,
     command,
@@ -228,7 +229,7 @@ def test_two_workspaces_each_see_only_their_own(bot, sandbox, clock, acme, globe
     answer_round(bot, acme, sandbox, MARKETING_TEAM, score=4)
     answer_round(bot, globex_driver, sandbox, GLOBEX_SALESPEOPLE, score=5)
     answer_round(bot, globex_driver, sandbox, GLOBEX_MARKETERS, score=3)
-    clock.set(FIRST_ROUND + timedelta(days=1))
+    run_at(bot, clock, ROUND_CLOSES)  # both rounds close: figures count them from now on
 
     acme_preview = text_of(command(bot, acme, OWNER, "digest preview")[0])
     globex_preview = text_of(command(bot, globex_driver, GLOBEX_OWNER, "digest preview")[0])
@@ -240,7 +241,7 @@ def test_two_workspaces_each_see_only_their_own(bot, sandbox, clock, acme, globe
     for admin, everyone in ((OWNER, "60.0"), (GLOBEX_OWNER, "80.0")):
         rows = csv.DictReader(io.StringIO(exports[sandbox.dm_channel_for(admin)].content.decode("utf-8-sig")))
         overall = {
-            r["group"]: r["score"] for r in rows if r["level"] == "overall" and r["week"] == "2026-03-04"
+            r["group"]: r["score"] for r in rows if r["level"] == "overall" and r["week"] == "2026-03-05"
         }
         assert overall["everyone"] == everyone
 
@@ -274,8 +275,16 @@ def test_a_payload_from_one_workspace_naming_another_changes_and_reveals_nothing
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, acme, sandbox, SALES_TEAM, score=2)
     answer_round(bot, acme, sandbox, MARKETING_TEAM, score=4)
+    run_at(bot, clock, ROUND_CLOSES)  # figures count a round once it closes: Monday's digest has nudges
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    nudge = next(
+        e for b in digest.blocks if b.get("block_id", "").startswith("nudge:") for e in b["elements"]
+    )
+    run_at(bot, clock, FIRST_ROUND + timedelta(weeks=1))  # the next round, open while the attack runs
     victim, attacker = SALESPEOPLE[0], GLOBEX_SALESPEOPLE[0]
-    (dm,) = pulse_dms(sandbox, victim)
+    dm = pulse_dms(sandbox, victim)[-1]
     comment_button = next(
         e
         for b in dm.blocks
@@ -288,13 +297,8 @@ def test_a_payload_from_one_workspace_naming_another_changes_and_reveals_nothing
     secret = "ACME-ONLY: our discount policy is a mess"
     assert acme.submit_view(victim, sandbox.latest_view_for(victim).view, {"comment": secret}).status == 200
     assert bot.wait_idle()
-    clock.set(MONDAY_9_BERLIN)
-    bot.digests.run_due()
-    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
-    nudge = next(
-        e for b in digest.blocks if b.get("block_id", "").startswith("nudge:") for e in b["elements"]
-    )
-    dm = pulse_dms(sandbox, victim)[0]
+    dm = pulse_dms(sandbox, victim)[-1]
+    rating = next(b for b in dm.blocks if b.get("block_id", "").startswith("item:"))
     acme_rows, acme_dm_version = rows_of(bot, ACME), dm.edited_ts
     round_id = int(comment_button["value"])
     sandbox.clear()
@@ -305,7 +309,6 @@ def test_a_payload_from_one_workspace_naming_another_changes_and_reveals_nothing
         globex_driver.interaction(payload)  # its status depends on how soon the listener fails, after ack()
         assert bot.wait_idle()
 
-    rating = next(b for b in dm.blocks if b.get("block_id", "").startswith("item:"))
     strongly_agree = rating["elements"][4]
     for user_id in (attacker, victim):
         tap_payload = globex_driver.button_payload(
@@ -337,7 +340,7 @@ def test_a_payload_from_one_workspace_naming_another_changes_and_reveals_nothing
     assert bot.wait_idle()
 
     assert rows_of(bot, ACME) == acme_rows
-    assert pulse_dms(sandbox, victim)[0].edited_ts == acme_dm_version
+    assert pulse_dms(sandbox, victim)[-1].edited_ts == acme_dm_version
     with bot.database.session() as session:
         assert session.get(Comment, (round_id, victim)).text == secret
     for call in sandbox.calls:

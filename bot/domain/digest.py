@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.nudges import Nudge
 from bot.domain.scoring import Composite, DimensionMean, Results
+from bot.domain.snapshot import Snapshot
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class DigestView:
     nudges: tuple[Nudge, ...] = ()
     meetings: Adherence | None = None
     """Joint meetings held against planned lately; counts of meetings, never of people."""
+    snapshot: Snapshot | None = None
+    """What the figures rest on: the closed rounds, and the threshold in force."""
+    answering: int | None = None
+    """The preview only: people who answered a round still open so far, when at least the threshold."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:
@@ -117,6 +122,7 @@ def compose(
     comments: Sequence[tuple[str | None, str]],
     nudges: Sequence[Nudge] = (),
     meetings: Adherence | None = None,
+    snapshot: Snapshot | None = None,
 ) -> DigestView:
     weakest, strongest = extreme_dimensions(now)
     everyone = now.composites[EVERYONE]
@@ -133,4 +139,5 @@ def compose(
         comments=shareable_comments(comments, now),
         nudges=tuple(nudges),
         meetings=meetings,
+        snapshot=snapshot,
     )

@@ -1,10 +1,15 @@
-"""Results for a workspace over a rolling window: the scoring model fed from stored answers."""
+"""Results for a workspace over a rolling window: the scoring model fed from stored answers.
+
+Every figure read at an instant counts the rounds and meeting checks closed by then, with the
+anonymity threshold in force then (see `bot.domain.snapshot`). The preview, the Home tab and the
+export read at the snapshot instant, the latest close; a scheduled digest at its scheduled time.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import chain, groupby
 from operator import itemgetter
@@ -24,6 +29,7 @@ from bot.domain.scoring import (
     settled_stage,
     suppress,
 )
+from bot.domain.snapshot import Snapshot, threshold_at
 from bot.domain.tallies import WEEK, WeeklyCounts, week_back
 from bot.services.pulses import PulseService
 from storage import digests as digest_store
@@ -31,6 +37,7 @@ from storage import insights as store
 from storage import meetings as meeting_store
 from storage import workspaces as workspace_store
 from storage.db import Database
+from storage.models import Workspace
 
 #: The rolling window, in weeks, that every figure is computed over.
 WINDOW_WEEKS = 8
@@ -75,20 +82,59 @@ class InsightService:
         return {item.id: ItemMeta(item.dimension, item.scored) for item in bank.items}
 
     def threshold(self, team_id: str) -> int | None:
+        """The threshold in force now (the next snapshot's, unless it changes again)."""
         with self.database.session() as session:
             return workspace_store.anonymity_threshold(session, team_id)
+
+    def threshold_at(self, team_id: str, at: datetime) -> int | None:
+        """The threshold figures read at `at` withhold groups under (None before setup)."""
+        with self.database.session() as session:
+            in_force = threshold_at(workspace_store.threshold_changes(session, team_id), at)
+            return in_force if in_force is not None else workspace_store.anonymity_threshold(session, team_id)
+
+    def as_of(self, team_id: str) -> datetime | None:
+        """The snapshot instant: when the latest round or meeting check to close by now closed, or,
+        before any did, when the workspace was first set up (None before setup)."""
+        now = self.pulses.clock.now()
+        with self.database.session() as session:
+            closes = [
+                store.latest_close(session, team_id, now),
+                meeting_store.latest_check_close(session, team_id, now),
+            ]
+            changes = workspace_store.threshold_changes(session, team_id)
+            workspace = session.get(Workspace, team_id)
+        closed = [at for at in closes if at is not None]
+        if closed:
+            return max(closed)
+        if changes:
+            return changes[0].changed_at
+        return workspace.configured_at if workspace else None
+
+    def snapshot(self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS) -> Snapshot | None:
+        """What figures read at `at` rest on: the threshold then, the rounds closed by then."""
+        threshold = self.threshold_at(team_id, at)
+        if threshold is None:
+            return None
+        with self.database.session() as session:
+            rounds = store.rounds_between(session, team_id, at - window_weeks * WEEK, at)
+        return Snapshot(at, threshold, tuple(scheduled_at.date() for _, scheduled_at in rounds))
 
     def results(self, team_id: str, end: datetime, window_weeks: int = WINDOW_WEEKS) -> Results | None:
         """The scores of the rounds sent in the window ending at `end` (None before setup)."""
         weekly = self.weekly_results(team_id, end, 1, window_weeks)
         return weekly[0][1] if weekly else None
 
+    def latest_results(self, team_id: str) -> Results | None:
+        """The scores at the snapshot instant (the Home tab)."""
+        at = self.as_of(team_id)
+        return self.results(team_id, at) if at else None
+
     def weekly_results(
         self, team_id: str, at: datetime, weeks: int, window_weeks: int = WINDOW_WEEKS
     ) -> list[tuple[datetime, Results]]:
         """(end, results) of the windows ending at `at` and each of the `weeks − 1` weeks before it,
         oldest first; empty before setup. The database counts per week (see `bot.domain.tallies`)."""
-        threshold = self.threshold(team_id)
+        threshold = self.threshold_at(team_id, at)
         if threshold is None:
             return []
         meta = self.item_meta(team_id)
@@ -106,14 +152,14 @@ class InsightService:
             ):
                 counts.add_cell(week, department, item_id, people)
             for week, department, item_id, rating, count in chain(
-                store.weekly_ratings(session, team_id, week_of_round),
-                meeting_store.weekly_ratings(session, team_id, week_of_check),
+                store.weekly_ratings(session, team_id, week_of_round, threshold),
+                meeting_store.weekly_ratings(session, team_id, week_of_check, threshold),
             ):
                 counts.add_ratings(week, department, item_id, rating, count)
             rated_meetings = defaultdict(list)  # joined to the same person's answers: one respondent
-            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check):
+            for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check, threshold):
                 rated_meetings[person].append(tuple(row))
-            respondents = store.weekly_respondents(session, team_id, week_of_round)
+            respondents = store.weekly_respondents(session, team_id, week_of_round, threshold)
             for person, rows in groupby(respondents, key=itemgetter(0)):
                 answered = ((department, item_id, mask) for _, department, item_id, mask in rows)
                 counts.add_person(chain(answered, rated_meetings.pop(person, ())))
@@ -128,7 +174,7 @@ class InsightService:
     def weekly_participation(self, team_id: str, at: datetime, weeks: int) -> list[Participation]:
         """Who answered among those asked, per department and overall, in each of the `weeks` weeks
         up to `at` (oldest first), withheld like any figure."""
-        threshold = self.threshold(team_id) or 0
+        threshold = self.threshold_at(team_id, at) or 0
         with self.database.session() as session:
             rounds = store.rounds_between(session, team_id, at - weeks * WEEK, at)
             week_of_round = {round_id: week_back(at, scheduled_at) for round_id, scheduled_at in rounds}
@@ -143,7 +189,8 @@ class InsightService:
     ) -> DigestView | None:
         """The digest as of `at`: this week against last week and four weeks ago, with nudges."""
         history = self.weeks(team_id, at, window_weeks)
-        if not history:
+        snapshot = self.snapshot(team_id, at, window_weeks)
+        if not history or snapshot is None:
             return None
         local_day = at.astimezone(ZoneInfo(timezone)).date()
         with self.database.session() as session:
@@ -172,7 +219,21 @@ class InsightService:
             comments=comments,
             nudges=suggestions[:MAX_NUDGES],
             meetings=meetings.adherence,
+            snapshot=snapshot,
         )
+
+    def preview(self, team_id: str, timezone: str) -> DigestView | None:
+        """`/align digest preview`: the digest at the snapshot instant, and how many people have
+        answered a round still open so far, once they are at least as many as the threshold
+        (never a figure of what they answered)."""
+        at = self.as_of(team_id)
+        view = self.digest(team_id, at, timezone) if at else None
+        if view is None:
+            return None
+        with self.database.session() as session:
+            answering = store.open_round_respondents(session, team_id)
+        enough = max(view.snapshot.threshold, self.threshold(team_id) or 0)
+        return replace(view, answering=answering if answering >= enough else None)
 
     def weeks(self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS) -> list[WeekSnapshot]:
         """The last five weekly snapshots up to `at`, oldest first, each stage settled on the one before."""

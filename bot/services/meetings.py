@@ -231,14 +231,15 @@ class MeetingService:
     # ----- reminders ---------------------------------------------------------------------------------
 
     def agenda(self, team_id: str, meeting_id: int, day: date, joint_activity: str) -> Agenda:
-        """The agenda as of now: weakest dimensions, widest gaps, the open nudges both teams may see,
-        the joint activity chosen when the meeting was first announced, and what admins added."""
-        now = self.clock.now()
+        """The agenda as of the latest close: weakest dimensions, widest gaps, the open nudges both
+        teams may see, the joint activity chosen when the meeting was first announced, and what
+        admins added."""
         with self.database.session() as session:
             config = workspace_store.load_config(session, team_id)
             extra_items = store.agenda_items(session, meeting_id, day)
-        results = self.insights.results(team_id, now)
-        digest = self.insights.digest(team_id, now, config.timezone) if config else None
+        at = self.insights.as_of(team_id) or self.clock.now()
+        results = self.insights.results(team_id, at)
+        digest = self.insights.digest(team_id, at, config.timezone) if config else None
         nudges = [n for n in digest.nudges if n.audience == BOTH_TEAMS] if digest else []
         return replace(build_agenda(results, nudges, 1, extra_items), joint_activity=joint_activity)
 

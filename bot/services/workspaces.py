@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
-
-if TYPE_CHECKING:
-    pass
 from bot.domain.people import SlackUser, choose_language, may_administer
+from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
 from storage import digests as digest_store
 from storage import workspaces as store
@@ -73,10 +70,21 @@ class WorkspaceService:
         with self.database.session() as session:
             if not store.claim_request(session, team_id, request_key, now):
                 return False
+            old = store.anonymity_threshold(session, team_id)
             store.save_config(session, team_id, config, configured_by, now)
             session.flush()
+            if old != config.anonymity_threshold:
+                store.record_threshold_change(
+                    session, team_id, old, config.anonymity_threshold, configured_by, now
+                )
             digest_store.ensure_settings(session, team_id, now)
             return True
+
+    def latest_threshold_change(self, team_id: str) -> ThresholdChange | None:
+        """Who last changed the anonymity threshold, when, from what to what (`/align status`)."""
+        with self.database.session() as session:
+            changes = store.threshold_changes(session, team_id)
+        return changes[-1] if changes else None
 
     def claim_request(self, team_id: str, request_key: str) -> bool:
         with self.database.session() as session:
