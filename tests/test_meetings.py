@@ -114,6 +114,22 @@ def rate(bot, driver, dm, user_id: str, score: int):
     return response
 
 
+def open_check_comment(bot, driver, dm, user_id: str, shown_in=None) -> dict:
+    """Press "what should change?" in a check DM; the modal it opens. `shown_in`: the message the
+    click says it came from (the DM itself unless told otherwise)."""
+    shown_in = shown_in or dm
+    button = next(b for b in dm.blocks if b.get("block_id") == "meeting_check_comment")["elements"][0]
+    driver.click(
+        user_id,
+        button["action_id"],
+        button["value"],
+        "meeting_check_comment",
+        message={"ts": shown_in.ts, "channel": shown_in.channel, "blocks": shown_in.blocks},
+    )
+    assert bot.wait_idle()
+    return driver.sandbox.latest_view_for(user_id).view
+
+
 def counts_shown(post) -> tuple[str, str]:
     row = next(b for b in post.blocks if b.get("block_id") == "meeting_rsvp")
     return tuple(e["text"]["text"] for e in row["elements"])
@@ -451,16 +467,7 @@ def test_the_check_goes_only_to_those_going_and_the_owner_and_is_answered(bot, d
     chosen = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("style")]
     assert [e["value"].rsplit(":", 1)[1] for e in chosen] == ["4"]
 
-    button = next(b for b in dm.blocks if b.get("block_id") == "meeting_check_comment")["elements"][0]
-    driver.click(
-        SALESPEOPLE[0],
-        button["action_id"],
-        button["value"],
-        "meeting_check_comment",
-        message={"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks},
-    )
-    assert bot.wait_idle()
-    modal = sandbox.latest_view_for(SALESPEOPLE[0]).view
+    modal = open_check_comment(bot, driver, dm, SALESPEOPLE[0])
     assert modal["callback_id"] == "meeting_check_comment"
     assert (
         driver.submit_view(SALESPEOPLE[0], modal, {"comment": "Less <!channel> status, more forecasts"}).body

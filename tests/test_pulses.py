@@ -84,6 +84,22 @@ def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, mess
     return response
 
 
+def open_comment(bot, driver, dm, user_id: str, shown_in=None) -> dict:
+    """Press "Add a comment" in a pulse DM; the modal it opens. `shown_in`: the message the click says
+    it came from (the DM itself unless told otherwise)."""
+    shown_in = shown_in or dm
+    button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
+    driver.click(
+        user_id,
+        "pulse_comment",
+        button["value"],
+        "comment",
+        message={"ts": shown_in.ts, "channel": shown_in.channel, "blocks": shown_in.blocks},
+    )
+    assert bot.wait_idle()
+    return driver.sandbox.latest_view_for(user_id).view
+
+
 def answers(bot) -> list[Answer]:
     with bot.database.session() as session:
         return list(session.scalars(select(Answer).order_by(Answer.user_id, Answer.item_id)))
@@ -163,17 +179,7 @@ def test_finishing_says_thank_you(bot, driver, sandbox, clock):
 def test_a_comment_is_saved_through_its_modal(bot, driver, sandbox, clock):
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
-    dm = pulse_dms(sandbox, MARKETERS[1])[0]
-    comment_button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
-    driver.click(
-        MARKETERS[1],
-        "pulse_comment",
-        comment_button["value"],
-        "comment",
-        message={"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks},
-    )
-    assert bot.wait_idle()
-    modal = sandbox.latest_view_for(MARKETERS[1]).view
+    modal = open_comment(bot, driver, pulse_dms(sandbox, MARKETERS[1])[0], MARKETERS[1])
     assert modal["callback_id"] == "pulse_comment"
     driver.submit_view(MARKETERS[1], modal, {"comment": "Share the <!channel> lead list <earlier>"})
     assert bot.wait_idle()

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.sandbox.workspace import MARKETERS, OWNER, SALES_CHANNEL, SALESPEOPLE
 from storage.models import Comment, DigestSettings, MeetingCheckDelivery, MeetingSkip
 from tests.scenario import replies_to, row_counts, set_up_workspace, text_of
-from tests.test_meetings import FIRST, check_dms, create_meeting, reminders_in, rsvp
+from tests.test_meetings import FIRST, check_dms, create_meeting, open_check_comment, reminders_in, rsvp
 from tests.test_meetings import run_at as run_meetings_at
-from tests.test_pulses import FIRST_ROUND, answers, create_pulse, pulse_dms, tap
+from tests.test_pulses import FIRST_ROUND, answers, create_pulse, open_comment, pulse_dms, tap
 from tests.test_pulses import run_at as run_pulses_at
 
 
@@ -111,18 +111,13 @@ def test_edited_comment_metadata_is_refused_and_touches_no_other_dm(bot, driver,
     victim, attacker = MARKETERS[1], SALESPEOPLE[0]
     victim_round = pulse_dms(sandbox, victim)[0]
     dm = pulse_dms(sandbox, attacker)[0]
-    button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
-    driver.click(
-        attacker, "pulse_comment", button["value"], "comment", message={"ts": dm.ts, "channel": dm.channel}
-    )
-    assert bot.wait_idle()
-    modal = sandbox.latest_view_for(attacker).view
+    modal = open_comment(bot, driver, dm, attacker)
     before = row_counts(bot)
     attempts = (
         forged(modal, channel=victim_round.channel, ts=victim_round.ts),
         forged(modal, channel=SALES_CHANNEL, ts=victim_round.ts),
-        {**modal, "private_metadata": json.dumps(json.loads(modal["private_metadata"].partition(".")[2]))},
-        {**modal, "private_metadata": "0" * 64 + modal["private_metadata"][64:]},
+        {**modal, "private_metadata": modal["private_metadata"].partition(".")[2]},  # no seal
+        {**modal, "private_metadata": "0" * 64 + modal["private_metadata"][64:]},  # another seal
     )
     for attempt in attempts:
         response = driver.submit_view(attacker, attempt, {"comment": "posted where it should not be"})
@@ -148,17 +143,9 @@ def test_a_comment_updates_the_commenters_own_dm_whatever_message_it_came_from(b
     run_pulses_at(bot, clock, FIRST_ROUND)
     victim, commenter = MARKETERS[1], SALESPEOPLE[0]
     victim_round, dm = pulse_dms(sandbox, victim)[0], pulse_dms(sandbox, commenter)[0]
-    button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
     # The click claims to come from the victim's DM: the modal it opens remembers no channel to update.
-    driver.click(
-        commenter,
-        "pulse_comment",
-        button["value"],
-        "comment",
-        message={"ts": victim_round.ts, "channel": victim_round.channel},
-    )
-    assert bot.wait_idle()
-    driver.submit_view(commenter, sandbox.latest_view_for(commenter).view, {"comment": "Mine"})
+    modal = open_comment(bot, driver, dm, commenter, shown_in=victim_round)
+    driver.submit_view(commenter, modal, {"comment": "Mine"})
     assert bot.wait_idle()
     (update,) = sandbox.calls_to("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (dm.channel, dm.ts)
@@ -172,21 +159,12 @@ def test_edited_meeting_check_metadata_is_refused(bot, driver, sandbox, clock):
         rsvp(bot, driver, post, person, "going")
     run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
     victim_dm, dm = check_dms(sandbox, MARKETERS[0])[0], check_dms(sandbox, SALESPEOPLE[0])[0]
-    button = next(b for b in dm.blocks if b.get("block_id") == "meeting_check_comment")["elements"][0]
-    driver.click(
-        SALESPEOPLE[0],
-        button["action_id"],
-        button["value"],
-        "meeting_check_comment",
-        message={"ts": victim_dm.ts, "channel": victim_dm.channel},
-    )
-    assert bot.wait_idle()
-    modal = sandbox.latest_view_for(SALESPEOPLE[0]).view
+    modal = open_check_comment(bot, driver, dm, SALESPEOPLE[0], shown_in=victim_dm)
     sandbox.clear()
     for attempt in (
         forged(modal, channel=victim_dm.channel, ts=victim_dm.ts),
         forged(modal, channel=SALES_CHANNEL, ts=post.ts),
-        {**modal, "private_metadata": modal["private_metadata"].partition(".")[2]},
+        {**modal, "private_metadata": modal["private_metadata"].partition(".")[2]},  # no seal
     ):
         assert driver.submit_view(SALESPEOPLE[0], attempt, {"comment": "Overwritten"}).status == 200
         assert bot.wait_idle()
