@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.domain import commands
 from bot.domain.vocabulary import DEPARTMENTS, SUPPORTED_LANGUAGES
 from bot.slack.manifest import COMMAND
-from handlers.common import Invocation, fetch_user, refusal, services_of
+from handlers.common import Invocation, department_refusal, fetch_user, refusal, services_of
 from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.meetings import meeting_command
@@ -94,6 +94,11 @@ def _department(invocation: Invocation) -> dict:
     choice = invocation.parsed.args[0].lower() if len(invocation.parsed.args) == 1 else ""
     if choice not in DEPARTMENTS:
         return invocation.presenter.notice(invocation.language, "department_usage")
+    refused = department_refusal(
+        invocation.services, invocation.client, invocation.team_id, invocation.user.id, invocation.language
+    )
+    if refused is not None:
+        return refused
     invocation.services.pulses.set_department(invocation.team_id, invocation.user.id, choice)
     return invocation.presenter.notice(invocation.language, "department_set", department=choice)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import commands
+from bot.domain.audience import departments_by_channel
 from bot.domain.people import SlackUser
+from bot.domain.vocabulary import DEPARTMENTS
+from bot.slack.client import channel_members
 from bot.slack.presenters import Presenter
 from handlers.context import Services
 
@@ -31,6 +33,22 @@ def refusal(services: Services, team_id: str, language: str) -> dict:
     """The message an unauthorised person gets instead of a configuration change."""
     config = services.workspaces.config(team_id)
     return services.presenter.refusal(language, config.admins if config else ())
+
+
+def department_refusal(
+    services: Services, client: WebClient, team_id: str, user_id: str, language: str
+) -> dict | None:
+    """Why the person may not choose the department they answer for, or None when they may: only
+    someone in both a sales and a marketing channel chooses (the others answer for their channels')."""
+    config = services.workspaces.config(team_id)
+    channels = config.department_channels if config else {}
+    members = {channel: channel_members(client, channel) for channel in channels}
+    found = departments_by_channel(user_id, members, channels)
+    if found >= set(DEPARTMENTS):
+        return None
+    if found:
+        return services.presenter.notice(language, "department_by_channels", department=found.pop())
+    return services.presenter.notice(language, "department_without_channels")
 
 
 def input_state(values: Mapping[str, Mapping[str, Any]], block_id: str) -> Mapping[str, Any]:
@@ -52,13 +70,19 @@ def selected_values(state: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(option.get("value")) for option in state.get("selected_options") or [])
 
 
-def view_metadata(view: Mapping[str, Any]) -> dict:
-    """The JSON we put in a modal's `private_metadata` (an empty dict if it was tampered with)."""
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return metadata if isinstance(metadata, dict) else {}
+class ForgedMetadata(ValueError):
+    """A submitted modal's `private_metadata` does not carry the bot's seal: edited, or never ours."""
+
+
+def view_metadata(services: Services, view: Mapping[str, Any]) -> dict:
+    """What the presenter sealed into a modal's `private_metadata`, unsealed.
+
+    Raises `ForgedMetadata` when the seal is missing or wrong; `refuse_forged_metadata` answers such
+    a submission before any listener sees it."""
+    metadata = services.metadata_seal.unseal(str(view.get("private_metadata") or ""))
+    if metadata is None:
+        raise ForgedMetadata(view.get("callback_id"))
+    return metadata
 
 
 def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> str | None:
@@ -68,16 +92,6 @@ def open_view(client: WebClient, trigger_id: str, view: Mapping[str, Any]) -> st
     except SlackApiError as error:
         return str(error.response.get("error", "unknown_error"))
     return None
-
-
-def message_metadata(body: Mapping[str, Any], **ids: object) -> dict:
-    """What a modal opened from a button in a message remembers: `ids`, and the message (to update
-    it once the modal is submitted)."""
-    return {
-        **ids,
-        "channel": (body.get("channel") or {}).get("id"),
-        "ts": (body.get("message") or {}).get("ts"),
-    }
 
 
 def open_modal_for_click(

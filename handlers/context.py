@@ -12,6 +12,7 @@ from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
+from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.presenters import Presenter
 from storage.db import Database
 
@@ -26,6 +27,8 @@ class Services:
 
     database: Database
     presenter: Presenter
+    metadata_seal: MetadataSeal
+    """Checks that what a submitted modal remembers is what the presenter sealed into it."""
     clock: Clock
     bank: QuestionBank
     workspaces: WorkspaceService

@@ -66,7 +66,7 @@ def _open_schedule(invocation: Invocation) -> dict | None:
 
 def handle_schedule_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
-    language = str(view_metadata(view).get("language", "en"))
+    language = str(view_metadata(services, view).get("language", "en"))
     values = view["state"]["values"]
     weekday = str((input_state(values, "weekday").get("selected_option") or {}).get("value") or "")
     local_time = str(input_state(values, "local_time").get("selected_time") or "")
@@ -115,7 +115,7 @@ def handle_act_button(
 def handle_act_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     """Record the nudge as acted on and tell both teams what leaders are doing (once per modal)."""
     services = services_of(context)
-    metadata = view_metadata(view)
+    metadata = view_metadata(services, view)
     language, key = str(metadata.get("language", "en")), str(metadata.get("key", ""))
     note = " ".join(str(input_state(view["state"]["values"], "note").get("value") or "").split())
     if not note:

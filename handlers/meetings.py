@@ -26,7 +26,6 @@ from handlers.common import (
     fetch_user,
     input_state,
     input_text,
-    message_metadata,
     open_modal_for_click,
     selected_values,
     services_of,
@@ -154,7 +153,7 @@ def meeting_form(values: Mapping[str, Mapping[str, Any]]) -> MeetingForm:
 
 def handle_meeting_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services, team_id = services_of(context), context.team_id
-    metadata = view_metadata(view)
+    metadata = view_metadata(services, view)
     language = metadata.get("language", "en")
     editing = metadata.get("editing") if isinstance(metadata.get("editing"), int) else None
     existing = services.meetings.settings(team_id, editing) if editing is not None else None
@@ -272,7 +271,7 @@ def handle_check_comment_button(
         language,
         services.meetings.check_comment(context.team_id, check_id, user_id) or "",
         services.workspaces.threshold(context.team_id),
-        message_metadata(body, check_id=check_id),
+        {"check_id": check_id},
     )
     open_modal_for_click(body, client, services, respond, language, modal)
 
@@ -281,7 +280,7 @@ def handle_check_comment_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     services = services_of(context)
-    metadata = view_metadata(view)
+    metadata = view_metadata(services, view)
     check_id, user_id = _int(metadata.get("check_id")), body["user"]["id"]
     text = input_text(view["state"]["values"], "comment").strip()
     before = services.meetings.check_view(context.team_id, check_id, user_id)
@@ -293,11 +292,11 @@ def handle_check_comment_submission(
     after = services.meetings.comment_on_check(context.team_id, user_id, check_id, text[:1000])
     kind = "check_comment_saved" if after is not None else "check_closed"
     client.chat_postMessage(channel=user_id, **services.presenter.notice(language, kind))
-    channel, ts = metadata.get("channel"), metadata.get("ts")
-    if after is not None and channel and ts:
+    dm = services.meetings.check_dm_of(context.team_id, check_id, user_id) if after is not None else None
+    if dm is not None:
         message = services.presenter.meeting_check(after, services.workspaces.threshold(context.team_id))
         try:
-            client.chat_update(channel=channel, ts=ts, **message)
+            client.chat_update(channel=dm[0], ts=dm[1], **message)
         except SlackApiError as error:
             logger.warning("could not mark the answer on check %s: %s", check_id, error.response.get("error"))
 

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.people import SlackUser
-from handlers.common import fetch_user, refusal, services_of, view_metadata
+from handlers.common import ForgedMetadata, fetch_user, refusal, services_of, view_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def require_admin(
         context["admin"] = user
         return next_()
     logger.warning("%s by %s, who is not an admin, was refused", body.get("type"), user.id)
-    shown_in = view_metadata(body.get("view") or {}).get("language")  # a modal's, as it was opened
+    submitted = body.get("type") == "view_submission"
+    shown_in = view_metadata(services, body["view"]).get("language") if submitted else None  # as opened
     language = shown_in or services.workspaces.language_for(context.team_id, user)
     reply = refusal(services, context.team_id, language)
     if context.response_url:
@@ -48,3 +50,25 @@ def require_admin(
 def admin_of(context: BoltContext) -> SlackUser:
     """The admin `require_admin` let through."""
     return context["admin"]
+
+
+def refuse_forged_metadata(
+    body: dict, client: WebClient, context: BoltContext, next_: Callable[[], BoltResponse]
+) -> BoltResponse | None:
+    """For every modal submission, before any listener: one whose metadata the bot did not seal (edited
+    by whoever sent it) closes with nothing changed, and its sender is told so by DM."""
+    if body.get("type") != "view_submission":
+        return next_()
+    services = services_of(context)
+    try:
+        view_metadata(services, body.get("view") or {})
+    except ForgedMetadata as forged:
+        user_id = body["user"]["id"]
+        logger.warning("modal %s from %s carried metadata the bot did not seal: refused", forged, user_id)
+        try:
+            language = services.workspaces.language_for(context.team_id, fetch_user(client, user_id))
+            client.chat_postMessage(channel=user_id, **services.presenter.notice(language, "modal_refused"))
+        except SlackApiError as error:
+            logger.warning("could not tell %s: %s", user_id, error.response.get("error"))
+        return BoltResponse(status=200, body="")
+    return next_()

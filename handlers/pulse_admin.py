@@ -139,7 +139,7 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
 
 def handle_cadence_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
-    metadata = view_metadata(view)
+    metadata = view_metadata(services, view)
     language, editing = metadata.get("language", "en"), metadata.get("editing")
     form = cadence_form(view["state"]["values"])
     existing = services.pulses.settings(context.team_id, editing) if editing is not None else None
@@ -209,7 +209,7 @@ def questions_command(invocation: Invocation) -> dict | None:
 
 def handle_question_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
     services = services_of(context)
-    language = view_metadata(view).get("language", "en")
+    language = view_metadata(services, view).get("language", "en")
     values = view["state"]["values"]
     texts = {
         lang: " ".join(str(input_state(values, f"text_{lang}").get("value") or "").split())

@@ -11,9 +11,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.vocabulary import DEPARTMENTS
 from handlers.common import (
+    department_refusal,
     fetch_user,
     input_state,
-    message_metadata,
     open_modal_for_click,
     services_of,
     view_metadata,
@@ -50,13 +50,20 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     respond(replace_original=False, response_type="ephemeral", **reply)
 
 
-def handle_department(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
+def handle_department(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
     ack()
     services = services_of(context)
     department = body["actions"][0]["action_id"].split(":", 1)[1]
     round_id = _int(body["actions"][0].get("value"))
     user_id = body["user"]["id"]
     if department not in DEPARTMENTS:
+        return
+    language = services.pulses.language_of(context.team_id, round_id, user_id)
+    refused = department_refusal(services, client, context.team_id, user_id, language) if language else None
+    if refused is not None:
+        respond(replace_original=False, response_type="ephemeral", **refused)
         return
     view = services.pulses.choose_department(context.team_id, user_id, round_id, department)
     language = view.language if view else "en"
@@ -93,7 +100,7 @@ def handle_comment_button(
         language,
         services.pulses.comment_text(context.team_id, round_id, user_id) or "",
         services.workspaces.threshold(context.team_id),
-        message_metadata(body, round_id=round_id),
+        {"round_id": round_id},
     )
     open_modal_for_click(body, client, services, respond, language, modal)
 
@@ -102,7 +109,7 @@ def handle_comment_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     services = services_of(context)
-    metadata = view_metadata(view)
+    metadata = view_metadata(services, view)
     round_id, user_id = _int(metadata.get("round_id")), body["user"]["id"]
     text = str(input_state(view["state"]["values"], "comment").get("value") or "").strip()
     language = services.pulses.language_of(context.team_id, round_id, user_id) or "en"
@@ -113,12 +120,12 @@ def handle_comment_submission(
     pulse_view = services.pulses.comment(context.team_id, user_id, round_id, text[:1000])
     kind = "comment_saved" if pulse_view is not None else "comment_closed"
     client.chat_postMessage(channel=user_id, **services.presenter.notice(language, kind))
-    channel, ts = metadata.get("channel"), metadata.get("ts")
-    if pulse_view is not None and channel and ts and str(channel).startswith("D"):
+    dm = services.pulses.dm_of(context.team_id, round_id, user_id) if pulse_view is not None else None
+    if dm is not None:
         threshold = services.workspaces.threshold(context.team_id)
         message = services.presenter.pulse_message(pulse_view.language, pulse_view, threshold)
         try:
-            client.chat_update(channel=channel, ts=ts, **message)
+            client.chat_update(channel=dm[0], ts=dm[1], **message)
         except SlackApiError as error:
             logger.warning(
                 "could not mark the comment on round %s: %s", round_id, error.response.get("error")

@@ -68,16 +68,22 @@ def handle_submission(
     ack: Ack, view: dict, client: WebClient, context: BoltContext, logger: logging.Logger
 ) -> None:
     services = services_of(context)
-    language = str(view_metadata(view).get("language", "en"))
+    language = str(view_metadata(services, view).get("language", "en"))
     config, errors = workspace_setup.validate(form_from_state(view["state"]["values"]))
     if errors:
         ack(**services.presenter.field_errors(language, errors))
         return
-    ack()
     team_id, user = context.team_id, admin_of(context)
-    if not services.workspaces.save_setup(team_id, config, user.id, f"view:{view['id']}"):
+    before = services.workspaces.config(team_id)
+    # Stored before the ack, so the modal submitted twice is stored as first submitted, whichever
+    # submission a listener thread takes up first.
+    saved = services.workspaces.save_setup(team_id, config, user.id, f"view:{view['id']}")
+    ack()
+    if not saved:
         logger.info("setup view %s submitted again: already stored", view["id"])
         return
+    if before is not None and before.anonymity_threshold != config.anonymity_threshold:
+        _announce_threshold(client, services, config, before.anonymity_threshold, user.id, logger)
     channels = (
         config.sales_channels + config.marketing_channels + tuple(filter(None, [config.leadership_channel]))
     )
@@ -85,3 +91,22 @@ def handle_submission(
         language, config, user.id, _channels_without_bot(client, channels, logger)
     )
     client.chat_postMessage(channel=user.id, **message)
+
+
+def _announce_threshold(
+    client: WebClient,
+    services: Services,
+    config: workspace_setup.WorkspaceConfig,
+    before: int,
+    changed_by: str,
+    logger: logging.Logger,
+) -> None:
+    """Both teams hear that the group size their answers are hidden under changed, and who changed it."""
+    notice = services.presenter.threshold_changed(
+        config.default_language, before, config.anonymity_threshold, changed_by
+    )
+    for channel in config.sales_channels + config.marketing_channels:
+        try:
+            client.chat_postMessage(channel=channel, **notice)
+        except SlackApiError as error:
+            logger.warning("threshold change in %s: %s", channel, error.response.get("error"))

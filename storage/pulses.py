@@ -259,17 +259,43 @@ def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:
     return {key: value for key, value in rows}
 
 
+def open_deliveries_without_department(session: Session, team_id: str, user_id: str) -> list[Delivery]:
+    """The person's copies of the workspace's open rounds that were sent before they chose a department."""
+    return list(
+        session.scalars(
+            select(Delivery)
+            .join(PulseRound, PulseRound.id == Delivery.round_id)
+            .where(
+                PulseRound.team_id == team_id,
+                PulseRound.status == OPEN,
+                Delivery.user_id == user_id,
+                Delivery.department.is_(None),
+            )
+            .with_for_update(of=Delivery)
+        )
+    )
+
+
 def set_department(session: Session, delivery: Delivery, department: str) -> None:
-    """The person's department for this round, applied to what they already answered in it."""
+    """The department of a round sent without one, applied to what the person already answered in it
+    (answers given with a department keep it)."""
     delivery.department = department
     session.execute(
         update(Answer)
-        .where(Answer.round_id == delivery.round_id, Answer.user_id == delivery.user_id)
+        .where(
+            Answer.round_id == delivery.round_id,
+            Answer.user_id == delivery.user_id,
+            Answer.department.is_(None),
+        )
         .values(department=department)
     )
     session.execute(
         update(Comment)
-        .where(Comment.round_id == delivery.round_id, Comment.user_id == delivery.user_id)
+        .where(
+            Comment.round_id == delivery.round_id,
+            Comment.user_id == delivery.user_id,
+            Comment.department.is_(None),
+        )
         .values(department=department)
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -195,3 +195,15 @@ def set_uninstalled(session: Session, team_id: str, when: datetime | None) -> No
 def claim_request(session: Session, team_id: str, request_key: str, now: datetime) -> bool:
     """True the first time a request key (an event id, a submitted view) is seen; repeats get False."""
     return insert_once(session, HandledRequest, team_id=team_id, request_key=request_key, received_at=now)
+
+
+def forget_requests(session: Session, team_id: str, received_before: datetime, limit: int) -> int:
+    """Delete up to `limit` of a workspace's request keys received before `received_before`; how many."""
+    key = tuple_(HandledRequest.team_id, HandledRequest.request_key)
+    oldest = (
+        select(HandledRequest.team_id, HandledRequest.request_key)
+        .where(HandledRequest.team_id == team_id, HandledRequest.received_at < received_before)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # two replicas forgetting at once take different rows
+    )
+    return session.execute(delete(HandledRequest).where(key.in_(oldest))).rowcount

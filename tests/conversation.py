@@ -38,7 +38,7 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
     SandboxWorkspace,
 )
-from storage.models import Base
+from storage.models import Answer, Base, PulseRound
 
 SIGNING_SECRET = "sandbox-signing-secret"
 DATABASES = [
@@ -376,6 +376,8 @@ SALES_TEAM = [HEAD_OF_SALES, *SALESPEOPLE]
 MARKETING_TEAM = [HEAD_OF_MARKETING, *MARKETERS]
 FIRST_ROUND = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Berlin (winter time)
 ROUND_CLOSES = FIRST_ROUND + timedelta(hours=48)  # the pulse's answer window
+#: The first joint meeting of MEETING_INPUTS: Thursday 5 March 2026 at 10:00 in New York (EST).
+FIRST_MEETING = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
 MONDAY_9_BERLIN = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
 
 
@@ -474,3 +476,69 @@ def forget_me_prompt(bot: BotRuntime, driver: SlackDriver, user_id: str):
     assert bot.wait_idle()
     (prompt,) = replies_to(driver.sandbox, response)
     return response, prompt
+
+
+def pulse_round_id(bot: BotRuntime) -> str:
+    """The id of the first pulse round, as the buttons of its DMs carry it."""
+    with bot.database.session() as session:
+        return str(session.scalars(select(PulseRound.id).order_by(PulseRound.id)).first())
+
+
+def run_meetings_at(bot: BotRuntime, clock, moment: datetime):
+    """Move the bot's clock to `moment` and run the meeting reminders and checks due; the report."""
+    clock.set(moment)
+    return bot.meetings.run_due()
+
+
+def rsvp(bot, driver, post, user_id: str, answer: str, *, twice_as_a_retry: bool = False):
+    """Press "Going" or "Can't make it" on a reminder post, as `user_id`."""
+    row = next(b for b in post.blocks if b.get("block_id") == "meeting_rsvp")
+    button = next(e for e in row["elements"] if e["action_id"] == f"meeting_rsvp:{answer}")
+    payload = driver.button_payload(
+        user_id,
+        button["action_id"],
+        button["value"],
+        "meeting_rsvp",
+        message={"ts": post.ts, "channel": post.channel, "blocks": post.blocks},
+    )
+    for _attempt in range(2 if twice_as_a_retry else 1):
+        assert driver.interaction(payload).status == 200
+    assert bot.wait_idle()
+    return payload
+
+
+def open_check_comment(bot, driver, dm, user_id: str, shown_in=None) -> dict:
+    """Press "what should change?" in a check DM; the modal it opens. `shown_in`: the message the
+    click says it came from (the DM itself unless told otherwise)."""
+    shown_in = shown_in or dm
+    button = next(b for b in dm.blocks if b.get("block_id") == "meeting_check_comment")["elements"][0]
+    driver.click(
+        user_id,
+        button["action_id"],
+        button["value"],
+        "meeting_check_comment",
+        message={"ts": shown_in.ts, "channel": shown_in.channel, "blocks": shown_in.blocks},
+    )
+    assert bot.wait_idle()
+    return driver.sandbox.latest_view_for(user_id).view
+
+
+def open_comment(bot, driver, dm, user_id: str, shown_in=None) -> dict:
+    """Press "Add a comment" in a pulse DM; the modal it opens. `shown_in`: the message the click says
+    it came from (the DM itself unless told otherwise)."""
+    shown_in = shown_in or dm
+    button = next(b for b in dm.blocks if b.get("block_id") == "comment")["elements"][0]
+    driver.click(
+        user_id,
+        "pulse_comment",
+        button["value"],
+        "comment",
+        message={"ts": shown_in.ts, "channel": shown_in.channel, "blocks": shown_in.blocks},
+    )
+    assert bot.wait_idle()
+    return driver.sandbox.latest_view_for(user_id).view
+
+
+def answers(bot) -> list[Answer]:
+    with bot.database.session() as session:
+        return list(session.scalars(select(Answer).order_by(Answer.user_id, Answer.item_id)))

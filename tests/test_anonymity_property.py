@@ -57,6 +57,7 @@ from bot.services.lifecycle import forget
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
+from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.presenters import default_presenter
 from storage import migrate
 from storage import pulses as pulse_store
@@ -116,7 +117,11 @@ class AnonymityMachine(RuleBasedStateMachine):
         self.insights = InsightService(self.database, self.pulses)
         client = build_client(self.sandbox.workspace.bot_token, self.sandbox.api_url)
         self.runner = PulseRunner(
-            self.database, self.clock, self.pulses, default_presenter(), lambda _: client
+            self.database,
+            self.clock,
+            self.pulses,
+            default_presenter(MetadataSeal("property-test-secret")),
+            lambda _: client,
         )
         workspace = default_workspace()
         for channel in CHANNELS:  # every example starts from the sandbox's own channels

@@ -29,52 +29,35 @@ from bot.sandbox.workspace import (
 )
 from storage.models import Meeting, MeetingCheckDelivery, MeetingReminder, MeetingRsvp
 from tests.conversation import (
+    FIRST_MEETING as FIRST,
+)
+from tests.conversation import (
     MEETING_INPUTS,
     check_dms,
     command,
     create_meeting,
     message_codes,
+    open_check_comment,
     open_modal,
     reminders_in,
     replies_to,
     row_counts,
+    rsvp,
+    run_meetings_at,
     set_up_workspace,
     text_of,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHANNELS = (SALES_CHANNEL, MARKETING_CHANNEL)
-# Thursday 5 March at 10:00 is EST (UTC−5); the clocks spring forward on Sunday 8 March, so Thursday 12
-# March at 10:00 is EDT (UTC−4): an hour earlier in UTC.
-FIRST = datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
+# FIRST, Thursday 5 March at 10:00, is EST (UTC−5); the clocks spring forward on Sunday 8 March, so
+# Thursday 12 March at 10:00 is EDT (UTC−4): an hour earlier in UTC.
 SECOND = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)
 DAY, QUARTER = timedelta(hours=24), timedelta(minutes=15)
 
 
-def run_at(bot, clock, moment: datetime):
-    clock.set(moment)
-    return bot.meetings.run_due()
-
-
 def all_reminders(sandbox) -> list:
     return [post for channel in CHANNELS for post in reminders_in(sandbox, channel)]
-
-
-def rsvp(bot, driver, post, user_id: str, answer: str, *, twice_as_a_retry: bool = False):
-    """Press "Going" or "Can't make it" on a reminder post, as `user_id`."""
-    row = next(b for b in post.blocks if b.get("block_id") == "meeting_rsvp")
-    button = next(e for e in row["elements"] if e["action_id"] == f"meeting_rsvp:{answer}")
-    payload = driver.button_payload(
-        user_id,
-        button["action_id"],
-        button["value"],
-        "meeting_rsvp",
-        message={"ts": post.ts, "channel": post.channel, "blocks": post.blocks},
-    )
-    for _attempt in range(2 if twice_as_a_retry else 1):
-        assert driver.interaction(payload).status == 200
-    assert bot.wait_idle()
-    return payload
 
 
 def rate(bot, driver, dm, user_id: str, score: int):
@@ -203,7 +186,7 @@ def test_skip_next_pause_resume_agenda_and_remove(bot, driver, sandbox, clock):
     assert "<!date^" in text_of(command(bot, driver, OWNER, "meeting skip-next Pipeline review")[0])
     assert "Skipped: 2026-03-05" in text_of(command(bot, driver, OWNER, "meeting")[0])
     for moment in (FIRST - DAY, FIRST - QUARTER, FIRST + timedelta(hours=1)):
-        run_at(bot, clock, moment)
+        run_meetings_at(bot, clock, moment)
     assert all_reminders(sandbox) == []  # the skipped date has neither reminders nor a check
     assert check_dms(sandbox, HEAD_OF_SALES) == []
     text = "Agree what a <qualified> lead is & who calls it"
@@ -213,12 +196,12 @@ def test_skip_next_pause_resume_agenda_and_remove(bot, driver, sandbox, clock):
 
     clock.set(SECOND - DAY - timedelta(hours=1))
     assert "is paused" in text_of(command(bot, driver, OWNER, "meeting pause PIPELINE REVIEW")[0])
-    run_at(bot, clock, SECOND - DAY)
+    run_meetings_at(bot, clock, SECOND - DAY)
     assert all_reminders(sandbox) == []
     clock.set(SECOND - timedelta(hours=2))
     assert "back on" in text_of(command(bot, driver, OWNER, "meeting resume Pipeline review")[0])
     assert bot.meetings.run_due().reminders == 0  # what fell due while paused is not sent late
-    assert run_at(bot, clock, SECOND - QUARTER).reminders == 2
+    assert run_meetings_at(bot, clock, SECOND - QUARTER).reminders == 2
     post = reminders_in(sandbox, SALES_CHANNEL)[0]
     assert "• Agree what a &lt;qualified&gt; lead is &amp; who calls it" in text_of({"blocks": post.blocks})
 
@@ -258,7 +241,7 @@ def test_reminders_go_out_at_the_exact_instants_across_a_daylight_saving_change(
     moments = sorted(set(hourly) | {t - timedelta(seconds=1) for t in due} | set(due))
     posted_at: dict[str, datetime] = {}
     for moment in moments:
-        run_at(bot, clock, moment)
+        run_meetings_at(bot, clock, moment)
         for post in all_reminders(sandbox):
             posted_at.setdefault(f"{post.channel}:{post.ts}", moment)
     assert sorted(posted_at.values()) == sorted(due * 2)  # each (meeting, offset, channel) exactly once
@@ -280,7 +263,7 @@ def test_holidays_from_the_modal_get_no_reminders_and_no_check(bot, driver, sand
     create_meeting(bot, driver, skip_dates="2026-03-05")
     assert bot.meetings.next_wakeup() == SECOND - DAY
     for moment in (FIRST - DAY, FIRST - QUARTER, FIRST + timedelta(hours=1), SECOND - DAY):
-        run_at(bot, clock, moment)
+        run_meetings_at(bot, clock, moment)
     assert len(all_reminders(sandbox)) == 2  # 12 March's day-before reminder, in each channel
     assert check_dms(sandbox, HEAD_OF_SALES) == []  # no meeting on 5 March, so nothing to ask the owner
     shown = {
@@ -291,13 +274,13 @@ def test_holidays_from_the_modal_get_no_reminders_and_no_check(bot, driver, sand
 
 def test_a_restart_or_a_second_process_sends_nothing_twice(bot, driver, sandbox, settings, clock):
     create_meeting(bot, driver)
-    run_at(bot, clock, FIRST - DAY)
+    run_meetings_at(bot, clock, FIRST - DAY)
     with BotRuntime(settings, clock=ManualClock(FIRST - DAY), scheduler=False) as restarted:
         assert restarted.meetings.run_due().reminders == 0
     second = BotRuntime(settings, clock=ManualClock(FIRST - QUARTER), scheduler=False)
     try:
         assert second.meetings.run_due().reminders == 2
-        assert run_at(bot, clock, FIRST - QUARTER).reminders == 0
+        assert run_meetings_at(bot, clock, FIRST - QUARTER).reminders == 0
     finally:
         second.stop()
     assert len(all_reminders(sandbox)) == 4
@@ -306,9 +289,9 @@ def test_a_restart_or_a_second_process_sends_nothing_twice(bot, driver, sandbox,
 def test_a_post_lost_after_slack_took_it_is_found_not_repeated(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
     sandbox.inject_fault("chat.postMessage", "lost_response", delay=0.1, when={"channel": SALES_CHANNEL})
-    assert run_at(bot, clock, FIRST - DAY).reminders == 1
+    assert run_meetings_at(bot, clock, FIRST - DAY).reminders == 1
     assert bot.meetings.run_due().reminders == 0  # not stale yet: nobody guesses
-    run_at(bot, clock, FIRST - DAY + STALE_AFTER + timedelta(seconds=1))
+    run_meetings_at(bot, clock, FIRST - DAY + STALE_AFTER + timedelta(seconds=1))
     assert len(reminders_in(sandbox, SALES_CHANNEL)) == 1
     with bot.database.session() as session:
         stored = session.scalars(
@@ -320,20 +303,20 @@ def test_a_post_lost_after_slack_took_it_is_found_not_repeated(bot, driver, sand
 def test_a_crash_between_claim_and_post_posts_once_after_recovery(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
     sandbox.inject_fault("chat.postMessage", "timeout", delay=0.1, when={"channel": MARKETING_CHANNEL})
-    assert run_at(bot, clock, FIRST - DAY).reminders == 1  # the marketing post never reached Slack
+    assert run_meetings_at(bot, clock, FIRST - DAY).reminders == 1  # the marketing post never reached Slack
     with bot.database.session() as session:
         statuses = dict(session.execute(select(MeetingReminder.channel_id, MeetingReminder.status)).all())
     assert statuses == {SALES_CHANNEL: "sent", MARKETING_CHANNEL: "sending"}
-    assert run_at(bot, clock, FIRST - DAY + STALE_AFTER + timedelta(seconds=1)).reminders == 1
+    assert run_meetings_at(bot, clock, FIRST - DAY + STALE_AFTER + timedelta(seconds=1)).reminders == 1
     assert bot.meetings.run_due().reminders == 0
     assert [len(reminders_in(sandbox, c)) for c in CHANNELS] == [1, 1]
 
 
 def test_after_downtime_only_the_latest_reminder_goes_and_none_once_it_began(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
-    report = run_at(bot, clock, FIRST - timedelta(minutes=5))  # down through both due times
+    report = run_meetings_at(bot, clock, FIRST - timedelta(minutes=5))  # down through both due times
     assert report.reminders == 2  # the 15-minute one, in each channel; not the day-before one as well
-    report = run_at(bot, clock, SECOND + timedelta(minutes=5))  # down until the next one had begun
+    report = run_meetings_at(bot, clock, SECOND + timedelta(minutes=5))  # down until the next one had begun
     assert report.reminders == 0
     assert len(all_reminders(sandbox)) == 2
 
@@ -343,7 +326,7 @@ def test_after_downtime_only_the_latest_reminder_goes_and_none_once_it_began(bot
 
 def test_rsvp_counts_update_in_place_everywhere_and_count_each_person_once(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
-    run_at(bot, clock, FIRST - DAY)
+    run_meetings_at(bot, clock, FIRST - DAY)
     sales_post, marketing_post = (reminders_in(sandbox, c)[0] for c in CHANNELS)
     assert counts_shown(sales_post) == ("Going · 0", "Can't make it · 0")
     sandbox.clear()
@@ -364,7 +347,7 @@ def test_rsvp_counts_update_in_place_everywhere_and_count_each_person_once(bot, 
             select(MeetingRsvp.user_id, MeetingRsvp.answer).order_by(MeetingRsvp.user_id)
         ).all()
     assert [tuple(r) for r in rows] == [(MARKETERS[0], "going"), (SALESPEOPLE[0], "not_going")]
-    run_at(bot, clock, FIRST - QUARTER)  # the next reminder starts from the counts so far
+    run_meetings_at(bot, clock, FIRST - QUARTER)  # the next reminder starts from the counts so far
     assert counts_shown(reminders_in(sandbox, SALES_CHANNEL)[1]) == ("Going · 1", "Can't make it · 1")
     clock.set(FIRST + timedelta(hours=1))  # over: late taps are not counted
     driver.interaction(payload)
@@ -376,7 +359,7 @@ def test_rsvp_counts_update_in_place_everywhere_and_count_each_person_once(bot, 
 def test_the_ics_in_each_reminder_thread_parses_back_with_the_right_times(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
     command(bot, driver, OWNER, "meeting skip-next Pipeline review")
-    run_at(bot, clock, SECOND - DAY)
+    run_meetings_at(bot, clock, SECOND - DAY)
     files = [f for f in sandbox.files.values() if f.completed]
     assert sorted(f.channel for f in files) == sorted(CHANNELS)  # one per reminder post
     for file in files:
@@ -410,12 +393,12 @@ def _as_list(value) -> list:
 
 def test_the_check_goes_only_to_those_going_and_the_owner_and_is_answered(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
-    run_at(bot, clock, FIRST - DAY)
+    run_meetings_at(bot, clock, FIRST - DAY)
     post = reminders_in(sandbox, SALES_CHANNEL)[0]
     for person, answer in ((SALESPEOPLE[0], "going"), (MARKETERS[0], "going"), (SALESPEOPLE[1], "not_going")):
         rsvp(bot, driver, post, person, answer)
-    assert run_at(bot, clock, FIRST + timedelta(minutes=59)).checks == 0
-    assert run_at(bot, clock, FIRST + timedelta(hours=1)).checks == 3  # when it ends
+    assert run_meetings_at(bot, clock, FIRST + timedelta(minutes=59)).checks == 0
+    assert run_meetings_at(bot, clock, FIRST + timedelta(hours=1)).checks == 3  # when it ends
     assert bot.meetings.run_due().checks == 0
     for person in (SALESPEOPLE[0], MARKETERS[0], HEAD_OF_SALES):
         assert len(check_dms(sandbox, person)) == 1, person
@@ -429,16 +412,7 @@ def test_the_check_goes_only_to_those_going_and_the_owner_and_is_answered(bot, d
     chosen = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"] if e.get("style")]
     assert [e["value"].rsplit(":", 1)[1] for e in chosen] == ["4"]
 
-    button = next(b for b in dm.blocks if b.get("block_id") == "meeting_check_comment")["elements"][0]
-    driver.click(
-        SALESPEOPLE[0],
-        button["action_id"],
-        button["value"],
-        "meeting_check_comment",
-        message={"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks},
-    )
-    assert bot.wait_idle()
-    modal = sandbox.latest_view_for(SALESPEOPLE[0]).view
+    modal = open_check_comment(bot, driver, dm, SALESPEOPLE[0])
     assert modal["callback_id"] == "meeting_check_comment"
     assert (
         driver.submit_view(SALESPEOPLE[0], modal, {"comment": "Less <!channel> status, more forecasts"}).body
@@ -465,19 +439,21 @@ def test_adherence_shows_in_the_digest_and_ratings_feed_the_joint_meetings_dimen
     bot, driver, sandbox, clock
 ):
     create_meeting(bot, driver, threshold="3")
-    run_at(bot, clock, FIRST - DAY)
+    run_meetings_at(bot, clock, FIRST - DAY)
     post = reminders_in(sandbox, SALES_CHANNEL)[0]
     raters = [*SALESPEOPLE[:3], *MARKETERS[:3]]
     for person in raters:
         rsvp(bot, driver, post, person, "going")
-    run_at(bot, clock, FIRST + timedelta(hours=1))
+    run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
     for person, score in zip(raters, (4, 5, 4, 3, 4, 5), strict=True):
         rate(bot, driver, check_dms(sandbox, person)[0], person, score)
     results = bot.services.insights.results("T0ACME001", FIRST + 4 * DAY)  # once its check closed
     item = results.items[EVERYONE, "mtg01"]
     assert (item.respondents, item.mean) == (6, 25 / 6)
     assert results.dimensions[EVERYONE, "joint_meetings"].respondents == 6
-    run_at(bot, clock, SECOND + timedelta(hours=1))  # nobody answers the second one: planned, not held
+    run_meetings_at(
+        bot, clock, SECOND + timedelta(hours=1)
+    )  # nobody answers the second one: planned, not held
     clock.set(SECOND + 4 * DAY)  # its check closed
     digest = text_of(command(bot, driver, OWNER, "digest preview")[0])
     assert "Joint meetings in the last 30 days: 1 of 2 held" in digest
@@ -487,9 +463,9 @@ def test_adherence_shows_in_the_digest_and_ratings_feed_the_joint_meetings_dimen
 def test_no_useful_meeting_in_thirty_days_brings_the_nudge(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
     assert "No joint meetings were planned" in text_of(command(bot, driver, OWNER, "digest preview")[0])
-    run_at(bot, clock, FIRST - DAY)
+    run_meetings_at(bot, clock, FIRST - DAY)
     rsvp(bot, driver, reminders_in(sandbox, SALES_CHANNEL)[0], SALESPEOPLE[0], "going")
-    run_at(bot, clock, FIRST + timedelta(hours=1))
+    run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
     rate(bot, driver, check_dms(sandbox, SALESPEOPLE[0])[0], SALESPEOPLE[0], 2)  # held, not useful
     command(bot, driver, OWNER, "meeting pause Pipeline review")
     clock.set(FIRST + timedelta(days=29))

@@ -7,16 +7,19 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.sandbox.workspace import OWNER, SALES_AND_MARKETING, SALESPEOPLE
-from storage.models import CustomItem, DisabledItem, PersonPreference, PulseRound
+from storage.models import Answer, CustomItem, Delivery, DisabledItem, PersonPreference, PulseRound
 from tests.conversation import (
     FIRST_ROUND,
     command,
     create_pulse,
     open_modal,
     pulse_dms,
+    pulse_round_id,
+    replies_to,
     row_counts,
     run_at,
     set_up_workspace,
+    tap,
     text_of,
 )
 
@@ -87,3 +90,58 @@ def test_a_bad_department_changes_nothing(bot, driver):
     for text in ("department", "department finance", "department sales marketing"):
         assert "Nothing was changed" in text_of(command(bot, driver, SALESPEOPLE[0], text)[0])
     assert row_counts(bot)["person_preferences"] == 0
+
+
+def departments_stored(bot, user_id: str | None = None) -> dict[str, list[tuple]]:
+    """Who answered and was sent rounds for which department (everyone's, or one person's)."""
+    with bot.database.session() as session:
+
+        def rows(model) -> list[tuple]:
+            query = select(model.round_id, model.user_id, model.department)
+            query = query.where(model.user_id == user_id) if user_id else query
+            return sorted(tuple(row) for row in session.execute(query))
+
+        return {"answers": rows(Answer), "deliveries": rows(Delivery)}
+
+
+def test_only_people_in_both_teams_channels_may_choose_a_department(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    tap(bot, driver, sandbox, SALESPEOPLE[0], score=4)
+    before, stored = row_counts(bot), departments_stored(bot)
+    (sales_only,) = command(bot, driver, SALESPEOPLE[0], "department marketing")
+    assert "You are only in the Sales channels, so you answer pulses for *Sales*" in text_of(sales_only)
+    (leader,) = command(bot, driver, OWNER, "department marketing")  # in the leadership channel only
+    assert "You are in neither team's channels" in text_of(leader)
+    dm = pulse_dms(sandbox, SALESPEOPLE[0])[0]
+    button = driver.click(  # the DM shows them no department buttons; a forged tap is refused too
+        SALESPEOPLE[0],
+        "pulse_department:marketing",
+        pulse_round_id(bot),
+        "department",
+        message={"ts": dm.ts, "channel": dm.channel},
+    )
+    assert bot.wait_idle()
+    (reply,) = replies_to(sandbox, button)
+    assert reply["response_type"] == "ephemeral" and "only in the Sales channels" in text_of(reply)
+    assert row_counts(bot) == {**before, "handled_requests": before["handled_requests"] + 3}
+    assert departments_stored(bot) == stored
+
+
+def test_a_department_chosen_mid_round_applies_from_the_next_round(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    command(bot, driver, SALES_AND_MARKETING, "department sales")
+    run_at(bot, clock, FIRST_ROUND)
+    tap(bot, driver, sandbox, SALES_AND_MARKETING, score=4)
+    assert "*Marketing*" in text_of(command(bot, driver, SALES_AND_MARKETING, "department marketing")[0])
+    tap(bot, driver, sandbox, SALES_AND_MARKETING, score=2, statement=1)  # still this round's department
+    first = int(pulse_round_id(bot))
+    assert departments_stored(bot, SALES_AND_MARKETING) == {
+        "answers": [(first, SALES_AND_MARKETING, "sales")] * 2,
+        "deliveries": [(first, SALES_AND_MARKETING, "sales")],
+    }
+    run_at(bot, clock, FIRST_ROUND + timedelta(days=7))
+    tap(bot, driver, sandbox, SALES_AND_MARKETING, score=5)
+    stored = departments_stored(bot, SALES_AND_MARKETING)
+    assert [department for _round, _user, department in stored["answers"]] == ["sales", "sales", "marketing"]
+    assert [department for _round, _user, department in stored["deliveries"]] == ["sales", "marketing"]

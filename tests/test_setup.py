@@ -170,3 +170,42 @@ def test_a_rate_limited_call_waits_for_retry_after_and_succeeds(bot, driver, san
     (reply,) = command(bot, driver, OWNER, "status")
     assert "alignbot status" in text_of(reply)
     assert [call.http_status for call in sandbox.calls_to("users.info")] == [429, 200]
+
+
+def threshold_notices(sandbox) -> dict[str, list[str]]:
+    return {
+        channel: [text_of({"blocks": m.blocks}) for m in sandbox.messages_in(channel)]
+        for channel in (SALES_CHANNEL, MARKETING_CHANNEL)
+    }
+
+
+def test_both_teams_hear_once_when_the_threshold_changes(bot, driver, sandbox):
+    driver.submit_view(OWNER, open_setup(bot, driver, OWNER), VALID_INPUTS)
+    assert bot.wait_idle()
+    assert threshold_notices(sandbox) == {SALES_CHANNEL: [], MARKETING_CHANNEL: []}  # set, not changed
+    driver.submit_view(
+        HEAD_OF_SALES, open_setup(bot, driver, HEAD_OF_SALES), {**VALID_INPUTS, "timezone": "UTC"}
+    )
+    assert bot.wait_idle()
+    assert threshold_notices(sandbox) == {SALES_CHANNEL: [], MARKETING_CHANNEL: []}  # same threshold
+    change = driver.submit_view(
+        HEAD_OF_SALES, open_setup(bot, driver, HEAD_OF_SALES), {**VALID_INPUTS, "anonymity_threshold": "3"}
+    )
+    assert bot.wait_idle()
+    assert driver.resend(change).status == 200
+    assert bot.wait_idle()
+    said = (
+        f"The minimum group size changed from 5 to 3 by <@{HEAD_OF_SALES}>; "
+        "it applies from the next closed round."
+    )
+    assert threshold_notices(sandbox) == {SALES_CHANNEL: [said], MARKETING_CHANNEL: [said]}
+
+
+def test_the_threshold_change_is_told_in_the_workspaces_language(bot, driver, sandbox):
+    driver.submit_view(OWNER, open_setup(bot, driver, OWNER), {**VALID_INPUTS, "default_language": "fa"})
+    assert bot.wait_idle()
+    view = open_setup(bot, driver, OWNER)
+    driver.submit_view(OWNER, view, {**VALID_INPUTS, "default_language": "fa", "anonymity_threshold": "7"})
+    assert bot.wait_idle()
+    (told,) = threshold_notices(sandbox)[MARKETING_CHANNEL]
+    assert "از ۵ به ۷" in told and f"<@{OWNER}>" in told

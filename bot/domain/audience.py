@@ -27,6 +27,17 @@ def may_receive_pulses(user: SlackUser, bot_user_id: str, include_guests: bool) 
     return include_guests or not user.is_guest
 
 
+def departments_by_channel(
+    user_id: str, members_by_channel: Mapping[str, Iterable[str]], department_channels: Mapping[str, str]
+) -> set[str]:
+    """The departments in whose channels the person is a member."""
+    return {
+        department
+        for channel, department in department_channels.items()
+        if user_id in members_by_channel.get(channel, ())
+    }
+
+
 def department_of(
     user_id: str,
     members_by_channel: Mapping[str, Iterable[str]],
@@ -34,11 +45,7 @@ def department_of(
     chosen: Mapping[str, str],
 ) -> str | None:
     """The department from channel membership; someone in both (or neither) uses their own choice."""
-    found = {
-        department
-        for channel, department in department_channels.items()
-        if user_id in members_by_channel.get(channel, ())
-    }
+    found = departments_by_channel(user_id, members_by_channel, department_channels)
     if len(found) == 1:
         return found.pop()
     return chosen.get(user_id) if chosen.get(user_id) in DEPARTMENTS else None

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.vocabulary import SUPPORTED_LANGUAGES
+from bot.domain.vocabulary import MARKETING, SALES, SUPPORTED_LANGUAGES
 
 DEFAULT_ANONYMITY_THRESHOLD = 5
 MIN_ANONYMITY_THRESHOLD = 3
@@ -24,6 +24,11 @@ class WorkspaceConfig:
     default_language: str
     anonymity_threshold: int
     admins: tuple[str, ...]
+
+    @property
+    def department_channels(self) -> dict[str, str]:
+        """Each sales and marketing channel, with the department its members belong to."""
+        return {c: SALES for c in self.sales_channels} | {c: MARKETING for c in self.marketing_channels}
 
 
 @dataclass(frozen=True)

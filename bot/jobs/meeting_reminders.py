@@ -36,7 +36,6 @@ from bot.domain.meetings import (
 )
 from bot.domain.people import SlackUser, choose_language
 from bot.domain.question_bank import QuestionBank
-from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.meetings import CHECK_WINDOW, MeetingService
 from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
@@ -194,11 +193,7 @@ class MeetingRunner:
             overrides = workspace_store.preferences(session, team_id, "language")
         people = list(dict.fromkeys([*people, *([owner] if owner else [])]))
         client = self.slack_for(team_id)
-        department_channels = (
-            {c: SALES for c in config.sales_channels} | {c: MARKETING for c in config.marketing_channels}
-            if config
-            else {}
-        )
+        department_channels = config.department_channels if config else {}
         members = {channel: channel_members(client, channel) for channel in department_channels}
         default = config.default_language if config else self.default_language
         rows = []

@@ -27,7 +27,6 @@ from bot.domain.audience import recipients
 from bot.domain.cadence import DELIVERY_CHANNEL
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language
-from bot.domain.vocabulary import MARKETING, SALES
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
@@ -186,9 +185,7 @@ class PulseRunner:
         if config is None or cadence is None:
             return
         client = self.slack_for(team_id)
-        department_channels = {c: SALES for c in config.sales_channels} | {
-            c: MARKETING for c in config.marketing_channels
-        }
+        department_channels = config.department_channels
         audience = list(cadence.audience_channels) or list(department_channels)
         members = {
             channel: channel_members(client, channel) for channel in set(audience) | set(department_channels)

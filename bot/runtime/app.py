@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 import handlers
 from handlers.context import Services
+from handlers.middleware import refuse_forged_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -55,5 +56,19 @@ def build_app(
         next()
         return None
 
+    @app.middleware
+    def drop_replays(body: dict, context: BoltContext, next) -> BoltResponse | None:
+        """Slack gives every slash command and interaction a trigger id of its own, so one seen before
+        is the same signed request sent again (a signature stays valid five minutes): acknowledged,
+        and nothing done, whichever replica it reaches."""
+        trigger_id = body.get("trigger_id")
+        team_id = context.team_id or ""
+        if trigger_id and not services.workspaces.claim_request(team_id, f"trigger:{trigger_id}"):
+            logger.warning("%s from %s sent again: ignored", body.get("type") or "command", context.user_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    app.middleware(refuse_forged_metadata)
     handlers.register_all(app, many_workspaces=installations is not None)
     return app

@@ -32,6 +32,7 @@ from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
+from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
@@ -77,7 +78,8 @@ class BotRuntime:
         self.metrics = Metrics()
         self.executor = TrackedExecutor()
 
-        presenter, bank = default_presenter(), load_bank()
+        metadata_seal = MetadataSeal(settings.server_secret(socket_mode))
+        presenter, bank = default_presenter(metadata_seal), load_bank()
         pulses = PulseService(self.database, clock, bank)
         insights = InsightService(self.database, pulses)
         meetings = MeetingService(self.database, clock, insights)
@@ -118,6 +120,7 @@ class BotRuntime:
         self.services = Services(
             database=self.database,
             presenter=presenter,
+            metadata_seal=metadata_seal,
             clock=clock,
             bank=bank,
             workspaces=WorkspaceService(

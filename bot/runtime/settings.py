@@ -145,6 +145,13 @@ class Settings(BaseSettings):
             )
         self.require("slack_bot_token", "slack_app_token")
 
+    def server_secret(self, socket_mode: bool) -> str:
+        """A secret only this bot's replicas share (what modal metadata is signed with): the signing
+        secret over HTTP; in Socket Mode, which needs none, the app-level token (or the client secret)."""
+        if socket_mode:
+            return self.slack_app_token or self.slack_client_secret or ""
+        return self.slack_signing_secret or ""
+
     @property
     def effective_database_url(self) -> str:
         """The configured database, or an SQLite file in the data directory."""

@@ -65,6 +65,8 @@ class DriverResponse:
     body: str
     response_url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    sent: urllib.request.Request | None = None
+    """The request as sent, signature and all (see `SlackDriver.resend`)."""
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -344,12 +346,25 @@ class SlackDriver:
         }
         for name in omit:
             headers.pop(name, None)
-        request = urllib.request.Request(self.events_url, data=body, headers=headers, method="POST")
+        return self._send(urllib.request.Request(self.events_url, data=body, headers=headers, method="POST"))
+
+    def resend(self, response: DriverResponse) -> DriverResponse:
+        """Send the request behind `response` again, byte for byte with its timestamp and signature, as
+        anyone who saw it could while the signature is valid (five minutes)."""
+        assert response.sent is not None, "this response came from no request sent by the driver"
+        sent = response.sent
+        again = urllib.request.Request(sent.full_url, data=sent.data, headers=sent.headers, method="POST")
+        replayed = self._send(again)
+        replayed.response_url = response.response_url
+        return replayed
+
+    @staticmethod
+    def _send(request: urllib.request.Request) -> DriverResponse:
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                return DriverResponse(answer.status, answer.read().decode())
+                return DriverResponse(answer.status, answer.read().decode(), sent=request)
         except urllib.error.HTTPError as error:
-            return DriverResponse(error.code, error.read().decode())
+            return DriverResponse(error.code, error.read().decode(), sent=request)
 
     def _dm_with_bot(self, user_id: str) -> str:
         return self.sandbox.dm_channel_for(user_id)

@@ -340,6 +340,17 @@ class MeetingService:
             delivery.comment = text
             return self._check_view(session, check, delivery)
 
+    def check_dm_of(self, team_id: str, check_id: int, user_id: str) -> tuple[str, str] | None:
+        """Where the person's own check DM is (channel, ts); None before it is sent. Looked up, never
+        taken from a request, so nobody updates someone else's DM."""
+        with self.database.session() as session:
+            delivery = session.get(MeetingCheckDelivery, (check_id, user_id))
+            if delivery is None or delivery.team_id != team_id:
+                return None
+            if not (delivery.channel_id and delivery.message_ts):
+                return None
+            return delivery.channel_id, delivery.message_ts
+
     def check_comment(self, team_id: str, check_id: int, user_id: str) -> str | None:
         with self.database.session() as session:
             delivery = session.get(MeetingCheckDelivery, (check_id, user_id))

@@ -330,28 +330,28 @@ class PulseService:
     def choose_department(
         self, team_id: str, user_id: str, round_id: int, department: str
     ) -> PulseView | None:
-        """Remember the person's department and apply it to the round they are answering."""
+        """Tapped in a round's message: see `set_department`; the round as the person now sees it."""
         if department not in DEPARTMENTS:
             return None
-        now = self.clock.now()
         with self.database.session() as session:
             asked = _asked(session, team_id, round_id, user_id)
             if asked is None:
                 return None
-            pulse_round, delivery = asked
-            workspace_store.set_department(session, team_id, user_id, department, now)
-            store.set_department(session, delivery, department)
-            return self._view(session, pulse_round, delivery)
+            self._remember_department(session, team_id, user_id, department)
+            return self._view(session, *asked)
 
     def set_department(self, team_id: str, user_id: str, department: str) -> None:
-        """`/align department`: for the rounds to come, and the open ones already sent."""
-        now = self.clock.now()
+        """`/align department`: see `_remember_department`."""
         with self.database.session() as session:
-            workspace_store.set_department(session, team_id, user_id, department, now)
-            for pulse_round in store.open_rounds(session):
-                delivery = store.delivery_for(session, pulse_round.id, user_id)
-                if pulse_round.team_id == team_id and delivery is not None:
-                    store.set_department(session, delivery, department)
+            self._remember_department(session, team_id, user_id, department)
+
+    def _remember_department(self, session, team_id: str, user_id: str, department: str) -> None:
+        """The person's department from the next round on. A round already open keeps the department
+        it was sent with, and so do the answers given in it, unless it was sent without one (the person
+        had not chosen yet): then this first choice is theirs in it too."""
+        workspace_store.set_department(session, team_id, user_id, department, self.clock.now())
+        for delivery in store.open_deliveries_without_department(session, team_id, user_id):
+            store.set_department(session, delivery, department)
 
     def comment(self, team_id: str, user_id: str, round_id: int, text: str) -> PulseView | None:
         """Store the person's comment on a round (replacing an earlier one) and return their copy as it
@@ -367,6 +367,16 @@ class PulseService:
             store.save_comment(session, delivery, text, now)
             session.flush()
             return self._view(session, pulse_round, delivery)
+
+    def dm_of(self, team_id: str, round_id: int, user_id: str) -> tuple[str, str] | None:
+        """Where the person's own copy of a round is (DM channel, ts); None before it is sent, or in
+        channel mode. Looked up, never taken from a request, so nobody updates someone else's copy."""
+        with self.database.session() as session:
+            asked = _asked(session, team_id, round_id, user_id)
+            delivery = asked[1] if asked else None
+            if delivery is None or not (delivery.channel_id and delivery.message_ts):
+                return None
+            return delivery.channel_id, delivery.message_ts
 
     def language_of(self, team_id: str, round_id: int, user_id: str) -> str | None:
         """The language the person's copy of a round was written in (replies stay in it)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language, may_administer
@@ -12,6 +13,12 @@ from storage import digests as digest_store
 from storage import workspaces as store
 from storage.db import Database
 
+REQUESTS_REMEMBERED = timedelta(hours=1)
+"""How long a handled request's key is kept: well past the five minutes a Slack signature is valid,
+and past Slack's last retry of an event."""
+FORGET_REQUESTS_EVERY = timedelta(minutes=5)
+FORGET_REQUESTS_BATCH = 1000
+
 
 @dataclass
 class WorkspaceService:
@@ -19,6 +26,7 @@ class WorkspaceService:
     clock: Clock
     default_language: str
     default_timezone: str
+    _requests_forgotten_at: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
 
     def config(self, team_id: str) -> WorkspaceConfig | None:
         with self.database.session() as session:
@@ -87,8 +95,16 @@ class WorkspaceService:
         return changes[-1] if changes else None
 
     def claim_request(self, team_id: str, request_key: str) -> bool:
+        """True the first time a request key is seen. Every few minutes a process also forgets the
+        workspace's keys old enough that nobody can send their request again (a batch at a time, so
+        the table stays small)."""
+        now = self.clock.now()
         with self.database.session() as session:
-            return store.claim_request(session, team_id, request_key, self.clock.now())
+            forgotten_at = self._requests_forgotten_at.get(team_id)
+            if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
+                self._requests_forgotten_at[team_id] = now
+                store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
+            return store.claim_request(session, team_id, request_key[:128], now)
 
 
 class ConfigsOfRun:

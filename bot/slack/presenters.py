@@ -8,15 +8,14 @@ once per request or per run. The wording lives in `message_templates/`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.insights import WINDOW_WEEKS
 from bot.slack.chart import render_trend
+from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.rendering import Renderer, default_renderer
 
 if TYPE_CHECKING:
@@ -35,17 +34,19 @@ if TYPE_CHECKING:
 
 Payload = dict[str, Any]
 Metadata = Mapping[str, object]
-"""What a modal remembers in its `private_metadata` (serialised here, read back by its listener)."""
+"""What a modal remembers in its `private_metadata` (sealed here, unsealed by its listener)."""
 
 
 class Presenter:
     """Wraps the `Renderer`: callers name what they show, never a template."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, seal: MetadataSeal) -> None:
         self._renderer = renderer
+        self._seal = seal
 
     def _modal(self, template: str, language: str, metadata: Metadata, **context: Any) -> Payload:
-        return self._renderer.render(template, language, private_metadata=json.dumps(metadata), **context)
+        sealed = self._seal.seal(metadata)
+        return self._renderer.render(template, language, private_metadata=sealed, **context)
 
     # ----- answers anyone may get --------------------------------------------------------------------
 
@@ -105,6 +106,10 @@ class Presenter:
             configured_by=configured_by,
             channels_without_bot=channels_without_bot,
         )
+
+    def threshold_changed(self, language: str, before: int, after: int, changed_by: str) -> Payload:
+        """Told to both teams when an admin changes the anonymity threshold."""
+        return self.notice(language, "threshold_changed", before=before, after=after, changed_by=changed_by)
 
     def home(
         self,
@@ -243,6 +248,6 @@ class Presenter:
         return self._modal("meeting_check_comment_modal", language, metadata, text=text, threshold=threshold)
 
 
-@cache
-def default_presenter() -> Presenter:
-    return Presenter(default_renderer())
+def default_presenter(seal: MetadataSeal) -> Presenter:
+    """The presenter with the bundled templates, its modals sealed with `seal`."""
+    return Presenter(default_renderer(), seal)
