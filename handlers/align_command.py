@@ -66,8 +66,9 @@ def _help(invocation: Invocation) -> dict:
 
 
 def _status(invocation: Invocation) -> dict:
-    config = invocation.services.workspaces.config(invocation.team_id)
-    return invocation.presenter.status(invocation.language, config)
+    workspaces = invocation.services.workspaces
+    change = workspaces.latest_threshold_change(invocation.team_id)
+    return invocation.presenter.status(invocation.language, workspaces.config(invocation.team_id), change)
 
 
 def _language(invocation: Invocation) -> dict:

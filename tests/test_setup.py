@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.sandbox.workspace import (
@@ -209,3 +211,21 @@ def test_the_threshold_change_is_told_in_the_workspaces_language(bot, driver, sa
     assert bot.wait_idle()
     (told,) = threshold_notices(sandbox)[MARKETING_CHANNEL]
     assert "از ۵ به ۷" in told and f"<@{OWNER}>" in told
+
+
+def test_status_says_who_changed_the_threshold_and_when(bot, driver, sandbox, clock):
+    driver.submit_view(OWNER, open_setup(bot, driver, OWNER), VALID_INPUTS)
+    assert bot.wait_idle()
+    (first,) = command(bot, driver, HEAD_OF_SALES, "status")
+    assert f"The minimum group size was set to 5 by <@{OWNER}>" in text_of(first)
+    clock.advance(timedelta(days=2))
+    changed_at = clock.now()
+    driver.submit_view(
+        HEAD_OF_SALES, open_setup(bot, driver, HEAD_OF_SALES), {**VALID_INPUTS, "anonymity_threshold": "3"}
+    )
+    assert bot.wait_idle()
+    (status,) = command(bot, driver, HEAD_OF_SALES, "status")
+    said = text_of(status)
+    assert f"changed from 5 to 3 by <@{HEAD_OF_SALES}>" in said
+    assert f"<!date^{int(changed_at.timestamp())}^" in said
+    assert "from the first round closed after that" in said

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from bot.domain.digest import DigestView, TrendPoint
     from bot.domain.meetings import MeetingForm
     from bot.domain.scoring import Composite
+    from bot.domain.snapshot import ThresholdChange
     from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
     from bot.services.meetings import CheckView, MeetingSummary, ReminderPost
     from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
@@ -78,8 +79,10 @@ class Presenter:
     def help(self, language: str, subcommands: Sequence[Subcommand], threshold: int) -> Payload:
         return self._renderer.render("help", language, subcommands=subcommands, threshold=threshold)
 
-    def status(self, language: str, config: WorkspaceConfig | None) -> Payload:
-        return self._renderer.render("status", language, config=config)
+    def status(
+        self, language: str, config: WorkspaceConfig | None, threshold_change: ThresholdChange | None = None
+    ) -> Payload:
+        return self._renderer.render("status", language, config=config, threshold_change=threshold_change)
 
     def language_usage(self, language: str, typed: str) -> Payload:
         return self._renderer.render("language_usage", language, typed=typed)

@@ -20,6 +20,7 @@ from bot.domain.meetings import form_from_settings as meeting_form
 from bot.domain.nudges import ACTIONS, Nudge
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import Composite, ItemMeta, Response, score
+from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.services.meetings import CheckView, MeetingSummary, ReminderView
@@ -139,7 +140,18 @@ CONTEXTS = {
     ],
     "field_errors": [{"errors": {f"field{i}": code for i, code in enumerate(FIELD_ERRORS)}}],
     "setup_saved": [{"config": CONFIG, "configured_by": "U0OWNER01", "channels_without_bot": ["C0MARKET2"]}],
-    "status": [{"config": CONFIG}, {"config": None}],
+    "status": [
+        {"config": CONFIG, "threshold_change": None},
+        {
+            "config": CONFIG,
+            "threshold_change": ThresholdChange("U0ADMIN01", datetime(2026, 3, 2, 9, tzinfo=UTC), None, 5),
+        },
+        {
+            "config": CONFIG,
+            "threshold_change": ThresholdChange("U0ADMIN01", datetime(2026, 3, 9, 9, tzinfo=UTC), 5, 3),
+        },
+        {"config": None, "threshold_change": None},
+    ],
     "language_changed": [{}],
     "language_usage": [{"typed": "klingon"}, {"typed": ""}],
     "slack_failed": [{"error": "expired_trigger_id"}],
@@ -495,8 +507,11 @@ def test_persian_is_really_persian():
 
 
 def test_persian_numbers_use_persian_digits():
-    status = renderer.render("status", "fa", config=CONFIG)
+    status = renderer.render("status", "fa", config=CONFIG, threshold_change=None)
     assert "۵ نفر" in str(status)
+    change = ThresholdChange("U0ADMIN01", datetime(2026, 3, 9, 9, tzinfo=UTC), 5, 3)
+    changed = str(renderer.render("status", "fa", config=CONFIG, threshold_change=change))
+    assert "از ۵ به ۳" in changed
 
 
 def test_language_usage_without_a_typed_language_still_explains():
