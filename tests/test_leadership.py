@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -194,27 +195,36 @@ def test_a_cadence_changed_through_a_follower_wakes_the_leader_at_once(sandbox):
         assert not follower.leadership.is_leader
 
 
-def test_sqlite_runs_one_scheduler_per_database_file(sandbox, tmp_path):
-    database_file = tmp_path / "alignbot.db"
-    settings = sandbox_settings(sandbox, f"sqlite:///{database_file}")
-    message = (
+def refusal(database_file: Path) -> str:
+    return (
         f"another alignbot process already runs the scheduler on {database_file}; "
         "SQLite allows one per database file (several replicas need PostgreSQL)"
     )
+
+
+def test_sqlite_runs_one_scheduler_per_database_file(sandbox, tmp_path):
+    database_file = tmp_path / "alignbot.db"
+    settings = sandbox_settings(sandbox, f"sqlite:///{database_file}")
     with BotRuntime(settings, clock=ManualClock(START)) as first:
         assert first.leadership.is_leader and first.scheduler.running
         with pytest.raises(SchedulerAlreadyRunning) as refused:
             BotRuntime(settings, clock=ManualClock(START))
-        assert str(refused.value) == message
+        assert str(refused.value) == refusal(database_file)
         with BotRuntime(settings, clock=ManualClock(START), scheduler=False) as without_scheduler:
             assert readiness(without_scheduler.url) == (200, {"status": "ready", "leader": False})
 
-        second = BotProcess.serve(bot_environment(sandbox, settings.database_url), tmp_path / "second")
-        try:
-            assert second.wait_exit(timeout=30) == 2
-        finally:
-            second.stop()
-        assert second.log().splitlines() == [f"alignbot: {message}"]
+        symlink = tmp_path / "elsewhere" / "through-a-symlink.db"
+        symlink.parent.mkdir()
+        symlink.symlink_to(database_file)
+        hard_link = tmp_path / "through-a-hard-link.db"
+        hard_link.hardlink_to(database_file)
+        for path in (database_file, symlink, hard_link):
+            second = BotProcess.serve(bot_environment(sandbox, f"sqlite:///{path}"), tmp_path / path.stem)
+            try:
+                assert second.wait_exit(timeout=30) == 2
+            finally:
+                second.stop()
+            assert second.log().splitlines() == [f"alignbot: {refusal(path)}"]
 
     with BotRuntime(settings, clock=ManualClock(START)) as after_the_first:  # the lock went with it
         assert after_the_first.leadership.is_leader

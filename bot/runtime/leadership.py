@@ -10,8 +10,10 @@ scheduler as soon as the check fails, so two schedulers can overlap for one inte
 harmless, since every step the runners take is keyed in the database. The leader also listens
 on that connection, so a cadence changed through another replica re-plans it at once.
 
-SQLite: one process per database file runs the scheduler, by an exclusive lock on a file
-beside the database held for the process's lifetime; a second one refuses to start.
+SQLite: one process per database file runs the scheduler, by an exclusive lock held for the
+process's lifetime on a file beside the database, named after the database file's identity (device
+and inode, symlinks resolved), so a second one refuses to start whatever path it reaches the file by.
+The database file itself is never locked: closing a descriptor of it would drop SQLite's own locks.
 """
 
 from __future__ import annotations
@@ -86,9 +88,7 @@ class FileLockLeadership:
         self._lock_file: IO[str] | None = None
         if database_file is None:
             return  # in memory: no other process can open it
-        lock_path = database_file.with_name(database_file.name + ".scheduler-lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(lock_path, "a")  # noqa: SIM115 - held open for the process's lifetime
+        self._lock_file = open(scheduler_lock_path(database_file), "a")  # noqa: SIM115 - held open for the process's lifetime
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -112,6 +112,16 @@ class FileLockLeadership:
             self.is_leader = False
         if self._lock_file is not None:
             self._lock_file.close()  # closing the file releases the lock
+
+
+def scheduler_lock_path(database_file: Path) -> Path:
+    """The lock file of an SQLite database, the same through any symlink or hard link to it (a hard
+    link in another directory is a path the lock cannot see: keep them beside each other)."""
+    database_file.parent.mkdir(parents=True, exist_ok=True)
+    database_file.touch()  # a new database is an empty file to SQLite; its identity must exist now
+    real_file = database_file.resolve()
+    identity = real_file.stat()
+    return real_file.with_name(f".alignbot-scheduler-{identity.st_dev}-{identity.st_ino}.lock")
 
 
 class AdvisoryLockLeadership:
