@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from bot.runtime.logs import JsonFormatter, Redactor, TextFormatter, configure_logging
+from bot.runtime.logs import REDACTED, JsonFormatter, Redactor, TextFormatter, configure_logging
 from bot.runtime.process import BotRuntime
 from bot.runtime.server import request_kind
 from bot.runtime.settings import ConfigError, Settings, load_settings
@@ -33,6 +33,20 @@ from tests.conversation import (
 from tests.processes import BotProcess, bot_environment, metrics_of, readiness, scratch_postgres, wait_until
 
 TOKEN = "xoxb-1234567890-abcdefABCDEF"
+#: One of each kind of Slack token, written as Slack writes them.
+SLACK_TOKENS = {
+    "bot": "xoxb-1234567890-1234567890123-abcdefABCDEF",
+    "user": "xoxp-1234567890-1234567890-1234567890123-0123456789abcdef",
+    "workspace app": "xoxa-2-1234567890-abcdefABCDEF",
+    "legacy": "xoxs-1234567890-abcdefABCDEF",
+    "legacy refresh": "xoxr-1234567890-abcdefABCDEF",
+    "session": "xoxc-1234567890-1234567890-abcdefABCDEF",
+    "cookie": "xoxd-abc%2Bdef%2Fghi%3D",
+    "refresh": "xoxe-1-My0xLTEyMzQ1Njc4OTAtYWJjZGVm",
+    "rotated bot": "xoxe.xoxb-1-MS0yLTEyMzQ1Njc4OTAtYWJjZGVm",
+    "rotated user": "xoxe.xoxp-1-MS0yLTEyMzQ1Njc4OTAtYWJjZGVm",
+    "app-level": "xapp-1-A0123456789-1234567890123-abcdefABCDEF",
+}
 
 
 @pytest.fixture
@@ -180,6 +194,17 @@ def test_text_log_lines_are_redacted_too():
     assert line.endswith("WARNING bot.example: token [redacted]")
 
 
+@pytest.mark.parametrize("formatter", [TextFormatter, JsonFormatter], ids=["text", "json"])
+@pytest.mark.parametrize("token", SLACK_TOKENS.values(), ids=SLACK_TOKENS.keys())
+def test_every_kind_of_slack_token_is_redacted_in_the_message_its_arguments_and_extras(formatter, token):
+    message = f"stored {token.replace('%', '%%')}, refreshed %s"  # a literal % is written %% in a message
+    line = log_line(formatter(Redactor()), message, token, installation={"token": token})
+    assert "stored [redacted], refreshed [redacted]" in line
+    assert token[-8:] not in line and "xox" not in line and "xapp" not in line
+    if formatter is JsonFormatter:
+        assert json.loads(line)["installation"] == {"token": REDACTED}
+
+
 @pytest.fixture
 def root_logging() -> Iterator[None]:
     root = logging.getLogger()
@@ -203,6 +228,34 @@ def test_log_format_is_one_setting_and_debug_never_shows_slack_payloads(root_log
         ("slack_bolt.App", "Unhandled request"),
     ]
     assert lines[0]["team_id"] == "T1"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_client_secret_and_the_signing_secret_are_redacted_wherever_they_appear(
+    root_logging, monkeypatch, log_format
+):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    client_secret, signing_secret = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+    configure_logging(
+        Settings(
+            _env_file=None,
+            log_format=log_format,
+            slack_client_id="1234567890.1234567890",
+            slack_client_secret=client_secret,
+            slack_signing_secret=signing_secret,
+        )
+    )
+    logging.getLogger("bot.example").warning(
+        f"client secret {client_secret}, signing secret %s",
+        signing_secret,
+        extra={"credentials": [client_secret, signing_secret]},
+    )
+    line = stream.getvalue()
+    assert "client secret [redacted], signing secret [redacted]" in line
+    assert client_secret not in line and signing_secret not in line
+    if log_format == "json":
+        assert json.loads(line)["credentials"] == [REDACTED, REDACTED]
 
 
 @pytest.mark.parametrize(

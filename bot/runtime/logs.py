@@ -19,7 +19,9 @@ from sqlalchemy import make_url
 
 from bot.runtime.settings import Settings
 
-TOKEN = re.compile(r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]+")
+#: Every kind of Slack token: bot, user, app-level, legacy workspace, session and cookie (xoxc, xoxd,
+#: URL-encoded), refresh (xoxe-1-...) and rotated ones (xoxe.xoxb-1-...).
+TOKEN = re.compile(r"\b(?:xox[abcdeoprs](?:\.xox[a-z])?|xapp)-[A-Za-z0-9%+/=-]+")
 REDACTED = "[redacted]"
 #: Shorter values are not secrets worth redacting (and would blank out ordinary words).
 MIN_SECRET_LENGTH = 8
@@ -85,6 +87,7 @@ def configure_logging(settings: Settings) -> None:
         [
             settings.slack_bot_token,
             settings.slack_signing_secret,
+            settings.slack_client_secret,
             settings.slack_app_token,
             make_url(settings.effective_database_url).password,
         ]
