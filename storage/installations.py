@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
     SLACK_INSTALLATIONS,
+    SLACK_OAUTH_STATES,
     Base,
     ChannelPost,
     Delivery,
@@ -33,6 +34,10 @@ from storage.workspaces import set_uninstalled
 APP_UNINSTALLED = "app_uninstalled"
 #: The first key of the advisory lock held while a workspace's token is refreshed ("tokn").
 TOKEN_REFRESH_LOCK = 0x746F6B6E
+#: At most this many expired install states are deleted each time a state is issued: more than expire
+#: between two installs however fast /slack/install is called, so the table holds no more than the
+#: states of the last INSTALL_STATE_SECONDS, and no request waits on a long delete.
+EXPIRED_STATES_PURGED_PER_ISSUE = 1000
 _ADVISORY = "SELECT pg_advisory_{}(CAST(:namespace AS integer), hashtext(:team_id))"
 
 
@@ -54,6 +59,37 @@ def latest_installation(engine: Engine, client_id: str, team_id: str) -> Install
         key: value.replace(tzinfo=UTC) if isinstance(value, datetime) else value for key, value in row.items()
     }
     return SQLAlchemyInstallationStore.build_installation_entity(utc)
+
+
+def issue_state(engine: Engine, state: str, now: datetime, expires_at: datetime) -> None:
+    """Store a new install state, and delete a batch of expired ones, which nothing else would. Rows
+    another replica is deleting meanwhile are skipped (PostgreSQL), so a flood never waits on a lock."""
+    states = Base.metadata.tables[SLACK_OAUTH_STATES]
+    expired = (
+        select(states.c.id)
+        .where(states.c.expire_at <= _naive_utc(now))
+        .limit(EXPIRED_STATES_PURGED_PER_ISSUE)
+        .with_for_update(skip_locked=True)
+    )
+    with engine.begin() as connection:
+        connection.execute(delete(states).where(states.c.id.in_(expired)))
+        connection.execute(insert(states).values(state=state, expire_at=_naive_utc(expires_at)))
+
+
+def consume_state(engine: Engine, state: str, now: datetime) -> bool:
+    """Whether `state` was issued and has not expired nor been used: one callback uses it, even when
+    two arrive at once."""
+    states = Base.metadata.tables[SLACK_OAUTH_STATES]
+    with engine.begin() as connection:
+        used = connection.execute(
+            delete(states).where(states.c.state == state, states.c.expire_at > _naive_utc(now))
+        )
+    return used.rowcount == 1
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """slack_sdk's tables store times as naive UTC."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 @contextmanager

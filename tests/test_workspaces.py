@@ -33,10 +33,12 @@ from bot.sandbox.workspace import (
     globex_workspace,
 )
 from bot.slack import manifest
+from bot.slack.installations import INSTALL_STATE_SECONDS
 from storage.installations import APP_UNINSTALLED
 from storage.models import (
     SLACK_BOTS,
     SLACK_INSTALLATIONS,
+    SLACK_OAUTH_STATES,
     Answer,
     Base,
     Comment,
@@ -216,6 +218,36 @@ def test_an_install_cannot_be_replayed(bot, driver, sandbox):
     assert driver.browse(redirect, cookie=start.headers["Set-Cookie"]).status == 200
     assert driver.browse(redirect, cookie=start.headers["Set-Cookie"]).status == 401  # the state is used up
     assert len(installations(bot)) == 1
+
+
+@pytest.mark.parametrize(
+    ("waited", "status"),
+    [
+        pytest.param(timedelta(seconds=INSTALL_STATE_SECONDS - 1), 200, id="within ten minutes"),
+        pytest.param(timedelta(seconds=INSTALL_STATE_SECONDS), 401, id="after ten minutes"),
+    ],
+)
+def test_an_install_state_lasts_ten_minutes(bot, driver, sandbox, clock, waited, status):
+    start = driver.browse("/slack/install")
+    approved = sandbox.approve_install(start.headers["Location"], ACME)
+    clock.advance(waited)
+    done = driver.browse(f"/slack/oauth_redirect?{urlencode(approved)}", cookie=start.headers["Set-Cookie"])
+    assert done.status == status
+    assert len(installations(bot)) == (status == 200)
+
+
+def test_a_flood_of_install_requests_leaves_only_the_states_of_the_last_ten_minutes(bot, driver, clock):
+    issued: list[datetime] = []  # when each state was issued
+    for _wave in range(5):  # 2,000 requests nobody completes, 400 every 4 minutes
+        for _ in range(400):
+            assert driver.browse("/slack/install").status == 302
+        issued += [clock.now()] * 400
+        last_ten_minutes = [
+            at for at in issued if at > clock.now() - timedelta(seconds=INSTALL_STATE_SECONDS)
+        ]
+        assert len(installations(bot, SLACK_OAUTH_STATES)) == len(last_ten_minutes)
+        clock.advance(timedelta(minutes=4))
+    assert len(last_ten_minutes) == 1200
 
 
 # ----- two workspaces ------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization import AuthorizeResult
@@ -63,9 +65,7 @@ class Installations:
             bots_table_name=SLACK_BOTS,
             installations_table_name=SLACK_INSTALLATIONS,
         )
-        self.states = SQLAlchemyOAuthStateStore(
-            INSTALL_STATE_SECONDS, database.engine, table_name=SLACK_OAUTH_STATES
-        )
+        self.states = InstallStates(database, clock)
         self.rotator = TokenRotator(
             client_id=self.client_id, client_secret=self.client_secret, client=new_client(None)
         )
@@ -147,6 +147,25 @@ class Installations:
     def authorize(self) -> Authorize:
         """Bolt's authorization of each request from Slack, with the token `bot_installation` gives."""
         return _InstallationAuthorize(self)
+
+
+class InstallStates(SQLAlchemyOAuthStateStore):
+    """slack_sdk's install states on the bot's clock. Each new state deletes a batch of expired ones,
+    so however often /slack/install is called, by whom and on which replica, the table holds only
+    the states of the last INSTALL_STATE_SECONDS; an expired state is refused at the callback."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        super().__init__(INSTALL_STATE_SECONDS, database.engine, table_name=SLACK_OAUTH_STATES)
+        self.clock = clock
+
+    def issue(self, *args: Any, **kwargs: Any) -> str:
+        state = str(uuid4())
+        now = self.clock.now()
+        store.issue_state(self.engine, state, now, now + timedelta(seconds=self.expiration_seconds))
+        return state
+
+    def consume(self, state: str) -> bool:
+        return store.consume_state(self.engine, state, self.clock.now())
 
 
 class _InstallationAuthorize(Authorize):
