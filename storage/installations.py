@@ -34,9 +34,10 @@ from storage.workspaces import set_uninstalled
 APP_UNINSTALLED = "app_uninstalled"
 #: The first key of the advisory lock held while a workspace's token is refreshed ("tokn").
 TOKEN_REFRESH_LOCK = 0x746F6B6E
-#: At most this many expired install states are deleted each time a state is issued: more than expire
-#: between two installs however fast /slack/install is called, so the table holds no more than the
-#: states of the last INSTALL_STATE_SECONDS, and no request waits on a long delete.
+#: At most this many expired install states are deleted each time a state is issued: about as many
+#: expire between two issued states as were issued in that time ten minutes earlier, so the table holds
+#: the states of the last INSTALL_STATE_SECONDS however fast /slack/install is called, and no request
+#: waits on a long delete.
 EXPIRED_STATES_PURGED_PER_ISSUE = 1000
 _ADVISORY = "SELECT pg_advisory_{}(CAST(:namespace AS integer), hashtext(:team_id))"
 
