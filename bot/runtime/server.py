@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from waitress.server import create_server
 
+from bot.runtime.edge import MAX_BODY_BYTES, Refused, SlackDoor
 from bot.runtime.metrics import Metrics
 from storage.db import Database
 
@@ -27,6 +29,7 @@ Readiness = Callable[[], tuple[bool, dict]]
 
 def wsgi_app(app: App, database: Database, metrics: Metrics, readiness: Readiness) -> WSGIApp:
     slack = SlackRequestHandler(app, path="/slack/events")
+    door = SlackDoor(_signing_secret_of(app))
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -36,29 +39,37 @@ def wsgi_app(app: App, database: Database, metrics: Metrics, readiness: Readines
             return _ready(readiness, start_response)
         if path == "/metrics":
             return _respond(start_response, "200 OK", metrics.exposition(), CONTENT_TYPE_LATEST)
-        if path == "/slack/events":
-            return _timed(slack, metrics, environ, start_response)
+        if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
+            return _slack_events(app, door, metrics, environ, start_response)
         return slack(environ, start_response)
 
     return application
 
 
-def _timed(slack: WSGIApp, metrics: Metrics, environ: dict, start_response: Callable) -> Iterable[bytes]:
-    """Bolt answers once the listener has called `ack()`: the time to here is the ack latency."""
+def _signing_secret_of(app: App) -> str:
+    """The secret Bolt verifies with (Bolt keeps it to itself), so both checks use the same one."""
+    return app._signing_secret
+
+
+def _slack_events(
+    app: App, door: SlackDoor, metrics: Metrics, environ: dict, start_response: Callable
+) -> Iterable[bytes]:
+    """Bolt answers once the listener has called `ack()`: the time to here is the ack latency.
+    A request the door refuses never reaches Bolt and is logged in one line, without its body."""
     started = time.perf_counter()
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-    environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads it again
-    statuses: list[int] = []
-
-    def recording_start_response(status: str, headers: list, exc_info=None):
-        statuses.append(int(status.split(" ", 1)[0]))
-        return start_response(status, headers, exc_info)
-
-    answer = slack(environ, recording_start_response)
-    metrics.observe_request(
-        request_kind(body, environ.get("CONTENT_TYPE", "")), statuses[0], time.perf_counter() - started
-    )
-    return answer
+    try:
+        request = door.admit(environ)
+    except Refused as refusal:
+        logger.warning("Slack request refused with %d: %s", refusal.status, refusal.reason)
+        status = HTTPStatus(refusal.status)
+        metrics.observe_request("other", status, time.perf_counter() - started)
+        return _respond(start_response, f"{status.value} {status.phrase}", b"", "text/plain")
+    answer = app.dispatch(request)
+    response = WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
+    start_response(response.status, response.get_headers())
+    kind = request_kind(request.raw_body.encode(), request.content_type or "")
+    metrics.observe_request(kind, answer.status, time.perf_counter() - started)
+    return response.get_body()
 
 
 def request_kind(body: bytes, content_type: str) -> str:
@@ -70,7 +81,7 @@ def request_kind(body: bytes, content_type: str) -> str:
         if "command" in form:
             return "slash_command"
         return str(json.loads(form["payload"][0]).get("type"))
-    except (ValueError, KeyError, AttributeError):
+    except (ValueError, KeyError, AttributeError, RecursionError):
         return "other"
 
 
@@ -111,5 +122,10 @@ def create_http_server(
 ):
     """A waitress server (call `.run()`, `.close()`); port 0 picks a free port, see `.effective_port`."""
     return create_server(
-        wsgi_app(app, database, metrics, readiness), host=host, port=port, threads=threads, ident="alignbot"
+        wsgi_app(app, database, metrics, readiness),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="alignbot",
+        max_request_body_size=MAX_BODY_BYTES,  # waitress answers 413 itself, before reading the body
     )
