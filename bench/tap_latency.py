@@ -94,7 +94,9 @@ def run(taps: int, concurrency: int, postgres: str | None) -> list[dict]:
         results.append(summary("alignbot", runtime.database.backend, wall, latencies))
         results[-1]["processed_per_s"] = taps / (wall + (time.perf_counter() - processed))
         bare = bare_bolt_app(sandbox.workspace.bot_token, sandbox.api_url)
-        server = create_http_server(bare, runtime.database, runtime.metrics, runtime.readiness, port=0)
+        server = create_http_server(
+            bare, SIGNING_SECRET, runtime.database, runtime.metrics, runtime.readiness, port=0
+        )
         import threading
 
         thread = threading.Thread(target=server.run, daemon=True)

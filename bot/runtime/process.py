@@ -143,7 +143,15 @@ class BotRuntime:
             SocketModeConnection(self.app, settings.slack_app_token)
             if socket_mode
             else HttpConnection(
-                create_http_server(self.app, self.database, self.metrics, self.readiness, host, port)
+                create_http_server(
+                    self.app,
+                    settings.slack_signing_secret,
+                    self.database,
+                    self.metrics,
+                    self.readiness,
+                    host,
+                    port,
+                )
             )
         )
 

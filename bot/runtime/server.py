@@ -27,9 +27,12 @@ WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 Readiness = Callable[[], tuple[bool, dict]]
 
 
-def wsgi_app(app: App, database: Database, metrics: Metrics, readiness: Readiness) -> WSGIApp:
+def wsgi_app(
+    app: App, signing_secret: str, database: Database, metrics: Metrics, readiness: Readiness
+) -> WSGIApp:
+    """`signing_secret` is the one the app verifies with, so the door and Bolt check the same."""
     slack = SlackRequestHandler(app, path="/slack/events")
-    door = SlackDoor(_signing_secret_of(app))
+    door = SlackDoor(signing_secret)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -44,11 +47,6 @@ def wsgi_app(app: App, database: Database, metrics: Metrics, readiness: Readines
         return slack(environ, start_response)
 
     return application
-
-
-def _signing_secret_of(app: App) -> str:
-    """The secret Bolt verifies with (Bolt keeps it to itself), so both checks use the same one."""
-    return app._signing_secret
 
 
 def _slack_events(
@@ -113,6 +111,7 @@ def _respond(
 
 def create_http_server(
     app: App,
+    signing_secret: str,
     database: Database,
     metrics: Metrics,
     readiness: Readiness,
@@ -122,7 +121,7 @@ def create_http_server(
 ):
     """A waitress server (call `.run()`, `.close()`); port 0 picks a free port, see `.effective_port`."""
     return create_server(
-        wsgi_app(app, database, metrics, readiness),
+        wsgi_app(app, signing_secret, database, metrics, readiness),
         host=host,
         port=port,
         threads=threads,
