@@ -23,6 +23,14 @@ from storage.db import Database
 logger = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+#: Open connections served at once. waitress reads requests on its event loop and gives a thread only
+#: a complete request, so idle or half-sent connections cost a socket each, not a thread; its default
+#: of 100 let 150 idle sockets stop the bot accepting Slack's requests and the probes.
+CONNECTION_LIMIT = 2000
+#: A connection silent this long is closed (waitress's default is 120 s): idle clients go quickly.
+IDLE_TIMEOUT_SECONDS = 15
+#: How often idle connections are looked for.
+CLEANUP_INTERVAL_SECONDS = 5
 #: Whether this process should get traffic, and the details /readyz shows either way.
 Readiness = Callable[[], tuple[bool, dict]]
 
@@ -125,6 +133,9 @@ def create_http_server(
         host=host,
         port=port,
         threads=threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_TIMEOUT_SECONDS,
+        cleanup_interval=CLEANUP_INTERVAL_SECONDS,
         ident="alignbot",
         max_request_body_size=MAX_BODY_BYTES,  # waitress answers 413 itself, before reading the body
     )
