@@ -22,6 +22,10 @@ class SlackUser:
     is_bot: bool = False
     deleted: bool = False
     is_guest: bool = False
+    status_emoji: str = ""
+    status_text: str = ""
+    status_expiration: int = 0
+    """When the status clears by itself (Unix seconds); 0 when it stays until changed."""
 
     @classmethod
     def from_api(cls, user: Mapping[str, Any]) -> SlackUser:
@@ -36,6 +40,9 @@ class SlackUser:
             is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
             deleted=bool(user.get("deleted")),
             is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+            status_emoji=profile.get("status_emoji") or "",
+            status_text=profile.get("status_text") or "",
+            status_expiration=int(profile.get("status_expiration") or 0),
         )
 
 

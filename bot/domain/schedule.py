@@ -72,6 +72,16 @@ class Recurrence:
     skip_dates: frozenset[date] = frozenset()  # never used (holidays); dropped, not moved
     skip_weekends: bool = False  # drop occurrences on `weekend_days(timezone)`
     end: date | None = None  # last date that may have an occurrence (inclusive)
+    # The wall-clock time is each person's own (pulses): dates are still chosen in `timezone`, but an
+    # occurrence's instant is the earliest anyone on Earth reaches that time on that date, and each
+    # person's own instant comes from `bot.domain.local_time`.
+    each_persons_time: bool = False
+
+
+EARLIEST_ZONE = "Etc/GMT-14"
+"""The zone that reaches any wall-clock time first (UTC+14, Kiribati's Line Islands)."""
+LATEST_ZONE = "Etc/GMT+12"
+"""The zone that reaches any wall-clock time last (UTC−12)."""
 
 
 def weekend_days(timezone: str) -> frozenset[int]:
@@ -127,12 +137,12 @@ def next_occurrences(recurrence: Recurrence, after: datetime, count: int) -> lis
 
 def occurrences_from_start(recurrence: Recurrence, until: datetime) -> list[datetime]:
     """Every occurrence from the very first up to `until` (inclusive), in order."""
-    return occurrences(recurrence, instant_before(recurrence.start, recurrence.timezone), until)
+    return occurrences(recurrence, instant_before(recurrence.start, instant_zone(recurrence).key), until)
 
 
 def first_occurrence(recurrence: Recurrence) -> datetime | None:
     """The schedule's very first occurrence, or None when it has none within the horizon."""
-    return next_occurrence(recurrence, instant_before(recurrence.start, recurrence.timezone))
+    return next_occurrence(recurrence, instant_before(recurrence.start, instant_zone(recurrence).key))
 
 
 def instant_before(day: date, timezone: str) -> datetime:
@@ -153,7 +163,12 @@ def without_skips(recurrence: Recurrence) -> Recurrence:
 def occurrence_date(recurrence: Recurrence, instant: datetime) -> date:
     """The local date an occurrence falls on in the schedule's zone (what people see, and a stable key)."""
     _require_aware(instant, "instant")
-    return instant.astimezone(ZoneInfo(recurrence.timezone)).date()
+    return instant.astimezone(instant_zone(recurrence)).date()
+
+
+def instant_zone(r: Recurrence) -> ZoneInfo:
+    """The zone its occurrences' instants are read in: the schedule's own, or the earliest one on Earth."""
+    return ZoneInfo(EARLIEST_ZONE if r.each_persons_time else r.timezone)
 
 
 def _field_errors(r: Recurrence) -> list[str]:
@@ -228,7 +243,7 @@ def _require_aware(moment: datetime, name: str) -> None:
 
 
 def _instants(r: Recurrence, after: datetime, until: datetime) -> Iterator[datetime]:
-    zone = ZoneInfo(r.timezone)
+    zone = instant_zone(r)
     first = _shift(_local_date(after, zone), -timedelta(days=_SLACK_DAYS))
     last = _shift(_local_date(until, zone), timedelta(days=_SLACK_DAYS))
     previous = after
