@@ -14,6 +14,7 @@ from handlers.common import Invocation, department_refusal, fetch_user, refusal,
 from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.meetings import meeting_command
+from handlers.peoples_time import away_command, holidays_command
 from handlers.privacy import forget_me_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
@@ -109,6 +110,8 @@ SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "status": _status,
     "language": _language,
     "department": _department,
+    "away": away_command,
+    "holidays": holidays_command,
     "setup": _setup,
     "pulse": pulse_command,
     "questions": questions_command,

@@ -100,7 +100,7 @@ def _open_cadence_modal(invocation: Invocation, callback_id: str, editing: str |
         form = cadences.form_from_settings(services.pulses.settings(invocation.team_id, editing))
     else:
         suggestion = suggested(config.timezone, services.clock.now())
-        form = cadences.CadenceForm(**cadences.PULSE_RECURRENCE.prefill(suggestion))
+        form = cadences.CadenceForm(quiet_hours=True, **cadences.PULSE_RECURRENCE.prefill(suggestion))
     view = invocation.presenter.pulse_modal(
         invocation.language, callback_id, form, {"language": invocation.language, "editing": editing}
     )
@@ -134,6 +134,9 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
         skip_weekends="skip_weekends" in options,
         delivery=text("delivery") or cadences.DELIVERY_DM,
         include_guests="include_guests" in options,
+        timing=text("timing") or cadences.TIMING_WORKSPACE,
+        quiet_hours="quiet_hours" in options,
+        holiday_calendars=text("holiday_calendars"),
     )
 
 

@@ -53,6 +53,11 @@ class PostStatus(StrEnum):
     """A digest post Slack refused for good, until a process claims telling the admins."""
     NOTIFYING = "notifying"
     """A refused digest post whose admins are being told (since `claimed_at`); then `failed`."""
+    AWAY = "away"
+    """A delivery held back while its person is away (leave, out of office); `pending` if they come back
+    while the round is open. Not asked, so not a non-responder."""
+    HOLIDAY = "holiday"
+    """A delivery never sent: the round's date is a public holiday in its person's calendar."""
 
 
 UNKNOWN_DEPARTMENT = "unknown"
@@ -154,6 +159,10 @@ class PersonPreference(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     department: Mapped[str | None] = mapped_column(String(16))
     """Chosen by people who are in both a sales and a marketing channel."""
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    """`/align holidays IR`: their own public holidays (and weekend), instead of the pulse's."""
+    away_until: Mapped[date | None] = mapped_column(Date)
+    """`/align away until`: away up to and including this date in their own timezone."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -255,6 +264,19 @@ class Cadence(RecurrenceColumns, Base):
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    each_persons_time: Mapped[bool] = mapped_column(Boolean)
+    """The local time is each person's own (`schedule.Recurrence.each_persons_time`)."""
+    quiet_hours: Mapped[bool] = mapped_column(Boolean)
+    """No DM in a person's night or weekend (`bot.domain.quiet_hours`)."""
+    holiday_calendars: Mapped[list[str]] = mapped_column(JSON)
+    """Public-holiday calendars (`IR`, `DE-BY`) whose holidays skip a round for the people they cover."""
+
+    def recurrence(self) -> schedule.Recurrence:
+        return replace(super().recurrence(), each_persons_time=self.each_persons_time)
+
+    def _set_rule(self, recurrence: schedule.Recurrence) -> None:
+        super()._set_rule(recurrence)
+        self.each_persons_time = recurrence.each_persons_time
 
 
 class PulseRound(Base):
@@ -340,6 +362,14 @@ class Delivery(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_notice: Mapped[bool] = mapped_column(Boolean)
     """Whether the DM was updated to say the round closed."""
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """The person's zone when the round was planned (their Slack profile's, or the workspace's)."""
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the copy may go (their own local time, out of quiet hours); None: at once."""
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the person's own answer window ends; None: when the round closes."""
+    reminders_at: Mapped[list[str | None] | None] = mapped_column(JSON)
+    """Reminder n's instant (ISO) at index n-1, or None where quiet hours dropped it; None: the cadence's."""
 
 
 class Answer(Base):

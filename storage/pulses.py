@@ -6,10 +6,10 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,6 +46,8 @@ def settings_of(cadence: Cadence) -> CadenceSettings:
         reminder_spacing_hours=cadence.reminder_spacing_hours,
         delivery=cadence.delivery,
         include_guests=cadence.include_guests,
+        quiet_hours=cadence.quiet_hours,
+        holiday_calendars=tuple(cadence.holiday_calendars),
     )
 
 
@@ -59,6 +61,8 @@ def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
     cadence.reminder_spacing_hours = settings.reminder_spacing_hours
     cadence.delivery = settings.delivery
     cadence.include_guests = settings.include_guests
+    cadence.quiet_hours = settings.quiet_hours
+    cadence.holiday_calendars = list(settings.holiday_calendars)
 
 
 def create_cadence(
@@ -187,11 +191,15 @@ def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
 
 
 def add_deliveries(
-    session: Session, pulse_round: PulseRound, people: Iterable[tuple[str, str | None, str]], status: str
+    session: Session,
+    pulse_round: PulseRound,
+    people: Iterable[tuple[str, str | None, str, Mapping[str, object]]],
+    status: str,
 ) -> int:
-    """Write down the recipients (user, department, language) of a round; returns how many."""
+    """Write down the recipients (user, department, language, and their own times and status where
+    they differ: see `Delivery`) of a round; returns how many."""
     count = 0
-    for user_id, department, language in people:
+    for user_id, department, language, own in people:
         count += insert_once(
             session,
             Delivery,
@@ -201,9 +209,9 @@ def add_deliveries(
             department=department,
             needs_department=department is None,
             language=language,
-            status=status,
             attempts=0,
             closed_notice=False,
+            **{"status": status, **own},
         )
     pulse_round.audience_size = count
     return count
@@ -211,7 +219,8 @@ def add_deliveries(
 
 def claim_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery]:
     """Up to `limit` pending deliveries, now `sending` for this process (see `claim_pending`)."""
-    return claim_pending(session, Delivery, now, limit, attempts=Delivery.attempts + 1)
+    due = or_(Delivery.due_at.is_(None), Delivery.due_at <= now)
+    return claim_pending(session, Delivery, now, limit, due, attempts=Delivery.attempts + 1)
 
 
 def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:
@@ -400,14 +409,14 @@ def add_custom_item(
     return item_id
 
 
-def closed_notices_pending(session: Session, limit: int) -> list[Delivery]:
-    """Sent DMs of closed rounds that do not yet say the round closed."""
+def closed_notices_pending(session: Session, limit: int, now: datetime) -> list[Delivery]:
+    """Sent DMs of closed rounds, or whose person's own window has ended, that do not yet say so."""
     return list(
         session.scalars(
             select(Delivery)
             .join(PulseRound, PulseRound.id == Delivery.round_id)
             .where(
-                PulseRound.status == CLOSED,
+                or_(PulseRound.status == CLOSED, Delivery.closes_at <= now),
                 Delivery.status == PostStatus.SENT,
                 Delivery.closed_notice.is_(False),
                 installed(Delivery),
@@ -418,18 +427,45 @@ def closed_notices_pending(session: Session, limit: int) -> list[Delivery]:
     )
 
 
-def reminders_due(session: Session, pulse_round: PulseRound, number: int) -> list[Delivery]:
-    """Deliveries of a round whose person has not finished and has not had reminder `number` yet."""
-    already = select(Reminder.delivery_id).where(Reminder.number >= number)
-    return list(
-        session.scalars(
-            select(Delivery)
-            .where(
-                Delivery.round_id == pulse_round.id,
-                Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
-                Delivery.completed_at.is_(None),
-                Delivery.id.not_in(already),
-            )
-            .order_by(Delivery.id)
+def unfinished(session: Session, pulse_round: PulseRound) -> list[tuple[Delivery, int]]:
+    """Deliveries of a round whose person has not finished, with the last reminder number they had (0)."""
+    reminded = (
+        select(Reminder.delivery_id, func.max(Reminder.number).label("number"))
+        .group_by(Reminder.delivery_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Delivery, func.coalesce(reminded.c.number, 0))
+        .outerjoin(reminded, reminded.c.delivery_id == Delivery.id)
+        .where(
+            Delivery.round_id == pulse_round.id,
+            Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
+            Delivery.completed_at.is_(None),
         )
+        .order_by(Delivery.id)
+    )
+    return [(delivery, number) for delivery, number in rows]
+
+
+def away_deliveries(session: Session, now: datetime) -> list[tuple[Delivery, PulseRound]]:
+    """Copies held back while their person was away, in rounds still open for them."""
+    rows = session.execute(
+        select(Delivery, PulseRound)
+        .join(PulseRound, PulseRound.id == Delivery.round_id)
+        .where(
+            PulseRound.status == OPEN,
+            PulseRound.closes_at > now,
+            Delivery.status == PostStatus.AWAY,
+            or_(Delivery.closes_at.is_(None), Delivery.closes_at > now),
+            installed(Delivery),
+        )
+        .order_by(Delivery.id)
+    )
+    return [(delivery, pulse_round) for delivery, pulse_round in rows]
+
+
+def next_due(session: Session, now: datetime) -> datetime | None:
+    """The next instant a pending copy falls due (each person's own time, out of quiet hours)."""
+    return session.scalar(
+        select(func.min(Delivery.due_at)).where(Delivery.status == PostStatus.PENDING, Delivery.due_at > now)
     )

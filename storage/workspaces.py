@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,16 +48,23 @@ def installed(model: type[Base]) -> ColumnElement[bool]:
 
 
 def claim_pending(
-    session: Session, model: type[Base], now: datetime, limit: int | None = None, **also: object
+    session: Session,
+    model: type[Base],
+    now: datetime,
+    limit: int | None = None,
+    due: ColumnElement[bool] | None = None,
+    **also: object,
 ) -> list:
     """Move pending rows of `model` to `sending`, one conditional update each, and return those won.
 
     Only the process whose update still finds a row pending sends it: the database, not a lock
     in one process, decides who posts a message, so two processes never post it twice. Rows of
-    uninstalled workspaces stay pending.
+    uninstalled workspaces stay pending, and so do rows not yet `due`.
     """
     key = list(model.__table__.primary_key.columns)
     pending = select(model).where(model.status == PostStatus.PENDING, installed(model)).order_by(*key)
+    if due is not None:
+        pending = pending.where(due)
     claimed = []
     for row in session.scalars(pending.limit(limit) if limit else pending).all():
         same_row = [column == getattr(row, column.key) for column in key]
@@ -167,6 +174,39 @@ def preferences(session: Session, team_id: str, choice: str) -> dict[str, str]:
         )
     )
     return {user_id: value for user_id, value in rows}
+
+
+def time_preferences(session: Session) -> dict[str, tuple[dict[str, str], dict[str, date]]]:
+    """Per workspace: each person's own holiday calendar, and the date they are away until."""
+    chosen: dict[str, tuple[dict[str, str], dict[str, date]]] = {}
+    rows = session.execute(
+        select(
+            PersonPreference.team_id,
+            PersonPreference.user_id,
+            PersonPreference.holiday_calendar,
+            PersonPreference.away_until,
+        ).where(or_(PersonPreference.holiday_calendar.is_not(None), PersonPreference.away_until.is_not(None)))
+    )
+    for team_id, user_id, calendar, away_until in rows:
+        calendars, away = chosen.setdefault(team_id, ({}, {}))
+        if calendar:
+            calendars[user_id] = calendar
+        if away_until:
+            away[user_id] = away_until
+    return chosen
+
+
+def set_time_preference(
+    session: Session, team_id: str, user_id: str, now: datetime, **choice: object
+) -> None:
+    """A person's own `holiday_calendar` or `away_until` (None clears it)."""
+    preference = session.get(PersonPreference, (team_id, user_id), with_for_update=True)
+    if preference is None:
+        session.add(PersonPreference(team_id=team_id, user_id=user_id, updated_at=now, **choice))
+        return
+    for name, value in choice.items():
+        setattr(preference, name, value)
+    preference.updated_at = now
 
 
 def set_language(session: Session, team_id: str, user_id: str, language: str, now: datetime) -> None:

@@ -356,6 +356,7 @@ PULSE_INPUTS = {
     "answer_window_hours": "48",
     "reminders": "1",
     "reminder_spacing_hours": "24",
+    "options": [],  # no quiet hours, so everyone's reminder goes at one instant
     "delivery": "dm",
 }
 MEETING_INPUTS = {

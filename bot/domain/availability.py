@@ -68,6 +68,23 @@ class AwayStatuses:
         return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) for word in self.words)
 
 
+OFF = "off"
+
+
+def parse_away(args: tuple[str, ...], today: date) -> date | str | None:
+    """`until 2026-04-10` → that date (today or later); `off` → OFF; anything else → None (usage)."""
+    words = [a.lower() for a in args]
+    if words == [OFF]:
+        return OFF
+    if len(words) != 2 or words[0] != "until":
+        return None
+    try:
+        until = date.fromisoformat(words[1])
+    except ValueError:
+        return None
+    return until if until >= today else None
+
+
 def is_away(
     user: SlackUser, away_until: date | None, at: datetime, timezone: str, statuses: AwayStatuses
 ) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from bot.domain import schedule
+from bot.domain import holiday_calendars, schedule
 from bot.domain.recurrence_form import (
     FREQUENCY_EVERY_N_WEEKS,
     FREQUENCY_MONTHLY,
@@ -16,6 +16,7 @@ from bot.domain.recurrence_form import (
 
 DELIVERY_DM, DELIVERY_CHANNEL = "dm", "channel"
 AUDIENCE_SETUP, AUDIENCE_CHANNELS = "setup", "channels"
+TIMING_WORKSPACE, TIMING_PERSON = "workspace", "person"
 
 DEFAULT_ITEMS_PER_ROUND = 3
 DEFAULT_WINDOW_HOURS = 48
@@ -44,6 +45,10 @@ class CadenceSettings:
     reminder_spacing_hours: int = DEFAULT_SPACING_HOURS
     delivery: str = DELIVERY_DM
     include_guests: bool = False
+    quiet_hours: bool = False
+    """No DM in a person's night or weekend; a copy or reminder due then moves to their next morning."""
+    holiday_calendars: tuple[str, ...] = ()
+    """Whose public holidays skip a round (for people who chose no calendar of their own)."""
 
     @property
     def answer_window(self) -> timedelta:
@@ -78,6 +83,9 @@ class CadenceForm:
     skip_weekends: bool = False
     delivery: str = DELIVERY_DM
     include_guests: bool = False
+    timing: str = TIMING_WORKSPACE
+    quiet_hours: bool = False
+    holiday_calendars: str = ""
 
 
 def validate(
@@ -116,9 +124,15 @@ def validate(
         errors["reminder_spacing_hours"] = "reminders_outside_window"
     if form.delivery not in (DELIVERY_DM, DELIVERY_CHANNEL):
         errors["delivery"] = "bad_choice"
+    if form.timing not in (TIMING_WORKSPACE, TIMING_PERSON):
+        errors["timing"] = "bad_choice"
+    calendars = holiday_calendars.parse_calendars(form.holiday_calendars)
+    if calendars is None:
+        errors["holiday_calendars"] = "unknown_calendar"
 
     if errors:
         return None, errors
+    recurrence = replace(recurrence, each_persons_time=form.timing == TIMING_PERSON)
     if errors := PULSE_RECURRENCE.occurrence_errors(recurrence, now):
         return None, errors
     return (
@@ -132,6 +146,8 @@ def validate(
             reminder_spacing_hours=spacing,
             delivery=form.delivery,
             include_guests=form.include_guests,
+            quiet_hours=form.quiet_hours,
+            holiday_calendars=calendars,
         ),
         {},
     )
@@ -149,5 +165,8 @@ def form_from_settings(settings: CadenceSettings) -> CadenceForm:
         reminder_spacing_hours=str(settings.reminder_spacing_hours),
         delivery=settings.delivery,
         include_guests=settings.include_guests,
+        timing=TIMING_PERSON if settings.recurrence.each_persons_time else TIMING_WORKSPACE,
+        quiet_hours=settings.quiet_hours,
+        holiday_calendars=", ".join(settings.holiday_calendars),
         **PULSE_RECURRENCE.prefill(settings.recurrence),
     )

@@ -40,6 +40,11 @@ def person_zone(profile_tz: str | None, fallback: str) -> str:
     return fallback
 
 
+def local_date(instant: datetime, zone: str) -> date:
+    """The date it is at `instant` in `zone` (whose holidays, whose away dates)."""
+    return instant.astimezone(ZoneInfo(zone)).date()
+
+
 def occurrence_day(recurrence: schedule.Recurrence, occurrence: datetime) -> date:
     """The local date a round was planned for (in each person's own zone, for a per-person cadence)."""
     return schedule.occurrence_date(recurrence, occurrence)

@@ -22,11 +22,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.domain import schedule
+from bot.domain import local_time, schedule
 from bot.domain.audience import recipients
+from bot.domain.availability import AwayStatuses
 from bot.domain.cadence import DELIVERY_CHANNEL
 from bot.domain.clock import Clock
-from bot.domain.people import SlackUser, choose_language
+from bot.domain.people import choose_language
+from bot.jobs.peoples_time import PeoplesTime, reminder_instants
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
@@ -64,6 +66,7 @@ class PulseRunner:
         presenter: Presenter,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
+        away_statuses: AwayStatuses | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -72,6 +75,8 @@ class PulseRunner:
         self.slack_for = slack_for
         self.default_language = default_language
         self.configs = ConfigsOfRun(database, default_language)
+        self.away_statuses = away_statuses or AwayStatuses()
+        self.people = PeoplesTime(database, slack_for, self.away_statuses)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
         self.outbox = Outbox(database, clock, slack_for)
@@ -89,8 +94,11 @@ class PulseRunner:
             report = RunReport()
             now = self.clock.now()
             self.configs = ConfigsOfRun(self.database, self.default_language)
+            self.people = PeoplesTime(self.database, self.slack_for, self.away_statuses)
+            self.people.read_choices()
             self._plan(now, report)
             self._build_audiences()
+            self._send_to_those_back(now)
             for mailbox in (self.dms, self.channel_posts, self.reminders):
                 self.outbox.recover(mailbox)
             self.outbox.send(self.channel_posts)
@@ -122,6 +130,8 @@ class PulseRunner:
                     candidates.append(now)
             if store.remaining_deliveries(session):
                 candidates.append(now + STALE_AFTER)
+            if (due := store.next_due(session, now)) is not None:
+                candidates.append(due)
         return min(candidates, default=None)
 
     # ----- 1. rounds from occurrences --------------------------------------------------------------
@@ -131,7 +141,7 @@ class PulseRunner:
             for cadence in store.active_cadences(session):
                 settings = store.settings_of(cadence)
                 for occurrence in schedule.occurrences(settings.recurrence, cadence.planned_until, now):
-                    closes_at = occurrence + settings.answer_window
+                    closes_at = local_time.latest_close(settings, occurrence)
                     skip_reason = None
                     if cadence.skip_occurrence == occurrence:
                         skip_reason = "skipped_by_admin"
@@ -190,7 +200,7 @@ class PulseRunner:
         members = {
             channel: channel_members(client, channel) for channel in set(audience) | set(department_channels)
         }
-        users = self._users(client)
+        users = self.people.members(team_id)
         people = recipients(
             audience,
             members,
@@ -201,29 +211,39 @@ class PulseRunner:
             include_guests=cadence.include_guests,
         )
         status = PostStatus.IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else PostStatus.PENDING
+        settings, now = store.settings_of(cadence), self.clock.now()
         with self.database.session() as session:
             pulse_round = session.get(PulseRound, round_id, with_for_update=True)
             if pulse_round is None or pulse_round.audience_size is not None:
                 return  # another process wrote the audience first
-            rows = [
-                (
-                    p.user.id,
-                    p.department,
-                    choose_language(overrides.get(p.user.id), p.user.locale, config.default_language),
-                )
-                for p in people
-            ]
+            rows, everyone_times = [], []
+            for p in people:
+                own, times = self.people.plan(settings, pulse_round, p, config.timezone, now)
+                if status == PostStatus.IN_CHANNEL and own.get("status") == PostStatus.DROPPED:
+                    own = {"timezone": own["timezone"]}  # they read the channel's post when they like
+                language = choose_language(overrides.get(p.user.id), p.user.locale, config.default_language)
+                rows.append((p.user.id, p.department, language, own))
+                everyone_times += [times] if times else []
             count = store.add_deliveries(session, pulse_round, rows, status)
+            pulse_round.closes_at = local_time.round_closes_at(everyone_times, pulse_round.closes_at)
             if cadence.delivery == DELIVERY_CHANNEL:
                 store.add_channel_posts(session, pulse_round, audience, config.default_language)
         logger.info("round %s: %s recipients (%s)", round_id, count, cadence.delivery)
 
-    def _users(self, client: WebClient) -> dict[str, SlackUser]:
-        users: dict[str, SlackUser] = {}
-        for page in client.users_list(limit=200, include_locale=True):
-            for member in page["members"]:
-                users[member["id"]] = SlackUser.from_api(member)
-        return users
+    def _send_to_those_back(self, now: datetime) -> None:
+        """A copy held back while its person was away goes out once they are back, if their window is
+        still open."""
+        with self.database.session() as session:
+            for delivery, pulse_round in store.away_deliveries(session, now):
+                settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
+                try:
+                    back = self.people.came_back(settings, delivery, pulse_round, now)
+                except SlackApiError as error:
+                    logger.warning("could not read who is back in %s: %s", delivery.team_id, error)
+                    return
+                if back is not None:
+                    for column, value in back.items():
+                        setattr(delivery, column, value)
 
     def _bot_user_id(self, team_id: str, client: WebClient) -> str:
         if team_id not in self._bot_users:
@@ -246,7 +266,7 @@ class PulseRunner:
             with self.database.session() as session:
                 batch = [
                     (d.id, d.team_id, d.user_id, d.round_id, d.language, d.channel_id, d.message_ts)
-                    for d in store.closed_notices_pending(session, BATCH_SIZE)
+                    for d in store.closed_notices_pending(session, BATCH_SIZE, now)
                 ]
             if not batch:
                 return
@@ -295,6 +315,8 @@ class PulseDMs(RowMailbox):
         view = self.runner.pulses.view(delivery.round_id, delivery.user_id)
         if view is None:
             return Outcome(PostStatus.FAILED, error="round_deleted")
+        if self.runner.people.away(delivery, self.runner.clock.now()):
+            return Outcome(PostStatus.AWAY)  # held back; sent if they are back while it is open
         return self.runner.present(delivery.team_id, delivery.language, view)
 
     def record(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
@@ -352,13 +374,15 @@ class PulseReminders:
             if pulse_round.closes_at <= now or pulse_round.audience_size is None:
                 continue
             settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
-            due = [
-                n for n, at in enumerate(settings.reminder_times(pulse_round.scheduled_at), 1) if at <= now
-            ]
-            if not due:
-                continue
-            number = max(due)  # after downtime, only the latest reminder goes out
-            for delivery in store.reminders_due(session, pulse_round, number):
+            planned = settings.reminder_times(pulse_round.scheduled_at)
+            for delivery, reminded in store.unfinished(session, pulse_round):
+                due = [n for n, at in enumerate(reminder_instants(delivery, planned), 1) if at and at <= now]
+                # after downtime, only the latest reminder goes out; none after the person's window
+                number = max(due, default=0)
+                if number <= reminded or (delivery.closes_at and delivery.closes_at <= now):
+                    continue
+                if self.runner.people.away(delivery, now):
+                    continue  # not while away; a later run sends it if they are back in time
                 if store.claim_reminder(session, delivery, number, now):
                     for earlier in range(1, number):
                         if store.claim_reminder(session, delivery, earlier, now):

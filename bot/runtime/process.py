@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
+from bot.domain.availability import AwayStatuses
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.question_bank import load_bank
 from bot.jobs.digests import DigestRunner
@@ -98,7 +99,13 @@ class BotRuntime:
         slack_for = installations.client_for if installations else lambda _team_id: app_client
 
         self.runner = PulseRunner(
-            self.database, clock, pulses, presenter, slack_for, default_language=settings.default_language
+            self.database,
+            clock,
+            pulses,
+            presenter,
+            slack_for,
+            default_language=settings.default_language,
+            away_statuses=AwayStatuses.from_setting(settings.away_statuses.split(",")),
         )
         self.digests = DigestRunner(self.database, clock, insights, presenter, slack_for)
         self.meetings = MeetingRunner(

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     retention_months: int = 0
     """Answers, comments and deliveries older than this many months are deleted, their per-round
     counts kept; 0 keeps everything."""
+    away_statuses: str = ""
+    """Slack statuses that mean away, comma-separated: `:emoji:` codes and words (empty: the defaults of
+    `bot.domain.availability`)."""
 
     @field_validator("slack_api_url")
     @classmethod

@@ -28,6 +28,10 @@ class SandboxUser:
     is_app_user: bool = False
     display_name: str = ""
     bot_id: str | None = None
+    status_emoji: str = ""
+    status_text: str = ""
+    status_expiration: int = 0
+    """Unix seconds when the status clears itself; 0: it stays until changed."""
 
 
 @dataclass

@@ -297,8 +297,8 @@ class PulseService:
         return PulseView(
             round_id=pulse_round.id,
             statements=statements,
-            closes_at=pulse_round.closes_at,
-            closed=pulse_round.status != store.OPEN or pulse_round.closes_at <= self.clock.now(),
+            closes_at=_closes_at(pulse_round, delivery),
+            closed=_closed(pulse_round, delivery, self.clock.now()),
             delivery=pulse_round.delivery,
             personal=delivery is not None,
             needs_department=bool(delivery and delivery.department is None),
@@ -317,7 +317,7 @@ class PulseService:
             if asked is None or item_id not in asked[0].item_ids:
                 return TapOutcome("not_asked")
             pulse_round, delivery = asked
-            if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
+            if _closed(pulse_round, delivery, now):
                 return TapOutcome("closed", self._view(session, pulse_round, delivery))
             store.save_answer(session, delivery, item_id, score, now)
             session.flush()
@@ -362,7 +362,7 @@ class PulseService:
             if asked is None:
                 return None
             pulse_round, delivery = asked
-            if pulse_round.status != store.OPEN or pulse_round.closes_at <= now:
+            if _closed(pulse_round, delivery, now):
                 return None
             store.save_comment(session, delivery, text, now)
             session.flush()
@@ -398,3 +398,12 @@ def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRou
         return None
     delivery = store.delivery_for(session, round_id, user_id)
     return (pulse_round, delivery) if delivery else None
+
+
+def _closes_at(pulse_round: PulseRound, delivery: Delivery | None) -> datetime:
+    """When the person's own window ends (a per-person cadence), else when the round closes."""
+    return (delivery.closes_at if delivery else None) or pulse_round.closes_at
+
+
+def _closed(pulse_round: PulseRound, delivery: Delivery | None, now: datetime) -> bool:
+    return pulse_round.status != store.OPEN or _closes_at(pulse_round, delivery) <= now

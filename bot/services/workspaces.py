@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language, may_administer
@@ -52,6 +52,16 @@ class WorkspaceService:
     def set_language(self, team_id: str, user_id: str, language: str) -> None:
         with self.database.session() as session:
             store.set_language(session, team_id, user_id, language, self.clock.now())
+
+    def set_away_until(self, team_id: str, user_id: str, until: date | None) -> None:
+        """`/align away until`: no pulse or reminder to them up to that date (None: back now)."""
+        with self.database.session() as session:
+            store.set_time_preference(session, team_id, user_id, self.clock.now(), away_until=until)
+
+    def set_holiday_calendar(self, team_id: str, user_id: str, calendar: str | None) -> None:
+        """`/align holidays`: their own public holidays and weekend (None: the pulse's)."""
+        with self.database.session() as session:
+            store.set_time_preference(session, team_id, user_id, self.clock.now(), holiday_calendar=calendar)
 
     def setup_form(self, team_id: str, user: SlackUser) -> SetupForm:
         """What the setup modal shows first: the current configuration, or sensible defaults."""

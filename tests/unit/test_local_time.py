@@ -65,7 +65,9 @@ def test_new_york_berlin_and_tehran_each_at_their_own_0930_across_dst(monday, ne
 
 
 def test_the_workspaces_time_reaches_everyone_at_the_occurrence():
-    at_berlin = CadenceSettings("W", schedule.Recurrence(**{**MONDAYS_0930.__dict__, "each_persons_time": False}))
+    at_berlin = CadenceSettings(
+        "W", schedule.Recurrence(**{**MONDAYS_0930.__dict__, "each_persons_time": False})
+    )
     occurrence = schedule.next_occurrence(at_berlin.recurrence, datetime(2026, 3, 1, tzinfo=UTC))
     assert occurrence == datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
     assert local_time.scheduled_for(at_berlin.recurrence, occurrence, "Asia/Tehran") == occurrence
@@ -81,7 +83,9 @@ def test_a_person_without_a_known_zone_falls_back_to_the_workspaces():
 def test_the_round_closes_when_the_last_persons_window_ends():
     occurrence = schedule.next_occurrence(MONDAYS_0930, datetime(2026, 3, 1, tzinfo=UTC))
     times = [
-        local_time.personal_times(SETTINGS, local_time.scheduled_for(MONDAYS_0930, occurrence, zone), occurrence)
+        local_time.personal_times(
+            SETTINGS, local_time.scheduled_for(MONDAYS_0930, occurrence, zone), occurrence
+        )
         for zone in ("Asia/Tehran", "America/Los_Angeles", "Europe/Berlin")
     ]
     los_angeles = local_time.scheduled_for(MONDAYS_0930, occurrence, "America/Los_Angeles")
@@ -92,10 +96,14 @@ def test_the_round_closes_when_the_last_persons_window_ends():
 
 # ----- quiet hours ---------------------------------------------------------------------------------
 
-instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)
+)
 
 
-@given(instants, st.sampled_from(ZONES), st.sampled_from([frozenset({5, 6}), frozenset({4}), frozenset({4, 5})]))
+@given(
+    instants, st.sampled_from(ZONES), st.sampled_from([frozenset({5, 6}), frozenset({4}), frozenset({4, 5})])
+)
 def test_the_next_allowed_time_is_never_quiet_and_never_earlier(instant, zone, weekend):
     quiet = QuietHours(zone, weekend)
     allowed = quiet.next_allowed(instant)

@@ -52,6 +52,9 @@ def _user_object(
         "display_name": user.display_name,
         "display_name_normalized": user.display_name,
         "team": ws.team_id,
+        "status_emoji": user.status_emoji,
+        "status_text": user.status_text,
+        "status_expiration": user.status_expiration,
     }
     if user.bot_id:
         profile["bot_id"] = user.bot_id

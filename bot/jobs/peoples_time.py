@@ -1,0 +1,135 @@
+"""When each person of a round is to be reached: their own time, holidays, leave and quiet hours.
+
+The pulse runner asks this module for each recipient's delivery row (status and instants, written down
+once with the round's audience) and, on every run, who is away right now and who came back. What it
+decides is data on the `Delivery` rows (`due_at`, `closes_at`, `reminders_at`); the outbox only ever
+claims what is due.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.domain import holiday_calendars, local_time
+from bot.domain.audience import Recipient
+from bot.domain.availability import AwayStatuses, is_away
+from bot.domain.cadence import CadenceSettings
+from bot.domain.local_time import PersonalTimes
+from bot.domain.people import SlackUser
+from bot.domain.quiet_hours import QuietHours
+from storage import workspaces as workspace_store
+from storage.db import Database
+from storage.models import Delivery, PostStatus, PulseRound
+
+MANUAL_ROUND_PREFIX = "now:"
+"""`occurrence_key` of a round an admin started by hand: it goes to everyone at once."""
+
+
+class PeoplesTime:
+    """One run's view of people's time: each workspace's members read once per run (tz, status)."""
+
+    def __init__(
+        self, database: Database, slack_for: Callable[[str], WebClient], statuses: AwayStatuses
+    ) -> None:
+        self.database = database
+        self.slack_for = slack_for
+        self.statuses = statuses
+        self._members: dict[str, dict[str, SlackUser]] = {}
+        self._choices: dict[str, tuple[dict[str, str], dict[str, date]]] = {}
+        self._lock = threading.Lock()
+
+    def read_choices(self) -> None:
+        """Read everyone's own holiday calendar and away date, once at the start of a run (never inside
+        another transaction)."""
+        with self.database.session() as session:
+            self._choices = workspace_store.time_preferences(session)
+
+    def own_choices(self, team_id: str) -> tuple[dict[str, str], dict[str, date]]:
+        """Each person's own holiday calendar, and the date they said they are away until."""
+        return self._choices.get(team_id, ({}, {}))
+
+    def members(self, team_id: str) -> dict[str, SlackUser]:
+        """Everyone in the workspace as Slack describes them now (users.list, once per run)."""
+        with self._lock:
+            if team_id not in self._members:
+                users: dict[str, SlackUser] = {}
+                for page in self.slack_for(team_id).users_list(limit=200, include_locale=True):
+                    for member in page["members"]:
+                        users[member["id"]] = SlackUser.from_api(member)
+                self._members[team_id] = users
+            return self._members[team_id]
+
+    def away(self, delivery: Delivery, at: datetime) -> bool:
+        """Whether the person of `delivery` is away at `at` (their status now, or the date they gave)."""
+        user = self.members(delivery.team_id).get(delivery.user_id) or SlackUser(delivery.user_id, "")
+        away_until = self.own_choices(delivery.team_id)[1].get(delivery.user_id)
+        return is_away(user, away_until, at, delivery.timezone or "UTC", self.statuses)
+
+    def plan(
+        self,
+        settings: CadenceSettings,
+        pulse_round: PulseRound,
+        recipient: Recipient,
+        workspace_timezone: str,
+        now: datetime,
+    ) -> tuple[dict[str, Any], PersonalTimes | None]:
+        """The person's delivery columns for a new round, and their times (None: not asked this time)."""
+        calendars_chosen, away_dates = self.own_choices(pulse_round.team_id)
+        own_calendar, away_until = calendars_chosen.get(recipient.user.id), away_dates.get(recipient.user.id)
+        zone = local_time.person_zone(recipient.user.tz, workspace_timezone)
+        scheduled = pulse_round.scheduled_at
+        if not pulse_round.occurrence_key.startswith(MANUAL_ROUND_PREFIX):
+            scheduled = local_time.scheduled_for(settings.recurrence, scheduled, zone)
+        calendars = (own_calendar,) if own_calendar else settings.holiday_calendars
+        columns: dict[str, Any] = {"timezone": zone}
+        if holiday_calendars.holidays_on(calendars, local_time.local_date(scheduled, zone)):
+            return {**columns, "status": PostStatus.HOLIDAY}, None
+        times = local_time.personal_times(settings, scheduled, now, quiet_hours(settings, calendars, zone))
+        if times is None:  # no allowed time left in the person's window
+            return {**columns, "status": PostStatus.DROPPED, "error": "quiet_hours"}, None
+        columns |= times_columns(times)
+        if is_away(recipient.user, away_until, max(times.due_at, now), zone, self.statuses):
+            columns["status"] = PostStatus.AWAY
+        return columns, times
+
+    def came_back(
+        self, settings: CadenceSettings, delivery: Delivery, pulse_round: PulseRound, now: datetime
+    ) -> dict[str, Any] | None:
+        """The columns that send a held-back copy now that its person is back, or None while they are
+        away or when nothing of their window is left to send it in (it stays held back)."""
+        if self.away(delivery, now):
+            return None
+        closes_at = delivery.closes_at or pulse_round.closes_at
+        own_calendar = self.own_choices(delivery.team_id)[0].get(delivery.user_id)
+        calendars = (own_calendar,) if own_calendar else settings.holiday_calendars
+        zone = delivery.timezone or "UTC"
+        scheduled = closes_at - settings.answer_window
+        times = local_time.personal_times(settings, scheduled, now, quiet_hours(settings, calendars, zone))
+        return None if times is None else {"status": PostStatus.PENDING, **times_columns(times)}
+
+
+def quiet_hours(settings: CadenceSettings, calendars: Iterable[str], zone: str) -> QuietHours | None:
+    """The person's quiet hours, when the cadence keeps them: their nights and their calendar's weekend."""
+    if not settings.quiet_hours:
+        return None
+    return QuietHours(zone, holiday_calendars.weekend(calendars, zone))
+
+
+def times_columns(times: PersonalTimes) -> dict[str, Any]:
+    return {
+        "due_at": times.due_at,
+        "closes_at": times.closes_at,
+        "reminders_at": [at.isoformat() if at else None for at in times.reminders],
+    }
+
+
+def reminder_instants(delivery: Delivery, default: list[datetime]) -> list[datetime | None]:
+    """When the person's reminders go: their own planned instants, or the cadence's for older rows."""
+    if delivery.reminders_at is None:
+        return list(default)
+    return [datetime.fromisoformat(at) if at else None for at in delivery.reminders_at]
