@@ -1,0 +1,158 @@
+"""Respecting people's time, end to end: a pulse at each person's own 09:30, leave by Slack status or
+`/align away`, a holiday calendar of one's own, and quiet hours — on a clock the test moves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.sandbox.workspace import (
+    HEAD_OF_MARKETING,
+    HEAD_OF_SALES,
+    MARKETERS,
+    SALESPEOPLE,
+)
+from storage.models import Delivery, PostStatus, PulseRound
+from tests.conversation import (
+    ELIGIBLE,
+    Person,
+    answers,
+    create_pulse,
+    pulse_dms,
+    run_at,
+    tap,
+    text_of,
+)
+
+#: Mondays at 09:30 in each person's own zone, from Monday 9 March 2026 (New York is on EDT from the
+#: 8th, Berlin still on CET, Tehran on +03:30 all year).
+OWN_TIME = {
+    "weekdays": ["0"],
+    "send_time": "09:30",
+    "start_date": "2026-03-09",
+    "timing": "person",
+    "answer_window_hours": "48",
+    "reminders": "1",
+    "reminder_spacing_hours": "24",
+}
+TEHRAN_0930 = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
+BERLIN_0930 = datetime(2026, 3, 9, 8, 30, tzinfo=UTC)
+LONDON_0930 = datetime(2026, 3, 9, 9, 30, tzinfo=UTC)
+NEW_YORK_0930 = datetime(2026, 3, 9, 13, 30, tzinfo=UTC)
+LOS_ANGELES_0930 = datetime(2026, 3, 9, 16, 30, tzinfo=UTC)
+
+TEHRAN = {HEAD_OF_MARKETING, SALESPEOPLE[1], MARKETERS[0]}
+BERLIN = {SALESPEOPLE[2], MARKETERS[2]}
+NEW_YORK = {HEAD_OF_SALES, MARKETERS[1]}
+AWAY = SALESPEOPLE[2]  # Hannah, in Berlin
+
+
+def _got_it(sandbox) -> set[str]:
+    return {person for person in ELIGIBLE if pulse_dms(sandbox, person)}
+
+
+def _deliveries(bot) -> dict[str, Delivery]:
+    with bot.database.session() as session:
+        return {d.user_id: d for d in session.scalars(select(Delivery))}
+
+
+def test_new_york_berlin_and_tehran_each_get_the_pulse_at_their_own_0930(bot, driver, sandbox, clock):
+    create_pulse(bot, driver, **OWN_TIME)
+    assert run_at(bot, clock, TEHRAN_0930 - timedelta(minutes=1)).sent == 0
+    assert run_at(bot, clock, TEHRAN_0930).sent == len(TEHRAN)
+    assert _got_it(sandbox) == TEHRAN
+    run_at(bot, clock, BERLIN_0930 - timedelta(minutes=1))
+    assert _got_it(sandbox) == TEHRAN
+    run_at(bot, clock, BERLIN_0930)
+    assert _got_it(sandbox) == TEHRAN | BERLIN
+    run_at(bot, clock, NEW_YORK_0930 - timedelta(minutes=1))
+    assert NEW_YORK.isdisjoint(_got_it(sandbox))
+    run_at(bot, clock, NEW_YORK_0930)
+    assert _got_it(sandbox) >= NEW_YORK
+    run_at(bot, clock, LOS_ANGELES_0930)
+    assert _got_it(sandbox) == ELIGIBLE
+    sent = _deliveries(bot)
+    for person in TEHRAN | BERLIN | NEW_YORK:
+        assert sent[person].sent_at == sent[person].due_at, person
+    # Each window is the person's own; the round closes once, when the last one (Los Angeles) ends.
+    assert sent[SALESPEOPLE[1]].closes_at == TEHRAN_0930 + timedelta(hours=48)
+    with bot.database.session() as session:
+        (pulse_round,) = session.scalars(select(PulseRound))
+        assert pulse_round.closes_at == LOS_ANGELES_0930 + timedelta(hours=48)
+    # Reminders follow each person's own time too: Tehran's a day after theirs, Berlin's not yet.
+    assert run_at(bot, clock, TEHRAN_0930 + timedelta(hours=24)).reminders == len(TEHRAN)
+    assert run_at(bot, clock, BERLIN_0930 + timedelta(hours=24)).reminders == len(BERLIN)
+    # Tehran's window has ended: a late tap is not recorded for them, while Berlin still answers.
+    clock.set(TEHRAN_0930 + timedelta(hours=48, minutes=1))
+    tap(bot, driver, sandbox, SALESPEOPLE[1], score=3)
+    assert answers(bot) == []
+    tap(bot, driver, sandbox, SALESPEOPLE[2], score=3)
+    assert [a.user_id for a in answers(bot)] == [SALESPEOPLE[2]]
+
+
+def test_someone_on_vacation_is_not_sent_or_reminded_and_gets_the_round_when_back(
+    bot, driver, sandbox, clock
+):
+    create_pulse(bot, driver, **OWN_TIME)
+    sandbox.workspace.user(AWAY).status_emoji = ":palm_tree:"
+    sandbox.workspace.user(AWAY).status_text = "Vacationing"
+    run_at(bot, clock, BERLIN_0930)
+    assert pulse_dms(sandbox, AWAY) == [] and pulse_dms(sandbox, MARKETERS[2])
+    assert _deliveries(bot)[AWAY].status == PostStatus.AWAY
+    # A colleague goes on leave after getting the round: not reminded either.
+    sandbox.workspace.user(MARKETERS[2]).status_text = "Out of office"
+    run_at(bot, clock, BERLIN_0930 + timedelta(hours=24))
+    assert pulse_dms(sandbox, AWAY) == [] and len(pulse_dms(sandbox, MARKETERS[2])) == 1
+    # Back while the round is still open for them: the round goes out then.
+    sandbox.workspace.user(AWAY).status_emoji = sandbox.workspace.user(AWAY).status_text = ""
+    back = BERLIN_0930 + timedelta(hours=30)
+    assert run_at(bot, clock, back).sent == 1
+    assert len(pulse_dms(sandbox, AWAY)) == 1
+    assert _deliveries(bot)[AWAY].status == PostStatus.SENT
+
+
+def test_away_until_a_date_holds_the_round_and_participation_counts_only_those_asked(
+    bot, driver, sandbox, clock
+):
+    create_pulse(bot, driver, **OWN_TIME)
+    (reply,) = Person(AWAY, bot, driver).types("/align away until 2026-03-20")
+    assert "2026-03-20" in text_of(reply)
+    for moment in (TEHRAN_0930, BERLIN_0930, LONDON_0930, NEW_YORK_0930, LOS_ANGELES_0930):
+        run_at(bot, clock, moment)
+    run_at(bot, clock, LOS_ANGELES_0930 + timedelta(hours=49))  # every window has ended
+    deliveries = _deliveries(bot)
+    assert deliveries[AWAY].status == PostStatus.AWAY and pulse_dms(sandbox, AWAY) == []
+    assert {d.status for u, d in deliveries.items() if u != AWAY} == {PostStatus.SENT}
+    with bot.database.session() as session:
+        (pulse_round,) = session.scalars(select(PulseRound))
+        assert pulse_round.status == "closed"
+
+
+def test_an_iranian_holiday_skips_the_round_for_the_tehran_people_only(bot, driver, sandbox, clock):
+    for person in TEHRAN:
+        (reply,) = Person(person, bot, driver).types("/align holidays ir")
+        assert "*IR*" in text_of(reply)
+    # Monday 23 March 2026 is a Nowruz holiday in Iran, a working day everywhere else.
+    create_pulse(bot, driver, **{**OWN_TIME, "start_date": "2026-03-23"})
+    run_at(bot, clock, datetime(2026, 3, 24, 0, 0, tzinfo=UTC))
+    assert _got_it(sandbox) == ELIGIBLE - TEHRAN
+    assert {_deliveries(bot)[person].status for person in TEHRAN} == {PostStatus.HOLIDAY}
+
+
+def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, sandbox, clock):
+    # Tuesdays 10:00 in Berlin for everyone, with quiet hours: 01:00 in Los Angeles.
+    create_pulse(bot, driver, options=["quiet_hours"])
+    tuesday_berlin = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    los_angeles_morning = datetime(2026, 3, 3, 16, 0, tzinfo=UTC)  # 08:00 PST
+    los_angeles = SALESPEOPLE[0]
+    run_at(bot, clock, tuesday_berlin)
+    assert pulse_dms(sandbox, SALESPEOPLE[2]) and pulse_dms(sandbox, los_angeles) == []
+    run_at(bot, clock, los_angeles_morning)
+    assert len(pulse_dms(sandbox, los_angeles)) == 1
+    # The reminder, 24 h after the round, is 10:00 in Berlin but 01:00 in Los Angeles: moved to 08:00.
+    run_at(bot, clock, tuesday_berlin + timedelta(hours=24))
+    assert len(pulse_dms(sandbox, SALESPEOPLE[2])) == 2
+    assert len(pulse_dms(sandbox, los_angeles)) == 1
+    run_at(bot, clock, los_angeles_morning + timedelta(hours=24))
+    assert len(pulse_dms(sandbox, los_angeles)) == 2
