@@ -9,7 +9,7 @@ held another round.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     Answer,
+    Cadence,
     Comment,
     Delivery,
     PostStatus,
@@ -49,6 +50,27 @@ def rounds_between(
         .order_by(PulseRound.scheduled_at, PulseRound.id)
     )
     return [(round_id, scheduled_at) for round_id, scheduled_at in rows]
+
+
+def not_asked(session: Session, team_id: str, round_ids: Sequence[int]) -> tuple[int, bool]:
+    """How many copies of these rounds were held back (their person away, or on a holiday of theirs),
+    and whether any of the rounds went at each person's own time."""
+    if not round_ids:
+        return 0, False
+    away = session.scalar(
+        select(func.count()).where(
+            Delivery.team_id == team_id,
+            Delivery.round_id.in_(round_ids),
+            Delivery.status.in_((PostStatus.AWAY, PostStatus.HOLIDAY)),
+        )
+    )
+    own_time = session.scalar(
+        select(func.count())
+        .select_from(PulseRound)
+        .join(Cadence, Cadence.id == PulseRound.cadence_id)
+        .where(PulseRound.id.in_(round_ids), Cadence.each_persons_time.is_(True))
+    )
+    return away or 0, bool(own_time)
 
 
 def latest_close(session: Session, team_id: str, now: datetime) -> datetime | None:

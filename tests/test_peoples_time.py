@@ -10,14 +10,19 @@ from sqlalchemy import select
 from bot.sandbox.workspace import (
     HEAD_OF_MARKETING,
     HEAD_OF_SALES,
+    LEADERSHIP_CHANNEL,
     MARKETERS,
     SALESPEOPLE,
 )
 from storage.models import Delivery, PostStatus, PulseRound
 from tests.conversation import (
     ELIGIBLE,
+    FIRST_ROUND,
+    MONDAY_9_BERLIN,
     Person,
+    answer_round,
     answers,
+    close_round,
     create_pulse,
     pulse_dms,
     run_at,
@@ -156,3 +161,21 @@ def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, s
     assert len(pulse_dms(sandbox, los_angeles)) == 1
     run_at(bot, clock, los_angeles_morning + timedelta(hours=24))
     assert len(pulse_dms(sandbox, los_angeles)) == 2
+
+
+def test_participation_is_answered_over_asked_and_the_digest_says_how_many_were_away(
+    bot, driver, sandbox, clock
+):
+    create_pulse(bot, driver)
+    away = {SALESPEOPLE[3], MARKETERS[3]}
+    for person in away:
+        sandbox.workspace.user(person).status_text = "On parental leave"
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, sorted(ELIGIBLE - away), score=4)
+    close_round(bot, clock)
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    digest = text_of({"blocks": post.blocks})
+    assert "everyone 100" in digest  # nobody away counts as not answering
+    assert "2 people were away" in digest

@@ -62,6 +62,11 @@ class DigestView:
     """What the figures rest on: the closed rounds, and the threshold in force."""
     answering: int | None = None
     """The preview only: people who answered a round still open so far, when at least the threshold."""
+    away: int = 0
+    """People of the week's rounds who were away, on leave or on a holiday of theirs: not asked, so
+    never counted as not answering."""
+    own_time: bool = False
+    """Some of the week's rounds went at each person's own time, and closed when the last window ended."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:

@@ -198,6 +198,8 @@ class InsightService:
             comments += meeting_store.comments_between(session, team_id, at - window_weeks * WEEK, at)
             quiet = digest_store.quiet_nudges(session, team_id, at)
             meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
+            this_week = [round_id for round_id, _ in store.rounds_between(session, team_id, at - WEEK, at)]
+            away, own_time = store.not_asked(session, team_id, this_week)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
         suggestions = without_snoozed(
             nudges(
@@ -209,7 +211,7 @@ class InsightService:
             quiet,
         )
         current = history[-1]
-        return compose(
+        view = compose(
             week=local_day - timedelta(days=local_day.weekday()),
             now=current.results,
             last_week=history[-2].results if len(history) > 1 else None,
@@ -221,6 +223,7 @@ class InsightService:
             meetings=meetings.adherence,
             snapshot=snapshot,
         )
+        return replace(view, away=away, own_time=own_time)
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:
         """`/align digest preview`: the digest at the snapshot instant, and how many people have

@@ -460,6 +460,10 @@ CONTEXTS["digest"] += [
     {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], meetings=meetings)}
     for meetings in (Adherence(4, 3, 0.75), Adherence(0, 0, None))
 ]
+CONTEXTS["digest"] += [
+    {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], away=away, own_time=own_time)}
+    for away, own_time in ((3, True), (0, True), (2, False))
+]
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
     for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
