@@ -18,6 +18,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.jobs.digests import DigestRunner
+    from bot.jobs.pulse_rounds import PulseRunner
     from bot.slack.installations import Installations
 
 
@@ -37,6 +38,8 @@ class Services:
     meetings: MeetingService
     digests: DigestRunner
     """Sending a digest now, and when the next one is due."""
+    pulse_runner: PulseRunner
+    """How the next rounds will reach people (their own time, away, holidays), for `/align pulse`."""
     installations: Installations | None
     """Every workspace's installation (OAuth, many workspaces); None with a single bot token."""
     schedule_changed: Callable[[], None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -45,7 +46,8 @@ def pulse_command(invocation: Invocation) -> dict | None:
     action = args[0].lower() if args else "list"
     name = " ".join(args[1:]).strip()
     if action == "list":
-        return present.pulse_list(language, services.pulses.summaries(team_id))
+        summaries = services.pulses.summaries(team_id)
+        return present.pulse_list(language, summaries, services.pulse_runner.next_reach(team_id))
     if action in ("add", "edit") and services.workspaces.config(team_id) is None:
         return present.notice(language, "setup_first")
     if action == "add":
@@ -88,8 +90,9 @@ def _preview(invocation: Invocation, name: str | None) -> dict:
         return invocation.presenter.notice(
             language, "pulse_missing" if name else "pulse_none", name=name or ""
         )
+    reach = services.pulse_runner.next_reach(invocation.team_id).get(view.cadence_name)
     return invocation.presenter.pulse_message(
-        language, view, services.workspaces.threshold(invocation.team_id)
+        language, replace(view, reach=reach), services.workspaces.threshold(invocation.team_id)
     )
 
 

@@ -12,6 +12,7 @@ from bot.sandbox.workspace import (
     HEAD_OF_SALES,
     LEADERSHIP_CHANNEL,
     MARKETERS,
+    OWNER,
     SALESPEOPLE,
 )
 from storage.models import Delivery, PostStatus, PulseRound
@@ -62,8 +63,17 @@ def _deliveries(bot) -> dict[str, Delivery]:
         return {d.user_id: d for d in session.scalars(select(Delivery))}
 
 
+def _admin_sees(bot, driver, line: str) -> str:
+    return "\n".join(text_of(reply) for reply in Person(OWNER, bot, driver).types(line))
+
+
 def test_new_york_berlin_and_tehran_each_get_the_pulse_at_their_own_0930(bot, driver, sandbox, clock):
     create_pulse(bot, driver, **OWN_TIME)
+    earliest, latest = (f"<!date^{int(t.timestamp())}^" for t in (TEHRAN_0930, LOS_ANGELES_0930))
+    listing = _admin_sees(bot, driver, "/align pulse")
+    assert "reaches people from" in listing and earliest in listing and latest in listing
+    preview = _admin_sees(bot, driver, "/align pulse preview")
+    assert earliest in preview and latest in preview
     assert run_at(bot, clock, TEHRAN_0930 - timedelta(minutes=1)).sent == 0
     assert run_at(bot, clock, TEHRAN_0930).sent == len(TEHRAN)
     assert _got_it(sandbox) == TEHRAN
@@ -102,6 +112,7 @@ def test_someone_on_vacation_is_not_sent_or_reminded_and_gets_the_round_when_bac
     create_pulse(bot, driver, **OWN_TIME)
     sandbox.workspace.user(AWAY).status_emoji = ":palm_tree:"
     sandbox.workspace.user(AWAY).status_text = "Vacationing"
+    assert "1 away" in _admin_sees(bot, driver, "/align pulse")
     run_at(bot, clock, BERLIN_0930)
     assert pulse_dms(sandbox, AWAY) == [] and pulse_dms(sandbox, MARKETERS[2])
     assert _deliveries(bot)[AWAY].status == PostStatus.AWAY
@@ -140,6 +151,7 @@ def test_an_iranian_holiday_skips_the_round_for_the_tehran_people_only(bot, driv
         assert "*IR*" in text_of(reply)
     # Monday 23 March 2026 is a Nowruz holiday in Iran, a working day everywhere else.
     create_pulse(bot, driver, **{**OWN_TIME, "start_date": "2026-03-23"})
+    assert "Skipped for 3 by a public holiday: IR: Nowruz Holiday" in _admin_sees(bot, driver, "/align pulse")
     run_at(bot, clock, datetime(2026, 3, 24, 0, 0, tzinfo=UTC))
     assert _got_it(sandbox) == ELIGIBLE - TEHRAN
     assert {_deliveries(bot)[person].status for person in TEHRAN} == {PostStatus.HOLIDAY}

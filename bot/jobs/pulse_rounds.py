@@ -23,11 +23,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.domain import local_time, schedule
-from bot.domain.audience import recipients
+from bot.domain.audience import Recipient, recipients
 from bot.domain.availability import AwayStatuses
 from bot.domain.cadence import DELIVERY_CHANNEL
 from bot.domain.clock import Clock
 from bot.domain.people import choose_language
+from bot.domain.reach import Member, NextReach, next_reach
+from bot.domain.workspace_setup import WorkspaceConfig
 from bot.jobs.peoples_time import PeoplesTime, reminder_instants
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
@@ -194,22 +196,8 @@ class PulseRunner:
             overrides = workspace_store.preferences(session, team_id, "language")
         if config is None or cadence is None:
             return
-        client = self.slack_for(team_id)
-        department_channels = config.department_channels
-        audience = list(cadence.audience_channels) or list(department_channels)
-        members = {
-            channel: channel_members(client, channel) for channel in set(audience) | set(department_channels)
-        }
-        users = self.people.members(team_id)
-        people = recipients(
-            audience,
-            members,
-            department_channels,
-            users,
-            chosen,
-            self._bot_user_id(team_id, client),
-            include_guests=cadence.include_guests,
-        )
+        audience = list(cadence.audience_channels) or list(config.department_channels)
+        people = self._recipients(team_id, config, cadence, chosen, self.people)
         status = PostStatus.IN_CHANNEL if cadence.delivery == DELIVERY_CHANNEL else PostStatus.PENDING
         settings, now = store.settings_of(cadence), self.clock.now()
         with self.database.session() as session:
@@ -229,6 +217,56 @@ class PulseRunner:
             if cadence.delivery == DELIVERY_CHANNEL:
                 store.add_channel_posts(session, pulse_round, audience, config.default_language)
         logger.info("round %s: %s recipients (%s)", round_id, count, cadence.delivery)
+
+    def _recipients(
+        self,
+        team_id: str,
+        config: WorkspaceConfig,
+        cadence: Cadence,
+        chosen: dict[str, str],
+        people: PeoplesTime,
+    ) -> list[Recipient]:
+        """Who a round of `cadence` goes to, as Slack's channels and profiles say now."""
+        client = self.slack_for(team_id)
+        department_channels = config.department_channels
+        audience = list(cadence.audience_channels) or list(department_channels)
+        members = {
+            channel: channel_members(client, channel) for channel in set(audience) | set(department_channels)
+        }
+        return recipients(
+            audience,
+            members,
+            department_channels,
+            people.members(team_id),
+            chosen,
+            self._bot_user_id(team_id, client),
+            include_guests=cadence.include_guests,
+        )
+
+    def next_reach(self, team_id: str) -> dict[str, NextReach]:
+        """For each running cadence of the workspace, how its next round will reach people (asked of
+        Slack now, so an admin sees who is away today)."""
+        people = PeoplesTime(self.database, self.slack_for, self.away_statuses)
+        people.read_choices()
+        calendars, away_dates = people.own_choices(team_id)
+        with self.database.session() as session:
+            config = workspace_store.load_config(session, team_id)
+            chosen = workspace_store.preferences(session, team_id, "department")
+            cadences = [c for c in store.cadences_of(session, team_id) if not c.paused]
+            planned = [(c, store.settings_of(c), max(c.planned_until, self.clock.now())) for c in cadences]
+        if config is None:
+            return {}
+        found = {}
+        for cadence, settings, after in planned:
+            occurrence = schedule.next_occurrence(settings.recurrence, after)
+            if occurrence is None:
+                continue
+            audience = self._recipients(team_id, config, cadence, chosen, people)
+            members = [Member(r.user, calendars.get(r.user.id), away_dates.get(r.user.id)) for r in audience]
+            found[cadence.name] = next_reach(
+                settings, occurrence, members, config.timezone, self.away_statuses
+            )
+        return found
 
     def _send_to_those_back(self, now: datetime) -> None:
         """A copy held back while its person was away goes out once they are back, if their window is

@@ -137,6 +137,7 @@ class BotRuntime:
             insights=insights,
             meetings=meetings,
             digests=self.digests,
+            pulse_runner=self.runner,
             installations=installations,
             schedule_changed=self._schedule_changed if scheduler else _nothing_scheduled_here,
         )

@@ -13,6 +13,7 @@ from bot.domain import rotation, schedule
 from bot.domain.cadence import CadenceSettings
 from bot.domain.clock import Clock
 from bot.domain.question_bank import Item, QuestionBank
+from bot.domain.reach import NextReach
 from bot.domain.vocabulary import DEPARTMENTS
 from storage import pulses as store
 from storage import workspaces as workspace_store
@@ -45,6 +46,10 @@ class PulseView:
     preview: bool = False
     language: str = "en"
     """The language this person's copy is written in (replies to their taps stay in it)."""
+    cadence_name: str | None = None
+    """The preview only: which cadence it previews."""
+    reach: NextReach | None = None
+    """The preview only: how the next round reaches people."""
 
     @property
     def answered(self) -> int:
@@ -270,6 +275,7 @@ class PulseService:
             delivery=settings.delivery,
             preview=True,
             language=language,
+            cadence_name=cadence.name,
         )
 
     # ----- what members do ---------------------------------------------------------------------------

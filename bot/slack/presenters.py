@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.domain.commands import Subcommand
     from bot.domain.digest import DigestView, TrendPoint
     from bot.domain.meetings import MeetingForm
+    from bot.domain.reach import NextReach
     from bot.domain.scoring import Composite
     from bot.domain.snapshot import ThresholdChange
     from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
@@ -157,8 +158,11 @@ class Presenter:
     def pulse_comment_modal(self, language: str, text: str, threshold: int, metadata: Metadata) -> Payload:
         return self._modal("pulse_comment_modal", language, metadata, text=text, threshold=threshold)
 
-    def pulse_list(self, language: str, summaries: Sequence[CadenceSummary]) -> Payload:
-        return self._renderer.render("pulse_list", language, summaries=summaries)
+    def pulse_list(
+        self, language: str, summaries: Sequence[CadenceSummary], reach: Mapping[str, NextReach] | None = None
+    ) -> Payload:
+        """The cadences, and how each one's next round reaches people (`reach`, by cadence name)."""
+        return self._renderer.render("pulse_list", language, summaries=summaries, reach=reach or {})
 
     def pulse_modal(self, language: str, callback_id: str, form: CadenceForm, metadata: Metadata) -> Payload:
         return self._modal("pulse_modal", language, metadata, callback_id=callback_id, form=form)

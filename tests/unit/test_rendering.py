@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +19,7 @@ from bot.domain.meetings import Adherence, MeetingForm, MeetingSettings, build_a
 from bot.domain.meetings import form_from_settings as meeting_form
 from bot.domain.nudges import ACTIONS, Nudge
 from bot.domain.question_bank import load_bank
+from bot.domain.reach import NextReach
 from bot.domain.scoring import Composite, ItemMeta, Response, score
 from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
@@ -463,6 +464,16 @@ CONTEXTS["digest"] += [
 CONTEXTS["digest"] += [
     {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], away=away, own_time=own_time)}
     for away, own_time in ((3, True), (0, True), (2, False))
+]
+REACHES = (
+    NextReach(NOW, NOW, NOW + timedelta(hours=11), 2, ("IR: Nowruz Holiday",), 3),
+    NextReach(NOW, NOW, NOW, 0, (), 0),
+    NextReach(NOW, None, None, 1, (), 0),
+)
+CONTEXTS["pulse_list"] += [{**CONTEXTS["pulse_list"][1], "reach": {"Weekly <pulse>": r}} for r in REACHES]
+CONTEXTS["pulse_message"] += [
+    {"view": replace(OPEN_VIEW, preview=True, cadence_name="Weekly", reach=r), "threshold": 5}
+    for r in REACHES
 ]
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
