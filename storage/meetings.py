@@ -324,11 +324,13 @@ def checks_needing_audience(session: Session) -> list[MeetingCheck]:
 
 
 def add_check_deliveries(
-    session: Session, check: MeetingCheck, people: Iterable[tuple[str, str | None, str]]
+    session: Session,
+    check: MeetingCheck,
+    people: Iterable[tuple[str, str | None, str, datetime | None]],
 ) -> int:
-    """Write down who is asked (user, department, language); returns how many."""
+    """Write down who is asked (user, department, language, when their DM may go); returns how many."""
     count = 0
-    for user_id, department, language in people:
+    for user_id, department, language, due_at in people:
         count += insert_once(
             session,
             MeetingCheckDelivery,
@@ -338,6 +340,7 @@ def add_check_deliveries(
             department=department,
             language=language,
             status=PostStatus.PENDING,
+            due_at=due_at,
         )
     check.audience_size = count
     return count

@@ -657,6 +657,8 @@ class MeetingCheckDelivery(Base):
     """1–5; tapping again replaces it."""
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     comment: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the DM may go: out of the person's quiet hours (their night or weekend); None: at once."""
     """The answer to "what should change?", kept without ever being shown with a name."""
 
 

@@ -13,6 +13,7 @@ from bot.sandbox.workspace import (
     LEADERSHIP_CHANNEL,
     MARKETERS,
     OWNER,
+    SALES_CHANNEL,
     SALESPEOPLE,
 )
 from storage.models import Delivery, PostStatus, PulseRound
@@ -23,10 +24,15 @@ from tests.conversation import (
     Person,
     answer_round,
     answers,
+    check_dms,
     close_round,
+    create_meeting,
     create_pulse,
     pulse_dms,
+    reminders_in,
+    rsvp,
     run_at,
+    run_meetings_at,
     tap,
     text_of,
 )
@@ -191,3 +197,23 @@ def test_participation_is_answered_over_asked_and_the_digest_says_how_many_were_
     digest = text_of({"blocks": post.blocks})
     assert "everyone 100" in digest  # nobody away counts as not answering
     assert "2 people were away" in digest
+
+
+def test_a_meeting_check_due_in_someones_night_waits_for_their_next_working_morning(
+    bot, driver, sandbox, clock
+):
+    tehran = MARKETERS[0]
+    Person(tehran, bot, driver).types("/align holidays IR")  # Friday is the weekend
+    create_meeting(bot, driver, start_time="13:00")  # Thursday 5 March, 13:00–14:00 in New York
+    starts = datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
+    run_meetings_at(bot, clock, starts - timedelta(days=1))
+    post = reminders_in(sandbox, SALES_CHANNEL)[0]
+    for person in (SALESPEOPLE[0], tehran):
+        rsvp(bot, driver, post, person, "going")
+    # It ends at 14:00 in New York: 11:00 in Los Angeles, but 22:30 on Thursday in Tehran.
+    assert run_meetings_at(bot, clock, starts + timedelta(hours=1)).checks == 2  # and the owner
+    assert check_dms(sandbox, SALESPEOPLE[0]) and check_dms(sandbox, tehran) == []
+    friday_morning_tehran = datetime(2026, 3, 6, 4, 30, tzinfo=UTC)
+    assert run_meetings_at(bot, clock, friday_morning_tehran).checks == 0
+    assert run_meetings_at(bot, clock, friday_morning_tehran + timedelta(days=1)).checks == 1
+    assert len(check_dms(sandbox, tehran)) == 1

@@ -13,8 +13,6 @@ from functools import cache
 
 import holidays
 
-from bot.domain import schedule
-
 MAX_CALENDARS = 5
 
 
@@ -60,9 +58,12 @@ def holidays_on(calendars: Iterable[str], day: date) -> tuple[str, ...]:
     return tuple(names)
 
 
-def weekend(calendars: Iterable[str], timezone: str) -> frozenset[int]:
-    """A person's days off (0=Monday): those of their first calendar (Iran's: Friday), otherwise those of
-    their timezone's country (`schedule.weekend_days`)."""
+SATURDAY_SUNDAY = frozenset({5, 6})
+
+
+def weekend(calendars: Iterable[str]) -> frozenset[int]:
+    """A person's days off (0=Monday) for quiet hours: those of their first calendar (Iran's: Friday),
+    otherwise Saturday and Sunday — a timezone is no proof of someone's working week."""
     for name in calendars:
         return frozenset(_calendar(name).weekend)
-    return schedule.weekend_days(timezone)
+    return SATURDAY_SUNDAY

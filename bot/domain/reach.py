@@ -59,7 +59,7 @@ def next_reach(
         if is_away(member.user, member.away_until, scheduled, zone, statuses):
             away += 1
             continue
-        quiet = QuietHours(zone, holiday_calendars.weekend(calendars, zone)) if settings.quiet_hours else None
+        quiet = QuietHours(zone, holiday_calendars.weekend(calendars)) if settings.quiet_hours else None
         times = local_time.personal_times(settings, scheduled, scheduled, quiet)
         if times is not None:
             sends.append(times.due_at)

@@ -19,11 +19,13 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from bot.domain import schedule
+from bot.domain import holiday_calendars, schedule
 from bot.domain.audience import department_of
 from bot.domain.clock import Clock
+from bot.domain.local_time import person_zone
 from bot.domain.meetings import (
     MeetingSettings,
     Reminder,
@@ -36,6 +38,7 @@ from bot.domain.meetings import (
 )
 from bot.domain.people import SlackUser, choose_language
 from bot.domain.question_bank import QuestionBank
+from bot.domain.quiet_hours import QuietHours
 from bot.services.meetings import CHECK_WINDOW, MeetingService
 from bot.services.workspaces import ConfigsOfRun
 from bot.slack.client import channel_members
@@ -45,6 +48,7 @@ from storage import meetings as store
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Meeting, MeetingCheck, MeetingCheckDelivery, MeetingReminder, PostStatus
+from storage.workspaces import claim_pending
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +195,12 @@ class MeetingRunner:
             config = workspace_store.load_config(session, team_id)
             chosen = workspace_store.preferences(session, team_id, "department")
             overrides = workspace_store.preferences(session, team_id, "language")
+            own_calendars = {
+                user: (calendar,)
+                for user, calendar in workspace_store.preferences(
+                    session, team_id, "holiday_calendar"
+                ).items()
+            }
         people = list(dict.fromkeys([*people, *([owner] if owner else [])]))
         client = self.slack_for(team_id)
         department_channels = config.department_channels if config else {}
@@ -208,7 +218,10 @@ class MeetingRunner:
             if user.is_bot or user.deleted:
                 continue
             department = department_of(user_id, members, department_channels, chosen)
-            rows.append((user_id, department, choose_language(overrides.get(user_id), user.locale, default)))
+            language = choose_language(overrides.get(user_id), user.locale, default)
+            zone = person_zone(user.tz, config.timezone if config else "UTC")
+            quiet = QuietHours(zone, holiday_calendars.weekend(own_calendars.get(user_id, ())))
+            rows.append((user_id, department, language, quiet.next_allowed(self.clock.now())))
         with self.database.session() as session:
             check = session.get(MeetingCheck, check_id, with_for_update=True)
             if check is None or check.audience_size is not None:
@@ -290,6 +303,12 @@ class CheckDMs(RowMailbox):
 
     def address(self, delivery: MeetingCheckDelivery) -> tuple[str, object]:
         return delivery.user_id, f"{delivery.check_id}:{delivery.user_id}"
+
+    def claim(self, session: Session, now: datetime) -> list[Envelope]:
+        """The DMs due: none in a person's quiet hours (they wait for the morning while the check is open)."""
+        due = or_(MeetingCheckDelivery.due_at.is_(None), MeetingCheckDelivery.due_at <= now)
+        claimed = claim_pending(session, MeetingCheckDelivery, now, due=due)
+        return [self.envelope(row) for row in claimed]
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         delivery = envelope.row

@@ -117,7 +117,7 @@ def quiet_hours(settings: CadenceSettings, calendars: Iterable[str], zone: str) 
     """The person's quiet hours, when the cadence keeps them: their nights and their calendar's weekend."""
     if not settings.quiet_hours:
         return None
-    return QuietHours(zone, holiday_calendars.weekend(calendars, zone))
+    return QuietHours(zone, holiday_calendars.weekend(calendars))
 
 
 def times_columns(times: PersonalTimes) -> dict[str, Any]:

@@ -158,10 +158,10 @@ def test_nowruz_is_a_holiday_in_iran_only():
     assert holiday_calendars.holidays_on(["DE-BE"], date(2026, 1, 6)) == ()
 
 
-def test_the_weekend_comes_from_the_calendar_then_the_zone():
-    assert holiday_calendars.weekend(["IR"], "Europe/Berlin") == frozenset({4})
-    assert holiday_calendars.weekend(["US"], "Asia/Tehran") == frozenset({5, 6})
-    assert holiday_calendars.weekend([], "Asia/Tehran") == schedule.weekend_days("Asia/Tehran")
+def test_the_weekend_comes_from_the_calendar_and_is_saturday_sunday_without_one():
+    assert holiday_calendars.weekend(["IR"]) == frozenset({4})
+    assert holiday_calendars.weekend(["US", "IR"]) == frozenset({5, 6})
+    assert holiday_calendars.weekend([]) == frozenset({5, 6})
 
 
 # ----- away ----------------------------------------------------------------------------------------

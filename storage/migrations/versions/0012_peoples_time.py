@@ -1,6 +1,6 @@
 """Respecting people's time: a pulse at each person's local time, quiet hours and holiday calendars;
-each delivery's own zone, send instant, window and reminder instants; a person's own holiday calendar
-and the date they are away until. Existing pulses keep today's behaviour.
+each delivery's own zone, send instant, window and reminder instants; when a meeting's check DM may go;
+a person's own holiday calendar and the date they are away until. Existing pulses keep today's behaviour.
 
 Revision ID: 0012
 Revises: 0007
@@ -30,6 +30,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("reminders_at", sa.JSON(), nullable=True))
+    with op.batch_alter_table("meeting_check_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("person_preferences", schema=None) as batch_op:
         batch_op.add_column(sa.Column("holiday_calendar", sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column("away_until", sa.Date(), nullable=True))
@@ -39,6 +41,8 @@ def downgrade() -> None:
     with op.batch_alter_table("person_preferences", schema=None) as batch_op:
         batch_op.drop_column("away_until")
         batch_op.drop_column("holiday_calendar")
+    with op.batch_alter_table("meeting_check_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("due_at")
     with op.batch_alter_table("pulse_deliveries", schema=None) as batch_op:
         batch_op.drop_column("reminders_at")
         batch_op.drop_column("closes_at")
