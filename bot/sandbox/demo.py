@@ -169,6 +169,7 @@ class DemoStory:
             "send_time": "10:00",
             "timezone": "America/New_York",
             "start_date": self.clock.now().date().isoformat(),
+            "options": [],  # no quiet hours: the story follows one moment (07:00 is still night in LA)
         }
         self.step(
             f"{self.name(owner)} saves a weekly pulse, Tuesdays at 10:00 New York time",
