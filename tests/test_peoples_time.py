@@ -118,7 +118,7 @@ def test_someone_on_vacation_is_not_sent_or_reminded_and_gets_the_round_when_bac
     create_pulse(bot, driver, **OWN_TIME)
     sandbox.workspace.user(AWAY).status_emoji = ":palm_tree:"
     sandbox.workspace.user(AWAY).status_text = "Vacationing"
-    assert "1 away" in _admin_sees(bot, driver, "/align pulse")
+    assert "Away (leave or out of office): 1." in _admin_sees(bot, driver, "/align pulse")
     run_at(bot, clock, BERLIN_0930)
     assert pulse_dms(sandbox, AWAY) == [] and pulse_dms(sandbox, MARKETERS[2])
     assert _deliveries(bot)[AWAY].status == PostStatus.AWAY
@@ -196,7 +196,7 @@ def test_participation_is_answered_over_asked_and_the_digest_says_how_many_were_
     (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
     digest = text_of({"blocks": post.blocks})
     assert "everyone 100" in digest  # nobody away counts as not answering
-    assert "2 people were away" in digest
+    assert "Away, on leave or on a public holiday of theirs this week: 2" in digest
 
 
 def test_a_meeting_check_due_in_someones_night_waits_for_their_next_working_morning(

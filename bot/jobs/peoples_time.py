@@ -8,12 +8,14 @@ claims what is due.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain import holiday_calendars, local_time
 from bot.domain.audience import Recipient
@@ -25,6 +27,8 @@ from bot.domain.quiet_hours import QuietHours
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Delivery, PostStatus, PulseRound
+
+logger = logging.getLogger(__name__)
 
 MANUAL_ROUND_PREFIX = "now:"
 """`occurrence_key` of a round an admin started by hand: it goes to everyone at once."""
@@ -39,7 +43,7 @@ class PeoplesTime:
         self.database = database
         self.slack_for = slack_for
         self.statuses = statuses
-        self._members: dict[str, dict[str, SlackUser]] = {}
+        self._members: dict[str, dict[str, SlackUser] | SlackApiError] = {}
         self._choices: dict[str, tuple[dict[str, str], dict[str, date]]] = {}
         self._lock = threading.Lock()
 
@@ -54,19 +58,33 @@ class PeoplesTime:
         return self._choices.get(team_id, ({}, {}))
 
     def members(self, team_id: str) -> dict[str, SlackUser]:
-        """Everyone in the workspace as Slack describes them now (users.list, once per run)."""
+        """Everyone in the workspace as Slack describes them now (users.list, asked once per run: a
+        refusal is remembered for the run too, and raised again)."""
         with self._lock:
             if team_id not in self._members:
-                users: dict[str, SlackUser] = {}
-                for page in self.slack_for(team_id).users_list(limit=200, include_locale=True):
-                    for member in page["members"]:
-                        users[member["id"]] = SlackUser.from_api(member)
-                self._members[team_id] = users
-            return self._members[team_id]
+                try:
+                    users: dict[str, SlackUser] = {}
+                    for page in self.slack_for(team_id).users_list(limit=200, include_locale=True):
+                        for member in page["members"]:
+                            users[member["id"]] = SlackUser.from_api(member)
+                    self._members[team_id] = users
+                except SlackApiError as error:
+                    self._members[team_id] = error
+            found = self._members[team_id]
+        if isinstance(found, SlackApiError):
+            raise found
+        return found
 
     def away(self, delivery: Delivery, at: datetime) -> bool:
-        """Whether the person of `delivery` is away at `at` (their status now, or the date they gave)."""
-        user = self.members(delivery.team_id).get(delivery.user_id) or SlackUser(delivery.user_id, "")
+        """Whether the person of `delivery` is away at `at` (their status now, or the date they gave).
+        When Slack will not list the workspace's people, only the date they gave counts: a revoked
+        token or an outage holds up no other workspace."""
+        try:
+            members = self.members(delivery.team_id)
+        except SlackApiError as error:
+            logger.warning("could not read statuses in %s: %s", delivery.team_id, error.response.get("error"))
+            members = {}
+        user = members.get(delivery.user_id) or SlackUser(delivery.user_id, "")
         away_until = self.own_choices(delivery.team_id)[1].get(delivery.user_id)
         return is_away(user, away_until, at, delivery.timezone or "UTC", self.statuses)
 
@@ -101,7 +119,9 @@ class PeoplesTime:
         self, settings: CadenceSettings, delivery: Delivery, pulse_round: PulseRound, now: datetime
     ) -> dict[str, Any] | None:
         """The columns that send a held-back copy now that its person is back, or None while they are
-        away or when nothing of their window is left to send it in (it stays held back)."""
+        away or when nothing of their window is left to send it in (it stays held back). Raises
+        `SlackApiError` when Slack will not say whether they are back."""
+        self.members(delivery.team_id)
         if self.away(delivery, now):
             return None
         closes_at = delivery.closes_at or pulse_round.closes_at

@@ -276,9 +276,11 @@ class PulseRunner:
                 settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
                 try:
                     back = self.people.came_back(settings, delivery, pulse_round, now)
-                except SlackApiError as error:
-                    logger.warning("could not read who is back in %s: %s", delivery.team_id, error)
-                    return
+                except SlackApiError as error:  # asked again on the next run
+                    logger.warning(
+                        "could not read who is back in %s: %s", delivery.team_id, error.response.get("error")
+                    )
+                    continue
                 if back is not None:
                     for column, value in back.items():
                         setattr(delivery, column, value)
