@@ -14,6 +14,7 @@ from bot.domain.availability import AwayStatuses, is_away
 from bot.domain.cadence import CadenceSettings
 from bot.domain.people import SlackUser
 from bot.domain.quiet_hours import QuietHours
+from bot.domain.reach import Member, next_reach
 
 ZONES = ("America/New_York", "Europe/Berlin", "Asia/Tehran", "America/Los_Angeles", "Asia/Tokyo")
 MONDAYS_0930 = schedule.Recurrence(
@@ -204,3 +205,27 @@ def test_away_until_a_date_is_the_persons_own_date():
     assert not is_away(user, date(2026, 3, 2), NOW + timedelta(hours=3), "Asia/Tokyo", AwayStatuses())
     assert is_away(user, date(2026, 3, 2), NOW + timedelta(hours=3), "Europe/Berlin", AwayStatuses())
     assert not is_away(user, None, NOW, "Europe/Berlin", AwayStatuses())
+
+
+# ----- how the next round reaches people -----------------------------------------------------------
+
+
+def test_the_next_reach_spans_the_zones_counts_the_away_and_names_the_holidays():
+    nowruz_monday = schedule.next_occurrence(MONDAYS_0930, datetime(2026, 3, 20, tzinfo=UTC))
+    members = [
+        Member(SlackUser("U1", "a", tz="America/New_York")),
+        Member(SlackUser("U2", "b", tz="Europe/Berlin")),
+        Member(SlackUser("U3", "c", tz="Asia/Tehran"), own_calendar="IR"),
+        Member(SlackUser("U4", "d", tz="Asia/Tehran")),
+        Member(SlackUser("U5", "e", tz="Europe/Berlin", status_emoji=":palm_tree:")),
+        Member(SlackUser("U6", "f"), away_until=date(2026, 3, 23)),  # no zone: Berlin's
+    ]
+    reach = next_reach(SETTINGS, nowruz_monday, members, "Europe/Berlin", AwayStatuses())
+    assert (reach.earliest, reach.latest) == (
+        datetime(2026, 3, 23, 6, 0, tzinfo=UTC),  # 09:30 in Tehran
+        datetime(2026, 3, 23, 13, 30, tzinfo=UTC),  # 09:30 in New York (EDT)
+    )
+    assert (reach.away, reach.on_holiday) == (2, 1)
+    assert reach.holidays == ("IR: Nowruz Holiday",)
+    nobody = next_reach(SETTINGS, nowruz_monday, members[2:3], "Europe/Berlin", AwayStatuses())
+    assert nobody.earliest is None and nobody.latest is None
