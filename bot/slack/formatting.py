@@ -82,4 +82,4 @@ def moment(instant: datetime, language: str) -> str:
     zone = instant.tzname() or "UTC"
     if language != "fa":
         return f"{instant:%Y-%m-%d %H:%M} {zone}"
-    return f"{calendar_date(instant.date(), language)}، {clock(instant, language)} ({zone})"
+    return f"{calendar_date(instant.date(), language)}، {clock(instant, language)} ({persian_digits(zone)})"
