@@ -32,7 +32,6 @@ from storage.models import Digest, DigestPost, PostStatus
 logger = logging.getLogger(__name__)
 
 LATE_LIMIT = timedelta(days=1)
-NO_CHART = "none"
 
 
 class DigestRunner:
@@ -206,7 +205,7 @@ class DigestRunner:
                     self.presenter.heatmap(language, self.insights.dimension_rows(team_id, at), dimensions),
                 ),
             ]
-            file_id = NO_CHART
+            file_id = store.NO_PICTURES
             try:
                 uploaded = self.slack_for(team_id).files_upload_v2(
                     channel=channel or destination,
@@ -216,7 +215,7 @@ class DigestRunner:
                         for filename, png in pictures
                     ],
                 )
-                file_id = " ".join(file["id"] for file in uploaded.get("files") or []) or NO_CHART
+                file_id = " ".join(file["id"] for file in uploaded.get("files") or []) or store.NO_PICTURES
             except SlackApiError as error:
                 logger.warning("digest charts for %s: %s", destination, error.response.get("error"))
             with self.database.session() as session:

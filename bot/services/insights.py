@@ -333,6 +333,16 @@ class InsightService:
                     self._sent_digests.popitem(last=False)
         return view
 
+    def digest_pictures(self, team_id: str, reader: str, channel: str | None) -> tuple[str, ...]:
+        """The latest digest's trend chart and heatmap (Slack file ids) for the admins' Home tab: the
+        ones sent to the reader by DM, in their language, else the leadership channel's."""
+        with self.database.session() as session:
+            sent = digest_store.latest_sent(session, team_id)
+            for destination in (reader, channel) if sent else ():
+                if destination and (pictures := digest_store.pictures(session, sent.id, destination)):
+                    return pictures
+        return ()
+
     def failed_digest_posts(self, team_id: str) -> list[digest_store.FailedPost]:
         """The newest digest's posts that Slack refused (the admins' Home tab)."""
         with self.database.session() as session:

@@ -125,8 +125,10 @@ class Presenter:
         last_digest: DigestView | None = None,
         digest_failures: Sequence[FailedPost] = (),
         next_digest: datetime | None = None,
+        digest_pictures: Sequence[str] = (),
     ) -> Payload:
-        """The Home tab; the digest's state is shown to admins of a workspace that is set up."""
+        """The Home tab; the digest's state is shown to admins of a workspace that is set up, with its
+        trend chart and heatmap (`digest_pictures`: the Slack file ids the digest's thread carries)."""
         return self._renderer.render(
             "home",
             language,
@@ -139,6 +141,7 @@ class Presenter:
             last_digest=last_digest,
             digest_failures=digest_failures,
             next_digest=next_digest,
+            digest_pictures=digest_pictures,
         )
 
     # ----- pulses ----------------------------------------------------------------------------------

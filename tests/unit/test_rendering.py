@@ -164,6 +164,7 @@ CONTEXTS = {
             "asked": 4,
             "answered": 3,
             "last_digest": compose(NOW.date(), DIGEST_RESULTS, None, None, "aligned", PARTICIPATION, []),
+            "digest_pictures": ("F0000000001", "F0000000002"),
             "digest_failures": [
                 SimpleNamespace(week=NOW.date(), destination=destination, error=error)
                 for destination, error in (
