@@ -33,15 +33,16 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
         asked=asked,
         answered=answered,
         is_admin=is_admin,
-        **(_digest_status(services, context.team_id, config.timezone) if is_admin and config else {}),
+        **(_digest_status(services, context.team_id, config, user.id) if is_admin and config else {}),
     )
     client.views_publish(user_id=user.id, view=view)
 
 
-def _digest_status(services: Services, team_id: str, timezone: str) -> dict:
-    """For admins only: the latest digest sent, the next one, and the posts Slack refused."""
+def _digest_status(services: Services, team_id: str, config, reader: str) -> dict:
+    """For admins only: the latest digest sent and its pictures, the next one, and the posts Slack refused."""
     return {
-        "last_digest": services.insights.last_digest(team_id, timezone),
+        "last_digest": services.insights.last_digest(team_id, config.timezone),
+        "digest_pictures": services.insights.digest_pictures(team_id, reader, config.leadership_channel),
         "digest_failures": services.insights.failed_digest_posts(team_id),
         "next_digest": services.digests.next_digest(team_id),
     }

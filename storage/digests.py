@@ -20,6 +20,8 @@ from storage.workspaces import configured_admins, insert_once, installed
 
 #: Failed posts the admins' Home tab lists, at most.
 MAX_FAILURES_SHOWN = 10
+#: `DigestPost.file_id` once Slack refused the pictures: they are not tried again.
+NO_PICTURES = "none"
 
 
 class FailedPost(NamedTuple):
@@ -174,6 +176,14 @@ def latest_sent(session: Session, team_id: str) -> Digest | None:
         .order_by(Digest.scheduled_at.desc())
         .limit(1)
     )
+
+
+def pictures(session: Session, digest_id: int, destination: str) -> tuple[str, ...]:
+    """The file ids of the pictures in the thread of a digest's post (none while not uploaded)."""
+    post = session.get(DigestPost, (digest_id, destination))
+    if post is None or post.file_id in (None, NO_PICTURES):
+        return ()
+    return tuple(post.file_id.split())
 
 
 def failed_posts(session: Session, team_id: str, limit: int = MAX_FAILURES_SHOWN) -> list[FailedPost]:

@@ -494,6 +494,8 @@ class DigestPost(Base):
     """Where the message landed (a DM's id for a person), so the chart can follow in its thread."""
     message_ts: Mapped[str | None] = mapped_column(String(32))
     file_id: Mapped[str | None] = mapped_column(String(32))
+    """The pictures in its thread: the trend chart's and the heatmap's file ids, space-separated; `none`
+    when Slack refused them."""
     error: Mapped[str | None] = mapped_column(String(64))
 
 

@@ -119,7 +119,16 @@ def test_demo_runs_without_credentials_and_prints_a_transcript(tmp_path):
     digest = (out / "digest.txt").read_text(encoding="utf-8")
     assert "*Stage: Aligned*" in digest
     assert "Where sales and marketing see it differently" in digest
-    (chart,) = out.glob("alignment-*.png")
-    assert chart.read_bytes().startswith(b"\x89PNG")
-    assert f"Digest written to {out / 'digest.txt'}" in result.stdout
-    assert f"Digest chart written to {chart}" in result.stdout
+    persian = (out / "digest-fa.txt").read_text(encoding="utf-8")
+    assert "*مرحله: همراستا*" in persian and "هفتهٔ ۴ خرداد ۱۴۰۵" in persian  # 25 May 2026, Jalali
+    pictures = sorted(out.glob("*.png"))
+    assert [p.name.split("-", 1)[0] + "-" + p.stem[-2:] for p in pictures] == [
+        "alignment-en",
+        "alignment-fa",
+        "dimensions-en",
+        "dimensions-fa",
+    ]
+    assert all(picture.read_bytes().startswith(b"\x89PNG") for picture in pictures)
+    assert f"Digest written to {out / 'digest.txt'}, in Persian to {out / 'digest-fa.txt'}" in result.stdout
+    for picture in pictures:
+        assert f"Digest picture written to {picture}" in result.stdout

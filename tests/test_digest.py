@@ -55,8 +55,8 @@ def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, cl
     text = text_of({"blocks": digest.blocks})
     assert "Sales and marketing alignment: week of 2026-03-09" in text
     assert "*Stage: Aligned* · score 60 of 100" in text
-    chart = [f for f in sandbox.files.values() if LEADERSHIP_CHANNEL in f.channels]
-    assert len(chart) == 1 and chart[0].content.startswith(b"\x89PNG")
+    pictures = [f for f in sandbox.files.values() if LEADERSHIP_CHANNEL in f.channels]
+    assert len(pictures) == 2 and all(f.content.startswith(b"\x89PNG") for f in pictures)  # trend, heatmap
     persian = [
         m
         for m in sandbox.dms_to(HEAD_OF_MARKETING)

@@ -40,6 +40,39 @@ class TrendPoint:
     sales: float | None
     marketing: float | None
     everyone: float | None
+    low: float | None = None
+    """The 95 % interval of the company (everyone) score, drawn as a band around its line."""
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class DimensionRow:
+    """One dimension's mean (1–5) for sales and marketing and the gap between them (marketing −
+    sales); None where a group is withheld, and the gap only when both are shown."""
+
+    dimension: str
+    sales: float | None
+    marketing: float | None
+    gap: float | None
+
+
+def dimension_rows(results: Results) -> tuple[DimensionRow, ...]:
+    """Every dimension either department has a figure for, withheld or not, in id order."""
+    dimensions = sorted({dimension for group, dimension in results.dimensions if group in DEPARTMENTS})
+
+    def mean(group: str, dimension: str) -> float | None:
+        figure = results.dimensions.get((group, dimension))
+        return None if figure is None else figure.mean
+
+    return tuple(
+        DimensionRow(
+            dimension,
+            mean(SALES, dimension),
+            mean(MARKETING, dimension),
+            results.dimension_gaps.get(dimension),
+        )
+        for dimension in dimensions
+    )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from storage.models import Digest, DigestPost, PostStatus
 logger = logging.getLogger(__name__)
 
 LATE_LIMIT = timedelta(days=1)
-NO_CHART = "none"
 
 
 class DigestRunner:
@@ -183,7 +182,7 @@ class DigestRunner:
         return self.presenter.digest(language, view, items, dimensions, config.anonymity_threshold)
 
     def _attach_charts(self) -> None:
-        """The trend chart, in the thread of each digest message that does not have it yet."""
+        """The trend chart and the heatmap, in the thread of each digest message without them yet."""
         with self.database.session() as session:
             waiting = [
                 (p.digest_id, p.destination, p.team_id, p.message_ts, p.channel_id)
@@ -194,19 +193,31 @@ class DigestRunner:
                 digest = session.get(Digest, digest_id)
                 config = workspace_store.load_config(session, team_id)
             language = self._language(team_id, destination, config.default_language)
-            png = self.presenter.trend_chart(language, self.insights.trend(team_id, digest.scheduled_at))
-            file_id = NO_CHART
+            at, week = digest.scheduled_at, digest.week.isoformat()
+            _items, dimensions = self.insights.texts(team_id, language)
+            pictures = [
+                (
+                    f"alignment-{week}-{language}.png",
+                    self.presenter.trend_chart(language, self.insights.trend(team_id, at)),
+                ),
+                (
+                    f"dimensions-{week}-{language}.png",
+                    self.presenter.heatmap(language, self.insights.dimension_rows(team_id, at), dimensions),
+                ),
+            ]
+            file_id = store.NO_PICTURES
             try:
                 uploaded = self.slack_for(team_id).files_upload_v2(
                     channel=channel or destination,
                     thread_ts=ts,
-                    content=png,
-                    filename=f"alignment-{digest.week.isoformat()}.png",
-                    title=f"{digest.week.isoformat()}",
+                    file_uploads=[
+                        {"content": png, "filename": filename, "title": filename.removesuffix(".png")}
+                        for filename, png in pictures
+                    ],
                 )
-                file_id = uploaded["files"][0]["id"] if uploaded.get("files") else NO_CHART
+                file_id = " ".join(file["id"] for file in uploaded.get("files") or []) or store.NO_PICTURES
             except SlackApiError as error:
-                logger.warning("digest chart for %s: %s", destination, error.response.get("error"))
+                logger.warning("digest charts for %s: %s", destination, error.response.get("error"))
             with self.database.session() as session:
                 session.get(DigestPost, (digest_id, destination)).file_id = file_id
 

@@ -192,7 +192,22 @@ class DemoStory:
         self.lines += ["", self._answer_summary()]
         self.clock.set(first + timedelta(weeks=WEEKS - 1, days=4))  # the Sunday after the last round
         self.step(
-            "Monday 09:00 New York time: the weekly digest reaches the leadership channel", self._digest_time
+            f"{self.name(owner)} types /align digest schedule",
+            lambda: driver.slash_command(owner, "digest schedule"),
+        )
+        schedule = {
+            "weekday": "0",
+            "local_time": "09:00",
+            "options": ["to_channel"],
+            "leaders": [HEAD_OF_MARKETING],
+        }
+        self.step(
+            f"{self.name(owner)} also sends it by DM to {self.name(HEAD_OF_MARKETING)} (Slack in Persian)",
+            lambda: driver.submit_view(owner, self.sandbox.latest_view_for(owner).view, schedule),
+        )
+        self.step(
+            "Monday 09:00 New York time: the weekly digest reaches the leadership channel and Sara's DM",
+            self._digest_time,
         )
 
     def first_week(self, start: datetime) -> None:
@@ -443,12 +458,16 @@ class DemoStory:
 
     def digest_text(self) -> str:
         """The digest in the leadership channel, as its readers see it."""
-        digest = next(
-            m
-            for m in reversed(self.sandbox.messages_in(LEADERSHIP_CHANNEL))
-            if "digest_post" in ((m.metadata or {}).get("event_payload") or {})
-        )
         heading = f"The weekly digest in #{self.sandbox.workspace.channel(LEADERSHIP_CHANNEL).name}"
+        return self._digest_in(self.sandbox.messages_in(LEADERSHIP_CHANNEL), heading)
+
+    def persian_digest_text(self) -> str:
+        """The digest in the DM of the leader whose Slack is in Persian."""
+        heading = f"The weekly digest in {self.name(HEAD_OF_MARKETING)}'s DM (Persian)"
+        return self._digest_in(self.sandbox.dms_to(HEAD_OF_MARKETING), heading)
+
+    def _digest_in(self, messages, heading: str) -> str:
+        digest = next(m for m in reversed(messages) if "digest_post" in _event(m))
         return "\n".join([heading, "", *self.transcript.read({"blocks": digest.blocks})]) + "\n"
 
 
@@ -481,7 +500,7 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
         with BotRuntime(settings, clock=clock, scheduler=False) as bot:
             story = DemoStory(bot, SlackDriver(bot.url, signing_secret, sandbox), sandbox, clock)
             story.play()
-            digest = story.digest_text()
+            digest, persian_digest = story.digest_text(), story.persian_digest_text()
         problems = sandbox.invalid_payloads()
         charts = [f for f in sandbox.files.values() if f.content and f.name.endswith(".png")]
         calendars = {f.name: f for f in sandbox.files.values() if f.content and f.name.endswith(".ics")}
@@ -494,11 +513,12 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
     transcript = "\n".join(header + story.lines) + "\n"
     (output_dir / "transcript.txt").write_text(transcript, encoding="utf-8")
     (output_dir / "digest.txt").write_text(digest, encoding="utf-8")
+    (output_dir / "digest-fa.txt").write_text(persian_digest, encoding="utf-8")
     out(transcript)
     out(f"Transcript written to {output_dir / 'transcript.txt'}")
-    out(f"Digest written to {output_dir / 'digest.txt'}")
+    out(f"Digest written to {output_dir / 'digest.txt'}, in Persian to {output_dir / 'digest-fa.txt'}")
     for chart in charts:
-        out(f"Digest chart written to {output_dir / chart.name}")
+        out(f"Digest picture written to {output_dir / chart.name}")
     for name in calendars:
         out(f"Joint meeting calendar written to {output_dir / name}")
     if problems:

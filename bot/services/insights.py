@@ -15,7 +15,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from bot.domain.digest import MAX_NUDGES, DigestView, TrendPoint, compose
+from bot.domain.digest import MAX_NUDGES, DigestView, DimensionRow, TrendPoint, compose, dimension_rows
 from bot.domain.meetings import meeting_record
 from bot.domain.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
 from bot.domain.scoring import (
@@ -263,9 +263,18 @@ class InsightService:
                 results.composites[SALES].score,
                 results.composites[MARKETING].score,
                 results.composites[EVERYONE].score,
+                results.composites[EVERYONE].low,
+                results.composites[EVERYONE].high,
             )
             for end, results in self.weekly_results(team_id, at, weeks, window_weeks)
         ]
+
+    def dimension_rows(
+        self, team_id: str, at: datetime, window_weeks: int = WINDOW_WEEKS
+    ) -> tuple[DimensionRow, ...]:
+        """Each dimension for sales and marketing, and their gap, in the digest's window ending at `at`."""
+        weekly = self.weekly_results(team_id, at, 1, window_weeks)
+        return dimension_rows(weekly[-1][1]) if weekly else ()
 
     def own_participation(self, team_id: str, user_id: str, at: datetime) -> tuple[int, int]:
         """A person's own pulses sent and answered in the window (shown only to them)."""
@@ -326,6 +335,16 @@ class InsightService:
                 while len(self._sent_digests) > SENT_DIGESTS_KEPT:
                     self._sent_digests.popitem(last=False)
         return view
+
+    def digest_pictures(self, team_id: str, reader: str, channel: str | None) -> tuple[str, ...]:
+        """The latest digest's trend chart and heatmap (Slack file ids) for the admins' Home tab: the
+        ones sent to the reader by DM, in their language, else the leadership channel's."""
+        with self.database.session() as session:
+            sent = digest_store.latest_sent(session, team_id)
+            for destination in (reader, channel) if sent else ():
+                if destination and (pictures := digest_store.pictures(session, sent.id, destination)):
+                    return pictures
+        return ()
 
     def failed_digest_posts(self, team_id: str) -> list[digest_store.FailedPost]:
         """The newest digest's posts that Slack refused (the admins' Home tab)."""

@@ -1,5 +1,5 @@
 """Every message, modal and tab the bot shows, one method per kind: from the values it shows to the
-Block Kit payload (or, for the trend chart, the PNG).
+Block Kit payload (or, for the digest's trend chart and heatmap, the PNG).
 
 Listeners and scheduled jobs alike present through here, so a message reads the same wherever it is
 sent from; workspace settings (the anonymity threshold) are passed in by the caller, who reads them
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.insights import WINDOW_WEEKS
-from bot.slack.chart import render_trend
+from bot.slack.chart import render_heatmap, render_trend
 from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.rendering import Renderer, default_renderer
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from bot.domain.cadence import CadenceForm
     from bot.domain.commands import Subcommand
-    from bot.domain.digest import DigestView, TrendPoint
+    from bot.domain.digest import DigestView, DimensionRow, TrendPoint
     from bot.domain.meetings import MeetingForm
     from bot.domain.reach import NextReach
     from bot.domain.scoring import Composite
@@ -126,8 +126,10 @@ class Presenter:
         last_digest: DigestView | None = None,
         digest_failures: Sequence[FailedPost] = (),
         next_digest: datetime | None = None,
+        digest_pictures: Sequence[str] = (),
     ) -> Payload:
-        """The Home tab; the digest's state is shown to admins of a workspace that is set up."""
+        """The Home tab; the digest's state is shown to admins of a workspace that is set up, with its
+        trend chart and heatmap (`digest_pictures`: the Slack file ids the digest's thread carries)."""
         return self._renderer.render(
             "home",
             language,
@@ -140,6 +142,7 @@ class Presenter:
             last_digest=last_digest,
             digest_failures=digest_failures,
             next_digest=next_digest,
+            digest_pictures=digest_pictures,
         )
 
     # ----- pulses ----------------------------------------------------------------------------------
@@ -204,6 +207,10 @@ class Presenter:
     def trend_chart(self, language: str, points: Sequence[TrendPoint]) -> bytes:
         """The digest's trend chart as a PNG, its words in `language`."""
         return render_trend(points, language, self._renderer.render("chart_labels", language))
+
+    def heatmap(self, language: str, rows: Sequence[DimensionRow], dimensions: Mapping[str, str]) -> bytes:
+        """The digest's heatmap of dimensions for sales, marketing and their gap, as a PNG in `language`."""
+        return render_heatmap(rows, language, self._renderer.render("chart_labels", language), dimensions)
 
     def digest_failed(self, language: str, week: date, destination: str, error: str | None) -> Payload:
         return self._renderer.render(

@@ -20,9 +20,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from bot.domain.vocabulary import SUPPORTED_LANGUAGES
 from bot.domain.workspace_setup import MAX_ANONYMITY_THRESHOLD, MIN_ANONYMITY_THRESHOLD
+from bot.slack import formatting
 from bot.slack.text import escape, truncate
-
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 def load_translations(language: str) -> gettext.NullTranslations:
@@ -51,9 +50,13 @@ def _environment(language: str) -> Environment:
     environment.install_gettext_translations(load_translations(language), newstyle=True)
     environment.filters["mrkdwn"] = escape
     environment.filters["truncate_to"] = truncate
-    environment.filters["digits"] = (
-        (lambda value: str(value).translate(_PERSIAN_DIGITS)) if language == "fa" else str
-    )
+    # Every number and date a reader sees goes through these, in the reader's digits and calendar.
+    environment.filters["number"] = lambda value, places=0: formatting.number(value, language, places)
+    environment.filters["signed"] = lambda value, places=0: formatting.signed(value, language, places)
+    environment.filters["percent"] = lambda share: formatting.percent(share, language)
+    environment.filters["date"] = lambda day: formatting.calendar_date(day, language)
+    environment.filters["clock"] = lambda moment: formatting.clock(moment, language)
+    environment.filters["moment"] = lambda instant: formatting.moment(instant, language)
     environment.globals["language"] = language
     environment.globals["rtl"] = language == "fa"
     environment.globals["limits"] = {

@@ -1,4 +1,4 @@
-"""The digest's trend chart: a valid, deterministic PNG that stays legible in Persian."""
+"""The digest's trend chart and heatmap: valid, deterministic PNGs that stay legible in Persian."""
 
 from __future__ import annotations
 
@@ -10,14 +10,19 @@ from io import BytesIO
 import pytest
 from PIL import Image
 
-from bot.domain.digest import TrendPoint
+from bot.domain.digest import DimensionRow, TrendPoint
 from bot.slack.chart import (
     DPI,
+    HEATMAP_WIDTH_PX,
     HEIGHT_PX,
     LABEL_KEYS,
     WIDTH_PX,
+    _cell,
     _date_ticks,
     _shape,
+    _tick_labels,
+    heatmap_height_px,
+    render_heatmap,
     render_trend,
 )
 
@@ -35,6 +40,10 @@ ENGLISH = {
     "score_axis": "Composite score (20–100)",
     "week_axis": "Week",
     "no_data": "No scores yet: every group is below the anonymity threshold",
+    "interval": "Everyone: 95% interval",
+    "heatmap_title": "Each dimension, 1 to 5",
+    "gap": "Gap (marketing − sales)",
+    "withheld": "Too few answers",
 }
 # Every Persian-only letter (پ چ ژ گ), ی, ZWNJ, the hamza above of «آستانهٔ» and brackets.
 PERSIAN = {
@@ -49,6 +58,10 @@ PERSIAN = {
     "score_axis": "امتیاز ترکیبی (۲۰ تا ۱۰۰)",
     "week_axis": "هفتهٔ گزارش",
     "no_data": "هنوز امتیازی نیست؛ هیچ گروهی به آستانهٔ ناشناس‌ماندن نرسیده (ژ چ پ گ)",
+    "interval": "همه: بازهٔ اطمینان ۹۵٪",
+    "heatmap_title": "هر محور، از ۱ تا ۵",
+    "gap": "اختلاف (بازاریابی − فروش)",
+    "withheld": "پاسخ کافی نیست",
 }
 LABELS = {"en": ENGLISH, "fa": PERSIAN}
 
@@ -112,7 +125,7 @@ def test_the_png_carries_the_chosen_resolution_and_no_software_stamp() -> None:
 
 
 def test_persian_letters_all_have_glyphs() -> None:
-    every_letter = {key: "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآأؤئءةۀ‌ٔ" for key in LABEL_KEYS}
+    every_letter = {key: "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهیآأؤئءةۀ‌ٔ۰۱۲۳۴۵۶۷۸۹٫٪" for key in LABEL_KEYS}
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -197,3 +210,71 @@ def test_writes_charts_to_look_at(language: str, tmp_path) -> None:
 
     with Image.open(path) as image:
         assert image.size == (WIDTH_PX, HEIGHT_PX)
+
+
+def test_the_company_interval_is_drawn_as_a_band() -> None:
+    plain = weekly(6)
+    banded = [
+        TrendPoint(p.week, p.sales, p.marketing, p.everyone, p.everyone - 4, p.everyone + 4) for p in plain
+    ]
+
+    assert render_trend(banded, "en", ENGLISH) != render_trend(plain, "en", ENGLISH)
+
+
+def test_english_ticks_carry_the_year_under_the_first_tick_and_at_new_year() -> None:
+    ticks = [date(2025, 12, 22), date(2025, 12, 29), date(2026, 1, 5)]
+
+    assert _tick_labels(ticks, "en") == ["12-22\n2025", "12-29", "01-05\n2026"]
+
+
+def test_persian_ticks_are_jalali_in_persian_digits_with_the_solar_year() -> None:
+    # 25 May 2026 is 4 Khordad 1405; 21 March 2026 is 1 Farvardin 1405, the Persian new year.
+    ticks = [date(2026, 3, 16), date(2026, 3, 23), date(2026, 5, 25)]
+
+    assert _tick_labels(ticks, "fa") == ["۱۲/۲۵\n۱۴۰۴", "۰۱/۰۳\n۱۴۰۵", "۰۳/۰۴"]
+
+
+ROWS = [
+    DimensionRow("information", 3.25, 3.9, 0.65),
+    DimensionRow("planning", None, 4.1, None),
+    DimensionRow("structures", 2.1, 1.8, -0.3),
+]
+NAMES = {
+    "en": {"information": "Information", "planning": "Planning", "structures": "Structures"},
+    "fa": {"information": "تبادل اطلاعات", "planning": "برنامه‌ریزی مشترک", "structures": "ساختارها"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+@pytest.mark.parametrize("rows", [ROWS, [], ROWS[1:2]], ids=["three", "none", "all withheld"])
+def test_the_heatmap_is_a_png_sized_by_its_rows_without_missing_glyphs(language: str, rows) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = render_heatmap(rows, language, LABELS[language], NAMES[language])
+
+    with Image.open(BytesIO(png)) as image:
+        assert image.size == (HEATMAP_WIDTH_PX, heatmap_height_px(len(rows)))
+    assert glyph_warnings(caught) == []
+    assert png == render_heatmap(rows, language, LABELS[language], NAMES[language])
+
+
+def test_heatmap_cells_write_means_and_the_signed_gap_in_the_readers_digits() -> None:
+    assert _cell(3.25, "sales", "en")[1] == "3.2"
+    assert _cell(0.65, "gap", "en")[1] == "+0.7"
+    assert _cell(-0.3, "gap", "fa")[1] == "−۰٫۳"
+    assert _cell(3.9, "marketing", "fa")[1] == "۳٫۹"
+
+
+def test_a_withheld_heatmap_cell_has_no_number_and_no_colour() -> None:
+    for column in ("sales", "marketing", "gap"):
+        assert _cell(None, column, "en") == (None, "")
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_writes_heatmaps_to_look_at(language: str, tmp_path) -> None:
+    path = tmp_path / f"heatmap-{language}.png"
+
+    path.write_bytes(render_heatmap(ROWS, language, LABELS[language], NAMES[language]))
+
+    with Image.open(path) as image:
+        assert image.size == (HEATMAP_WIDTH_PX, heatmap_height_px(len(ROWS)))

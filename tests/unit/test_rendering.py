@@ -26,7 +26,7 @@ from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.services.meetings import CheckView, MeetingSummary, ReminderView
 from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
-from bot.slack.chart import LABEL_KEYS
+from bot.slack.chart import HEATMAP_LABEL_KEYS, LABEL_KEYS
 from bot.slack.rendering import Renderer
 from tests.conversation import message_codes
 
@@ -165,6 +165,7 @@ CONTEXTS = {
             "asked": 4,
             "answered": 3,
             "last_digest": compose(NOW.date(), DIGEST_RESULTS, None, None, "aligned", PARTICIPATION, []),
+            "digest_pictures": ("F0000000001", "F0000000002"),
             "digest_failures": [
                 SimpleNamespace(week=NOW.date(), destination=destination, error=error)
                 for destination, error in (
@@ -496,7 +497,7 @@ def test_template_renders_valid_block_kit(name, index, language):
     context = CONTEXTS[name][index]
     rendered = renderer.render(name, language, **context)
     if name == "chart_labels":
-        assert set(rendered) == LABEL_KEYS and all(rendered.values())
+        assert set(rendered) == LABEL_KEYS | HEATMAP_LABEL_KEYS and all(rendered.values())
         return
     if name == "field_errors":
         assert set(rendered) == set(context["errors"])
@@ -589,3 +590,33 @@ def test_every_nudge_action_has_words_in_the_digest():
     text = str(digest)
     assert "What would help next" in text
     assert "information_sharing" not in text  # codes become names and sentences
+
+
+# What may keep Latin digits in Persian text: Slack ids and mentions, commands in code spans, links,
+# IANA timezone names, and the YYYY-MM-DD date format people type into a text field (shown with an example).
+_KEPT_LATIN = re.compile(r"<[#@!][^>]*>|`[^`]*`|https?://\S+|\b[A-Za-z]+/[A-Za-z_]+\b|مثلاً 2026-12-25")
+_NOT_READ = {"value", "action_id", "block_id", "callback_id", "private_metadata", "url", "slack_file"}
+_NOT_READ |= {"initial_value", "min_value", "max_value", "initial_time", "initial_date", "initial_users"}
+_NOT_READ |= {"initial_conversations", "initial_channels", "initial_conversation", "initial_channel"}
+_NOT_READ |= {"initial_user"}
+
+
+def _read_texts(node, texts: list[str]) -> list[str]:
+    """Every string a reader sees in a payload (not ids, values or the inputs' machine formats)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in _NOT_READ:
+                _read_texts(value, texts)
+    elif isinstance(node, list):
+        for item in node:
+            _read_texts(item, texts)
+    elif isinstance(node, str):
+        texts.append(node)
+    return texts
+
+
+@pytest.mark.parametrize("name", sorted(CONTEXTS))
+def test_persian_text_prints_every_number_and_date_in_persian_digits(name: str) -> None:
+    for context in CONTEXTS[name]:
+        for text in _read_texts(renderer.render(name, "fa", **context), []):
+            assert not re.search("[0-9]", _KEPT_LATIN.sub("", text)), (name, text)

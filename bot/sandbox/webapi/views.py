@@ -45,6 +45,7 @@ def views_publish(state: SlackState, ws: SandboxWorkspace, params: dict[str, Any
         raise invalid_arguments("missing required field: user_id")
     user = known_user(ws, params["user_id"])
     view = _checked_view("views.publish", params)
+    _check_slack_files(state, ws, view)
     stored = state.home_views.get(user.id)
     if stored is None:
         stored = state.home_views[user.id] = _new_view(state, ws, user.id, view, None, None)
@@ -70,6 +71,25 @@ def _take_trigger(
     view = _checked_view(method, params)
     trigger.used = True
     return trigger, view
+
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")  # the Slack files an image block can show
+
+
+def _check_slack_files(state: SlackState, ws: SandboxWorkspace, view: dict[str, Any]) -> None:
+    """An image block's `slack_file` must be an image the app itself uploaded, as Slack requires."""
+    for block in view.get("blocks") or []:
+        file_id = (block.get("slack_file") or {}).get("id") if block.get("type") == "image" else None
+        if file_id is None:
+            continue
+        file = state.files.get(file_id)
+        if (
+            file is None
+            or not file.completed
+            or file.user != ws.bot_user_id
+            or not file.name.endswith(".png")
+        ):
+            raise invalid_arguments(f"invalid slack_file: {file_id} is not an image the app uploaded")
 
 
 def _checked_view(method: str, params: dict[str, Any]) -> dict[str, Any]:
