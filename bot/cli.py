@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.runtime.logs import configure_logging
+from bot.runtime.logs import configure_logging, fatal_lines
 from bot.runtime.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG_ERROR = 2
@@ -92,12 +93,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    settings = None
     try:
         settings = load_settings()
         configure_logging(settings)
         return _run(arguments, settings)
     except ConfigError as error:
-        print(f"alignbot: {error}", file=sys.stderr)
+        for line in fatal_lines(str(error), settings, os.environ.get("LOG_FORMAT")):
+            print(line, file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
 
@@ -117,6 +120,7 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _database(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.startup import database_faults_explained
     from storage import migrate
     from storage.db import Database
 
@@ -124,11 +128,12 @@ def _database(arguments: argparse.Namespace, settings: Settings) -> int:
     try:
         if arguments.db_command in ("backup", "restore"):
             return _backup_or_restore(arguments, database)
-        if arguments.db_command == "upgrade":
-            migrate.upgrade(database.engine)
-        elif arguments.db_command == "downgrade":
-            migrate.downgrade(database.engine, arguments.revision)
-        print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
+        with database_faults_explained(settings):
+            if arguments.db_command == "upgrade":
+                migrate.upgrade(database.engine)
+            elif arguments.db_command == "downgrade":
+                migrate.downgrade(database.engine, arguments.revision)
+            print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
     finally:
         database.dispose()
     return 0

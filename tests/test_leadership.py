@@ -227,7 +227,8 @@ def test_sqlite_runs_one_scheduler_per_database_file(sandbox, tmp_path):
                 assert second.wait_exit(timeout=30) == 2
             finally:
                 second.stop()
-            assert second.log().splitlines() == [f"alignbot: {refusal(path)}"]
+            [entry] = second.log_entries()  # one line, JSON as LOG_FORMAT says
+            assert (entry["level"], entry["message"]) == ("CRITICAL", refusal(path))
 
     with BotRuntime(settings, clock=ManualClock(START)) as after_the_first:  # the lock went with it
         assert after_the_first.leadership.is_leader

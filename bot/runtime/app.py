@@ -37,6 +37,8 @@ def build_app(
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
+        # Slack's API is checked at start by `bot.runtime.startup.SlackAccess`, which waits out an outage.
+        token_verification_enabled=False,
         listener_executor=listener_executor,
         **many_workspaces,
     )
