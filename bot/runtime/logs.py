@@ -95,6 +95,7 @@ def redactor_for(settings: Settings) -> Redactor:
             settings.slack_client_secret,
             settings.slack_app_token,
             make_url(settings.effective_database_url).password,
+            *(settings.alignbot_secret_keys or "").split(","),
         ]
     )
 

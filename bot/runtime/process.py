@@ -26,7 +26,7 @@ from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server
 from bot.runtime.settings import ConfigError, Settings
-from bot.runtime.startup import SlackAccess, database_faults_explained
+from bot.runtime.startup import SlackAccess, database_faults_explained, open_secrets
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -75,6 +75,7 @@ class BotRuntime:
             )
             self.database = Database(settings.effective_database_url)
             migrate.upgrade(self.database.engine)
+            open_secrets(settings, self.database)
         self._schema_head = migrate.head_revision()
         self._stopping = False
         self._ended = threading.Event()  # a stop signal, or a fault that ends the process (`_fatal`)

@@ -18,7 +18,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.runtime.settings import ConfigError, Settings
-from storage.db import describe_failure
+from storage.db import Database, describe_failure
+from storage.models import Base
+from storage.secrets import SecretsError, check_readable, use_keys
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,29 @@ def database_faults_explained(settings: Settings) -> Iterator[None]:
     except (SQLAlchemyError, OSError) as error:
         setting = "DATABASE_URL" if settings.database_url else "DATA_DIR"
         raise ConfigError(f"{setting}: {describe_failure(error, settings.effective_database_url)}") from None
+
+
+def open_secrets(settings: Settings, database: Database) -> None:
+    """Read and write the database's secrets with ALIGNBOT_SECRET_KEYS, after checking that every one
+    stored can be read with them: a wrong key stops the bot here, not at the first Slack call."""
+    box = settings.secret_box
+    use_keys(database.engine, box)
+    try:
+        unencrypted = check_readable(database.engine, Base.metadata.sorted_tables, box)
+    except SecretsError as error:
+        if box is None:
+            raise ConfigError(
+                "ALIGNBOT_SECRET_KEYS is not set: the database holds Slack tokens encrypted with a key"
+            ) from None
+        raise ConfigError(
+            f"ALIGNBOT_SECRET_KEYS is invalid: {error} (is the key they were encrypted with missing?)"
+        ) from None
+    if box is None and settings.oauth:
+        logger.warning("ALIGNBOT_SECRET_KEYS is not set: Slack tokens are stored in the database unencrypted")
+    elif box is not None and unencrypted:
+        logger.warning(
+            "%d Slack tokens are stored unencrypted: `alignbot secrets rotate` encrypts them", unencrypted
+        )
 
 
 class SlackAccess:
