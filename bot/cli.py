@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.runtime.logs import configure_logging
+from bot.runtime.logs import configure_logging, fatal_lines
 from bot.runtime.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG_ERROR = 2
@@ -75,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
         help="an app many workspaces install (HTTP mode): the redirect URL and uninstall events",
     )
 
+    secrets = commands.add_parser(
+        "secrets",
+        help="the keys Slack tokens are stored encrypted with",
+        description=(
+            "Slack tokens are stored encrypted with ALIGNBOT_SECRET_KEYS: Fernet keys, newest first, "
+            "separated by commas. To rotate: put a new key first, restart, run `secrets rotate`, then "
+            "drop the old key."
+        ),
+    )
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True, metavar="ACTION")
+    secrets_commands.add_parser("new-key", help="print a new key")
+    secrets_commands.add_parser(
+        "rotate", help="encrypt every stored token with the first key (those stored unencrypted too)"
+    )
+
     demo = commands.add_parser(
         "demo",
         help="run the bot against the local Slack sandbox and show a transcript",
@@ -92,12 +108,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    settings = None
     try:
         settings = load_settings()
         configure_logging(settings)
         return _run(arguments, settings)
     except ConfigError as error:
-        print(f"alignbot: {error}", file=sys.stderr)
+        for line in fatal_lines(str(error), settings, os.environ.get("LOG_FORMAT")):
+            print(line, file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
 
@@ -109,6 +127,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         return 0
     if arguments.command == "db":
         return _database(arguments, settings)
+    if arguments.command == "secrets":
+        return _secrets(arguments, settings)
     if arguments.command == "demo":
         from bot.sandbox.demo import run_demo
 
@@ -117,6 +137,7 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
 
 
 def _database(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.startup import database_faults_explained
     from storage import migrate
     from storage.db import Database
 
@@ -124,13 +145,39 @@ def _database(arguments: argparse.Namespace, settings: Settings) -> int:
     try:
         if arguments.db_command in ("backup", "restore"):
             return _backup_or_restore(arguments, database)
-        if arguments.db_command == "upgrade":
-            migrate.upgrade(database.engine)
-        elif arguments.db_command == "downgrade":
-            migrate.downgrade(database.engine, arguments.revision)
-        print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
+        with database_faults_explained(settings):
+            if arguments.db_command == "upgrade":
+                migrate.upgrade(database.engine)
+            elif arguments.db_command == "downgrade":
+                migrate.downgrade(database.engine, arguments.revision)
+            print(f"schema revision: {migrate.current_revision(database.engine) or 'empty'}")
     finally:
         database.dispose()
+    return 0
+
+
+def _secrets(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.startup import database_faults_explained, open_secrets
+    from storage import migrate
+    from storage.db import Database
+    from storage.models import Base
+    from storage.secrets import SecretBox, rotate_all
+
+    if arguments.secrets_command == "new-key":
+        print(SecretBox.new_key())
+        return 0
+    box = settings.secret_box
+    if box is None:
+        raise ConfigError("ALIGNBOT_SECRET_KEYS is not set: expected the keys, the new one first")
+    database = Database(settings.effective_database_url)
+    try:
+        with database_faults_explained(settings):
+            migrate.upgrade(database.engine)  # encrypted tokens need the columns of revision 0008
+            open_secrets(settings, database)
+            rotated = rotate_all(database.engine, Base.metadata.sorted_tables, box)
+    finally:
+        database.dispose()
+    print(f"encrypted {rotated} stored tokens with the first key")
     return 0
 
 

@@ -1,7 +1,8 @@
 """A portable backup: every table as JSON lines in one gzip file, restorable on either store.
 
 Database-native tools (`sqlite3 .backup`, `pg_dump`) work too and are faster for big stores;
-this format also moves a workspace from SQLite to PostgreSQL. The dump is read in one
+this format also moves a workspace from SQLite to PostgreSQL. Secrets (Slack's tokens) are written
+as the database holds them, encrypted (see `storage.secrets`). The dump is read in one
 transaction, so it is consistent while the bot keeps running; it is restored into an empty
 database at the same schema revision, and PostgreSQL's id sequences are moved past the ids
 restored.
@@ -24,6 +25,7 @@ from sqlalchemy import Date, DateTime, Table, func, insert, make_url, select, te
 from storage import migrate
 from storage.db import Database
 from storage.models import Base, UTCDateTime
+from storage.secrets import as_stored
 
 FORMAT = "alignbot-backup"
 VERSION = 1
@@ -63,7 +65,7 @@ def _dump(database: Database, revision: str, path: Path) -> dict[str, int]:
         out.write(json.dumps({"format": FORMAT, "version": VERSION, "revision": revision}) + "\n")
         for table in Base.metadata.sorted_tables:
             counts[table.name] = 0
-            query = select(table).order_by(*table.primary_key.columns)
+            query = select(*as_stored(table)).order_by(*table.primary_key.columns)  # secrets encrypted
             for row in connection.execution_options(yield_per=BATCH).execute(query):
                 out.write(json.dumps({"table": table.name, "row": _encode(row._mapping)}) + "\n")
                 counts[table.name] += 1

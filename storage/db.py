@@ -9,15 +9,23 @@ store.
 
 from __future__ import annotations
 
+import re
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: PostgreSQL: a server that does not answer fails the connection after this long (libpq waits forever).
+CONNECT_TIMEOUT_SECONDS = 10
+#: A write that changes nothing: refused all the same by a read-only database (see `write_refusal`).
+NO_OP_WRITE = "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def normalise_url(url: str) -> str:
@@ -40,7 +48,13 @@ def create_database_engine(url: str) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
@@ -86,6 +100,43 @@ class Database:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def write_refusal(self) -> str | None:
+        """Why the database refuses writes (a read-only SQLite file, a PostgreSQL in read-only mode or a
+        standby), or None when it takes them: a write that changes nothing, rolled back. A database busy
+        with another writer takes writes, so waiting for it is not needed to know."""
+        if self.backend == "sqlite":
+            connection = self.engine.raw_connection()  # BEGIN, not the engine's BEGIN IMMEDIATE
+            try:
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA busy_timeout=0")
+                try:
+                    cursor.execute("BEGIN")
+                    cursor.execute(NO_OP_WRITE)
+                except Exception as error:  # the driver's own errors, whatever its module
+                    return (
+                        None
+                        if "database is locked" in str(error)
+                        else f"the database refuses writes: {error}"
+                    )
+                finally:
+                    if connection.driver_connection.in_transaction:
+                        cursor.execute("ROLLBACK")
+                    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            finally:
+                connection.close()
+            return None
+        with self.engine.connect() as connection:
+            try:
+                connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+                connection.execute(text(NO_OP_WRITE))
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                    return None  # a migration holds the table: busy, not read-only
+                return f"the database refuses writes: {_first_line(error.orig)}"
+            finally:
+                connection.rollback()
+        return None
+
     def checkpoint(self) -> None:
         """SQLite: copy the write-ahead log into the database file and empty it, so what was just
         overwritten is gone from both files. Nothing to do on PostgreSQL (see its VACUUM)."""
@@ -99,6 +150,70 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+LOCK_NOT_AVAILABLE = "55P03"
+#: PostgreSQL's refusals at connection time, by what libpq reports (it gives no SQLSTATE then).
+_POSTGRES_REFUSALS = {
+    "does not exist": "the database {database!r} does not exist on {server}: create it or fix the name",
+    "password authentication failed": "{server} refused the password of user {user!r}",
+    "no password supplied": "{server} wants a password for user {user!r}: put it in DATABASE_URL",
+    'role "': "{server} refused user {user!r}: no such role, or it may not log in",
+    "no pg_hba.conf entry": "{server} refused user {user!r} from this host (pg_hba.conf)",
+    "permission denied for database": "user {user!r} may not connect to {database!r} on {server}",
+}
+
+
+def describe_failure(error: BaseException, url: str) -> str:
+    """What an operator needs to know when the database cannot be opened: which file or server, and
+    what is wrong with it, in one line (no driver traceback)."""
+    parsed = make_url(normalise_url(url))
+    database_file = sqlite_file(url)
+    if database_file is not None:
+        return _sqlite_problem(database_file) or f"{database_file}: {_first_line(error)}"
+    if parsed.get_backend_name() != "postgresql":
+        return _first_line(error)
+    server = f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+    message = _first_line(getattr(error, "orig", error))
+    for sign, refusal in _POSTGRES_REFUSALS.items():
+        if sign in message and (sign != "does not exist" or f'database "{parsed.database}"' in message):
+            return refusal.format(server=server, database=parsed.database, user=parsed.username)
+    if "failed to resolve host" in message or "could not translate host name" in message:
+        return f"unknown host {parsed.host!r}: no such name in DNS"
+    if "Connection refused" in message:
+        return f"cannot reach {server}: connection refused (is the server running, on that port?)"
+    if "timeout expired" in message or "timed out" in message:
+        return f"cannot reach {server}: no answer within {CONNECT_TIMEOUT_SECONDS} s"
+    if isinstance(error, OperationalError):
+        return f"cannot use {server}: {re.sub(r'^connection failed: ', '', message)}"
+    return f"{server}: {message}"
+
+
+def _sqlite_problem(database_file: Path) -> str | None:
+    """Looks at the file and its folder for what stops SQLite using them (its own message, `unable to
+    open database file`, names no cause)."""
+    folder = database_file.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if not folder.exists():
+        return f"cannot create the folder {folder}: {existing} is not writable"
+    if database_file.exists():
+        try:
+            with database_file.open("rb") as readable:
+                header = readable.read(len(SQLITE_HEADER))
+        except OSError as error:
+            return f"cannot read {database_file}: {error.strerror}"
+        if header and header != SQLITE_HEADER:
+            return f"{database_file} is not an SQLite database (corrupt, or another kind of file)"
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        return f"the folder {folder} is not writable ({error.strerror}); SQLite writes its journal there"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return re.sub(r"^\(\S+\) ", "", lines[0]) if lines else type(error).__name__
 
 
 @contextmanager

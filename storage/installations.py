@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    SLACK_BOTS,
     SLACK_INSTALLATIONS,
     SLACK_OAUTH_STATES,
     Base,
@@ -40,6 +41,19 @@ TOKEN_REFRESH_LOCK = 0x746F6B6E
 #: waits on a long delete.
 EXPIRED_STATES_PURGED_PER_ISSUE = 1000
 _ADVISORY = "SELECT pg_advisory_{}(CAST(:namespace AS integer), hashtext(:team_id))"
+
+
+class InstallationStore(SQLAlchemyInstallationStore):
+    """slack_sdk's store on our own tables, whose tokens are encrypted (see `storage.secrets`): it would
+    otherwise read and write tables of its own building, with the tokens in plain text."""
+
+    def __init__(self, client_id: str, engine: Engine) -> None:
+        super().__init__(
+            client_id, engine, bots_table_name=SLACK_BOTS, installations_table_name=SLACK_INSTALLATIONS
+        )
+        self.metadata = Base.metadata
+        self.bots = Base.metadata.tables[SLACK_BOTS]
+        self.installations = Base.metadata.tables[SLACK_INSTALLATIONS]
 
 
 def latest_installation(engine: Engine, client_id: str, team_id: str) -> Installation | None:

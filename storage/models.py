@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain import schedule
+from storage.secrets import encrypt_columns
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -666,9 +667,16 @@ class MeetingCheckDelivery(Base):
 
 # Slack's OAuth installations (bot tokens, refresh tokens) and install states, in slack_sdk's own table
 # layouts: its stores read and write them (see `bot.slack.installations`); our migrations create them.
+# The tokens are stored encrypted (see `storage.secrets`).
 SLACK_INSTALLATIONS = "slack_installations"
 SLACK_BOTS = "slack_bots"
 SLACK_OAUTH_STATES = "slack_oauth_states"
-SQLAlchemyInstallationStore.build_installations_table(Base.metadata, SLACK_INSTALLATIONS)
-SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS)
+BOT_TOKENS = ("bot_token", "bot_refresh_token")
+USER_TOKENS = ("user_token", "user_refresh_token")
+encrypt_columns(
+    SQLAlchemyInstallationStore.build_installations_table(Base.metadata, SLACK_INSTALLATIONS),
+    *BOT_TOKENS,
+    *USER_TOKENS,
+)
+encrypt_columns(SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS), *BOT_TOKENS)
 SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, SLACK_OAUTH_STATES)

@@ -146,10 +146,16 @@ class InProcessDriver(SlackDriver):
         return DriverResponse(answer.status, answer.body, headers=headers)
 
 
+#: What the tokens of installations are encrypted with in the tests (see `storage.secrets`).
+SECRET_KEY = "0rBLEfwFWTWzlxFYQQaNX_A6dCYZWDF6rHRfWAyf1QM="
+
+
 def oauth_settings(sandbox: SlackSandbox, database_url: str) -> Settings:
-    """The bot in OAuth mode (many workspaces): the app's client id and secret, no bot token."""
+    """The bot in OAuth mode (many workspaces): the app's client id and secret, no bot token; the
+    tokens it stores encrypted with SECRET_KEY."""
     return Settings(
         _env_file=None,
+        alignbot_secret_keys=SECRET_KEY,
         slack_client_id=sandbox.oauth.client_id,
         slack_client_secret=sandbox.oauth.client_secret,
         slack_signing_secret=SIGNING_SECRET,

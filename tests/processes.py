@@ -7,6 +7,7 @@ it picks itself (found in its "listening on" log line).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -57,8 +58,28 @@ class RunningClock:
         return self.start + timedelta(seconds=time.monotonic() - self.started)
 
 
-def alignbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the `alignbot` command line in `cwd`, with no Slack or database settings but `env`'s."""
+#: Linux capabilities that let root read and write whatever a file's mode says (capability.h).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+PR_CAPBSET_DROP = 24
+
+
+def bound_by_file_modes() -> None:
+    """Run in a child before it starts the bot: as root, drop the capabilities that ignore file modes,
+    so a read-only folder or an unreadable file is what it is for anyone else (as another user, nothing
+    to do)."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "cannot drop a capability")
+
+
+def alignbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, modes_bind: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the `alignbot` command line in `cwd`, with no Slack or database settings but `env`'s;
+    `modes_bind` makes file modes bind it even as root (see `bound_by_file_modes`)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "DEFAULT_"))}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
@@ -67,6 +88,7 @@ def alignbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpro
         capture_output=True,
         text=True,
         timeout=120,
+        preexec_fn=bound_by_file_modes if modes_bind else None,
     )
 
 
@@ -97,7 +119,9 @@ def bot_environment(sandbox: SlackSandbox, database_url: str, **settings: str) -
 class BotProcess:
     """One bot process; `stop()` kills whatever is left of it."""
 
-    def __init__(self, arguments: list[str], environment: dict[str, str], folder: Path) -> None:
+    def __init__(
+        self, arguments: list[str], environment: dict[str, str], folder: Path, modes_bind: bool = False
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / "bot.log"
         self._log = self.log_path.open("w")
@@ -107,12 +131,13 @@ class BotProcess:
             env=environment,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=bound_by_file_modes if modes_bind else None,
         )
         self.url: str | None = None
 
     @classmethod
-    def serve(cls, environment: dict[str, str], folder: Path) -> BotProcess:
-        return cls(SERVE, environment, folder)
+    def serve(cls, environment: dict[str, str], folder: Path, modes_bind: bool = False) -> BotProcess:
+        return cls(SERVE, environment, folder, modes_bind)
 
     @classmethod
     def replica(cls, environment: dict[str, str], folder: Path, clock_start: datetime) -> BotProcess:

@@ -218,13 +218,17 @@ def test_sqlite_runs_one_scheduler_per_database_file(sandbox, tmp_path):
         symlink.symlink_to(database_file)
         hard_link = tmp_path / "through-a-hard-link.db"
         hard_link.hardlink_to(database_file)
-        for path in (database_file, symlink, hard_link):
+        hard_link_elsewhere = tmp_path / "another-folder" / "through-a-hard-link.db"
+        hard_link_elsewhere.parent.mkdir()
+        hard_link_elsewhere.hardlink_to(database_file)
+        for path in (database_file, symlink, hard_link, hard_link_elsewhere):
             second = BotProcess.serve(bot_environment(sandbox, f"sqlite:///{path}"), tmp_path / path.stem)
             try:
                 assert second.wait_exit(timeout=30) == 2
             finally:
                 second.stop()
-            assert second.log().splitlines() == [f"alignbot: {refusal(path)}"]
+            [entry] = second.log_entries()  # one line, JSON as LOG_FORMAT says
+            assert (entry["level"], entry["message"]) == ("CRITICAL", refusal(path))
 
     with BotRuntime(settings, clock=ManualClock(START)) as after_the_first:  # the lock went with it
         assert after_the_first.leadership.is_leader

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 import handlers
@@ -37,6 +37,8 @@ def build_app(
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
+        # Slack's API is checked at start by `bot.runtime.startup.SlackAccess`, which waits out an outage.
+        token_verification_enabled=False,
         listener_executor=listener_executor,
         **many_workspaces,
     )
@@ -44,6 +46,7 @@ def build_app(
     @app.middleware
     def provide_services(context: BoltContext, next) -> None:
         context["services"] = services
+        context["ack"] = SteadyAck()
         next()
 
     @app.middleware
@@ -72,3 +75,27 @@ def build_app(
     app.middleware(refuse_forged_metadata)
     handlers.register_all(app, many_workspaces=installations is not None)
     return app
+
+
+class SteadyAck(Ack):
+    """Bolt's `ack`, made to answer Slack at once whatever the listener does after it.
+
+    When a listener raises, Bolt's runner sets the ack's response to a 500, or, if the listener had
+    already acknowledged, to None, so a request answered a moment before is waited on for Bolt's 3 s
+    and then answered 404 (unhandled). Here an answer once given stays given, and a failure before the
+    ack answers 200 with nothing: Slack shows no error page, and the failure is logged by Bolt.
+    """
+
+    _response: BoltResponse | None = None
+
+    @property
+    def response(self) -> BoltResponse | None:
+        return self._response
+
+    @response.setter
+    def response(self, answer: BoltResponse | None) -> None:
+        if self._response is not None and answer is None:
+            return  # the listener raised after acknowledging: Slack keeps that acknowledgement
+        if answer is not None and answer.status >= 500:  # the very object Bolt's runner returns
+            answer.status, answer.body = 200, ""
+        self._response = answer

@@ -10,10 +10,13 @@ scheduler as soon as the check fails, so two schedulers can overlap for one inte
 harmless, since every step the runners take is keyed in the database. The leader also listens
 on that connection, so a cadence changed through another replica re-plans it at once.
 
-SQLite: one process per database file runs the scheduler, by an exclusive lock held for the
-process's lifetime on a file beside the database, named after the database file's identity (device
-and inode, symlinks resolved), so a second one refuses to start whatever path it reaches the file by.
-The database file itself is never locked: closing a descriptor of it would drop SQLite's own locks.
+SQLite: one process per database file runs the scheduler, by two exclusive locks held for the
+process's lifetime, each on a file named after the database file's identity (device and inode), so a
+second one refuses to start whatever path it reaches the file by: one in a fixed directory of the host
+(`/dev/shm/alignbot`, else the temporary directory), which sees every path on this host, a hard link in
+another folder included; and one beside the real file, which also sees processes whose view of that
+directory differs (containers sharing the volume, services with a private /tmp). The database file
+itself is never locked: closing a descriptor of it would drop SQLite's own locks.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -85,18 +90,18 @@ class FileLockLeadership:
 
     def __init__(self, database_file: Path | None) -> None:
         self.is_leader = False
-        self._lock_file: IO[str] | None = None
+        self._locks: list[tuple[Path, IO[bytes]]] = []
         if database_file is None:
             return  # in memory: no other process can open it
-        self._lock_file = open(scheduler_lock_path(database_file), "a")  # noqa: SIM115 - held open for the process's lifetime
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.close()
-            raise SchedulerAlreadyRunning(
-                f"another alignbot process already runs the scheduler on {database_file}; "
-                "SQLite allows one per database file (several replicas need PostgreSQL)"
-            ) from None
+        for lock_path in scheduler_lock_paths(database_file):
+            lock = _exclusive_lock(lock_path)
+            if lock is None:
+                self._release()
+                raise SchedulerAlreadyRunning(
+                    f"another alignbot process already runs the scheduler on {database_file}; "
+                    "SQLite allows one per database file (several replicas need PostgreSQL)"
+                )
+            self._locks.append((lock_path, lock))
 
     def start(self, elected: Callback, deposed: Callback, woken: Callback) -> None:
         self._deposed = deposed
@@ -110,18 +115,54 @@ class FileLockLeadership:
         if self.is_leader:
             self._deposed()
             self.is_leader = False
-        if self._lock_file is not None:
-            self._lock_file.close()  # closing the file releases the lock
+        self._release()
+
+    def _release(self) -> None:
+        """Remove each lock file, then close it, which releases the lock: whoever opened it meanwhile
+        finds on locking that it is no longer the file at that path (see `_exclusive_lock`)."""
+        for lock_path, lock in self._locks:
+            with contextlib.suppress(FileNotFoundError, PermissionError):  # another user's: left
+                os.unlink(lock_path)
+            lock.close()
+        self._locks.clear()
 
 
-def scheduler_lock_path(database_file: Path) -> Path:
-    """The lock file of an SQLite database, the same through any symlink or hard link to it (a hard
-    link in another directory is a path the lock cannot see: keep them beside each other)."""
+def host_lock_directory() -> Path:
+    """The same folder for every process of this host: shared memory (not made private to a service by
+    systemd's PrivateTmp, unlike /tmp), or the temporary directory where there is none."""
+    shared_memory = Path("/dev/shm")
+    return (shared_memory if shared_memory.is_dir() else Path(tempfile.gettempdir())) / "alignbot"
+
+
+def scheduler_lock_paths(database_file: Path) -> list[Path]:
+    """The lock files of an SQLite database, the same through any symlink or hard link to it: one in
+    the host's lock directory, one beside the real file."""
     database_file.parent.mkdir(parents=True, exist_ok=True)
     database_file.touch()  # a new database is an empty file to SQLite; its identity must exist now
     real_file = database_file.resolve()
     identity = real_file.stat()
-    return real_file.with_name(f".alignbot-scheduler-{identity.st_dev}-{identity.st_ino}.lock")
+    name = f".alignbot-scheduler-{identity.st_dev}-{identity.st_ino}.lock"
+    host_directory = host_lock_directory()
+    if not host_directory.is_dir():
+        host_directory.mkdir(exist_ok=True)
+        host_directory.chmod(0o1777)  # every user's bots lock here, as in /tmp
+    return [host_directory / name, real_file.with_name(name)]
+
+
+def _exclusive_lock(path: Path) -> IO[bytes] | None:
+    """The open, exclusively locked file at `path`, or None while another process holds it."""
+    while True:
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)  # flock needs no more
+        lock = os.fdopen(descriptor, "rb")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                return lock
+        lock.close()  # its holder removed it as we opened it: lock the file now at that path
 
 
 class AdvisoryLockLeadership:

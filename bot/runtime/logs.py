@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from sqlalchemy import make_url
 
 from bot.runtime.settings import Settings
@@ -46,7 +47,11 @@ class Redactor:
 
 
 def without_payloads(record: logging.LogRecord) -> bool:
-    """A handler filter: the Slack libraries' DEBUG lines carry whole request and response bodies."""
+    """A handler filter: the Slack libraries' DEBUG lines carry whole request and response bodies; and
+    Bolt's warning that the client's token wins over SLACK_BOT_TOKEN, which it reads from the
+    environment itself, misleads: they are the same token."""
+    if record.msg == warning_client_prioritized_and_token_skipped():
+        return False
     return record.levelno >= logging.INFO or not record.name.startswith(PAYLOAD_LOGGERS)
 
 
@@ -81,17 +86,36 @@ class JsonFormatter(logging.Formatter):
         return self.redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(settings: Settings) -> None:
-    """Send every log line to stderr in the configured format, redacted; done once at start-up."""
-    redact = Redactor(
+def redactor_for(settings: Settings) -> Redactor:
+    """Every secret among the settings, besides the Slack tokens any line may carry."""
+    return Redactor(
         [
             settings.slack_bot_token,
             settings.slack_signing_secret,
             settings.slack_client_secret,
             settings.slack_app_token,
             make_url(settings.effective_database_url).password,
+            *(settings.alignbot_secret_keys or "").split(","),
         ]
     )
+
+
+def fatal_lines(message: str, settings: Settings | None, log_format: str | None) -> list[str]:
+    """What stops the bot, as its last words on stderr: `alignbot: …`, or, with LOG_FORMAT=json (read
+    from `log_format` when the settings themselves could not be read), one JSON log entry per line."""
+    if (settings.log_format if settings is not None else (log_format or "").strip().lower()) != "json":
+        return [f"alignbot: {line}" for line in message.splitlines()]
+    redact = redactor_for(settings) if settings is not None else Redactor()
+    formatter = JsonFormatter(redact)
+    return [
+        formatter.format(logging.makeLogRecord({"name": "alignbot", "levelname": "CRITICAL", "msg": line}))
+        for line in message.splitlines()
+    ]
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send every log line to stderr in the configured format, redacted; done once at start-up."""
+    redact = redactor_for(settings)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(redact) if settings.log_format == "json" else TextFormatter(redact))
     handler.addFilter(without_payloads)

@@ -26,7 +26,8 @@ from bot.runtime.background import TrackedExecutor
 from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server
-from bot.runtime.settings import Settings
+from bot.runtime.settings import ConfigError, Settings
+from bot.runtime.startup import SlackAccess, database_faults_explained, open_secrets
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -66,16 +67,20 @@ class BotRuntime:
             settings.require_http_mode()
         self.settings = settings
         clock = clock or SystemClock()
-        # First, so a second scheduler on one SQLite file is refused before anything else starts.
-        self.leadership = (
-            leadership_for(settings.effective_database_url, settings.leader_check_seconds)
-            if scheduler
-            else None
-        )
-        self.database = Database(settings.effective_database_url)
-        migrate.upgrade(self.database.engine)
+        with database_faults_explained(settings):
+            # First, so a second scheduler on one SQLite file is refused before anything else starts.
+            self.leadership = (
+                leadership_for(settings.effective_database_url, settings.leader_check_seconds)
+                if scheduler
+                else None
+            )
+            self.database = Database(settings.effective_database_url)
+            migrate.upgrade(self.database.engine)
+            open_secrets(settings, self.database)
         self._schema_head = migrate.head_revision()
         self._stopping = False
+        self._ended = threading.Event()  # a stop signal, or a fault that ends the process (`_fatal`)
+        self._fatal: ConfigError | None = None
         self.metrics = Metrics()
         self.executor = TrackedExecutor()
 
@@ -95,6 +100,11 @@ class BotRuntime:
             else None
         )
         app_client = self._new_client(None if installations else settings.slack_bot_token)
+        self.slack_access = (
+            None
+            if installations
+            else SlackAccess(settings.slack_bot_token, settings.slack_api_url, rejected=self._end)
+        )
         # What the scheduled work sends with: each workspace's installation (OAuth), or the bot token.
         slack_for = installations.client_for if installations else lambda _team_id: app_client
 
@@ -174,6 +184,8 @@ class BotRuntime:
 
     def start(self) -> BotRuntime:
         """Run the scheduler here, now (SQLite) or once this replica is elected (PostgreSQL); connect."""
+        if self.slack_access is not None:
+            self.slack_access.check()
         if self.leadership is not None:
             self.leadership.start(elected=self._lead, deposed=self._stop_leading, woken=self.scheduler.wake)
         self.connection.open()
@@ -200,9 +212,16 @@ class BotRuntime:
         """Serve until SIGTERM or SIGINT, then shut down gracefully (see `stop`)."""
         self.start()
         try:
-            wait_for_stop_signal()
+            wait_for_stop_signal(self._ended)
         finally:
             self.stop()
+        if self._fatal is not None:
+            raise self._fatal
+
+    def _end(self, fault: ConfigError) -> None:
+        """A fault found after start-up that no retry can mend (a token Slack rejects): stop, exit 2."""
+        self._fatal = fault
+        self._ended.set()
 
     def readiness(self) -> tuple[bool, dict]:
         """/readyz: ready while the database answers at the schema this code expects, not shutting
@@ -213,6 +232,7 @@ class BotRuntime:
         try:
             self.database.ping()
             revision = migrate.current_revision(self.database.engine)
+            refusal = self.database.write_refusal()
         except Exception as error:  # any failure to answer means not ready
             logger.warning("readiness check failed: %s", error)
             return False, details | {"reason": "database unreachable"}
@@ -220,6 +240,11 @@ class BotRuntime:
             return False, details | {
                 "reason": f"schema at {revision or 'empty'}, expected {self._schema_head}"
             }
+        if refusal:
+            logger.warning("not ready: %s", refusal)
+            return False, details | {"reason": refusal}
+        if self.slack_access is not None and self.slack_access.problem:
+            return False, details | {"reason": self.slack_access.problem}
         if details["leader"] and not self.scheduler.running:
             return False, details | {"reason": "the scheduler is not running"}
         return True, details
@@ -237,6 +262,8 @@ class BotRuntime:
             return
         self._stopping = True
         self.runner.stopping.set()
+        if self.slack_access is not None:
+            self.slack_access.stop()
         self.connection.close()
         if not self.executor.wait_idle(timeout=LISTENER_GRACE_SECONDS):
             logger.warning("listeners still running after %s s; waiting for them", LISTENER_GRACE_SECONDS)
@@ -304,8 +331,9 @@ class _StopSignal(Exception):
     """Raised in the main thread by SIGTERM or SIGINT, to end `wait_for_stop_signal`."""
 
 
-def wait_for_stop_signal() -> None:
-    """Block until SIGTERM (what container platforms send to stop a process) or SIGINT (Ctrl-C).
+def wait_for_stop_signal(ended: threading.Event) -> None:
+    """Block until SIGTERM (what container platforms send to stop a process), SIGINT (Ctrl-C), or
+    `ended` is set.
 
     A second signal during the shutdown that follows is not caught: SIGTERM then ends the
     process at once, and SIGINT raises KeyboardInterrupt.
@@ -316,7 +344,7 @@ def wait_for_stop_signal() -> None:
 
     previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
-        threading.Event().wait()
+        ended.wait()
     except _StopSignal as received:
         logger.info("%s received: shutting down", received)
     finally:

@@ -14,6 +14,7 @@ from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.vocabulary import SUPPORTED_LANGUAGES
+from storage.secrets import SecretBox
 
 SLACK_API_URL = "https://slack.com/api/"
 LOG_FORMATS = ("text", "json")
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     leader_check_seconds: float = 5.0
+    alignbot_secret_keys: str | None = None
+    """Fernet keys, newest first, separated by commas: Slack tokens are stored encrypted with the first."""
     retention_months: int = 0
     """Answers, comments and deliveries older than this many months are deleted, their per-round
     counts kept; 0 keeps everything."""
@@ -73,6 +76,25 @@ class Settings(BaseSettings):
                 "expected an http(s) URL such as https://alignbot.example.com/slack/oauth_redirect"
             )
         return value
+
+    @field_validator("alignbot_secret_keys")
+    @classmethod
+    def _secret_keys(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            SecretBox(value.split(","))
+        except ValueError:
+            raise ValueError(
+                "expected Fernet keys (32 url-safe base64-encoded bytes each), newest first, separated by "
+                "commas; `alignbot secrets new-key` makes one"
+            ) from None
+        return value
+
+    @property
+    def secret_box(self) -> SecretBox | None:
+        """What the tokens stored in the database are encrypted with; None without keys."""
+        return SecretBox(self.alignbot_secret_keys.split(",")) if self.alignbot_secret_keys else None
 
     @field_validator("default_language")
     @classmethod

@@ -24,7 +24,6 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
@@ -33,7 +32,7 @@ from bot.slack.manifest import bot_scopes
 from storage import installations as store
 from storage import workspaces as workspace_store
 from storage.db import Database
-from storage.models import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from storage.models import SLACK_OAUTH_STATES
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +58,7 @@ class Installations:
         self.database = database
         self.clock = clock
         self.new_client = new_client
-        self.store = SQLAlchemyInstallationStore(
-            self.client_id,
-            database.engine,
-            bots_table_name=SLACK_BOTS,
-            installations_table_name=SLACK_INSTALLATIONS,
-        )
+        self.store = store.InstallationStore(self.client_id, database.engine)
         self.states = InstallStates(database, clock)
         self.rotator = TokenRotator(
             client_id=self.client_id, client_secret=self.client_secret, client=new_client(None)
