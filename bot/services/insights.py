@@ -165,6 +165,11 @@ class InsightService:
                 counts.add_person(chain(answered, rated_meetings.pop(person, ())))
             for rows in rated_meetings.values():
                 counts.add_person(rows)
+            scored = [item_id for item_id, item in meta.items() if item.scored]
+            for department, k, week_k, l, week_l, sums in store.weekly_moments(  # noqa: E741
+                session, team_id, week_of_round, threshold, scored, DEPARTMENTS
+            ):
+                counts.add_moments(department, k, week_k, l, week_l, sums)
         tallies = counts.windows(window_weeks, weeks)
         return [
             (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))
