@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.domain.cadence import CadenceSettings
+from bot.domain.cadence import KIND_BASELINE, CadenceSettings
 from storage.models import (
     Answer,
     Cadence,
@@ -46,6 +46,7 @@ def settings_of(cadence: Cadence) -> CadenceSettings:
         reminder_spacing_hours=cadence.reminder_spacing_hours,
         delivery=cadence.delivery,
         include_guests=cadence.include_guests,
+        kind=cadence.kind,
     )
 
 
@@ -59,6 +60,7 @@ def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
     cadence.reminder_spacing_hours = settings.reminder_spacing_hours
     cadence.delivery = settings.delivery
     cadence.include_guests = settings.include_guests
+    cadence.kind = settings.kind
 
 
 def create_cadence(
@@ -156,6 +158,24 @@ def item_history(session: Session, cadence_id: int) -> list[list[str]]:
         .order_by(PulseRound.scheduled_at, PulseRound.id)
     )
     return [list(items) for items in rows]
+
+
+def baseline_rounds(session: Session, team_id: str, start: datetime, end: datetime) -> list[datetime]:
+    """When the baseline rounds scheduled in [start, end) and closed by `end` were sent."""
+    return list(
+        session.scalars(
+            select(PulseRound.scheduled_at)
+            .join(Cadence, Cadence.id == PulseRound.cadence_id)
+            .where(
+                PulseRound.team_id == team_id,
+                Cadence.kind == KIND_BASELINE,
+                PulseRound.scheduled_at >= start,
+                PulseRound.scheduled_at < end,
+                PulseRound.status == CLOSED,
+                PulseRound.closed_at <= end,
+            )
+        )
+    )
 
 
 def rounds_needing_audience(session: Session) -> list[PulseRound]:

@@ -40,6 +40,8 @@ class TrendPoint:
     sales: float | None
     marketing: float | None
     everyone: float | None
+    baseline: bool = False
+    """A baseline (every scored statement, once) was sent in this week: the chart marks it."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALE
 STAGES = ("undefined", "defined", "aligned", "integrated")
 BAND_FLOORS = (20.0, 40.0, 60.0, 80.0)
 CONFIDENCE = 0.95
+#: The rolling window, in weeks, that every figure is computed over.
+WINDOW_WEEKS = 8
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bot.domain.scoring import (
     EVERYONE,
     MARKETING,
     SALES,
+    WINDOW_WEEKS,
     ItemMeta,
     Results,
     score_tally,
@@ -35,12 +36,11 @@ from bot.services.pulses import PulseService
 from storage import digests as digest_store
 from storage import insights as store
 from storage import meetings as meeting_store
+from storage import pulses as pulse_store
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Workspace
 
-#: The rolling window, in weeks, that every figure is computed over.
-WINDOW_WEEKS = 8
 #: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
 HISTORY_WEEKS = 5
 TREND_WEEKS = 12
@@ -258,13 +258,17 @@ class InsightService:
     def trend(
         self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window_weeks: int = WINDOW_WEEKS
     ) -> list[TrendPoint]:
-        """The composite score of each group at the end of each of the last `weeks` weeks."""
+        """The composite score of each group at the end of each of the last `weeks` weeks, each week
+        marked when a baseline was sent in it."""
+        with self.database.session() as session:
+            baselines = pulse_store.baseline_rounds(session, team_id, at - weeks * WEEK, at)
         return [
             TrendPoint(
                 end.date(),
                 results.composites[SALES].score,
                 results.composites[MARKETING].score,
                 results.composites[EVERYONE].score,
+                baseline=any(end - WEEK <= sent < end for sent in baselines),
             )
             for end, results in self.weekly_results(team_id, at, weeks, window_weeks)
         ]
