@@ -119,6 +119,7 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
     options = selected_values(input_state(values, "options"))
     return cadences.CadenceForm(
         name=text("name"),
+        kind=text("kind") or cadences.KIND_PULSE,
         audience=text("audience") or cadences.AUDIENCE_SETUP,
         channels=tuple(input_state(values, "channels").get("selected_conversations") or ()),
         frequency=text("frequency"),

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import (
     Answer,
@@ -160,6 +160,59 @@ def weekly_respondents(
     # Core rather than ORM execution: plain tuples, streamed, for the largest result here.
     for row in session.connection().execution_options(yield_per=STREAM_BATCH).execute(query):
         yield row[0], row[1], row[2], int(row[3])
+
+
+def weekly_moments(
+    session: Session,
+    team_id: str,
+    week_of_round: Mapping[int, int],
+    threshold: int,
+    scored_ids: Iterable[str],
+    departments: Iterable[str],
+) -> Iterator[tuple[str, str, int, str, int, tuple[float, float, float]]]:
+    """(department, statement k, week, statement l, week, (Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ)) over the
+    scored statements, where t and n are one person's total and count of ratings of a statement in
+    a week, and the sums run over the department's people (see `bot.domain.scoring.Moments`).
+
+    The database joins each person's weekly totals with their own; only the sums leave it.
+    """
+    if not week_of_round:
+        return
+    week = case(week_of_round, value=Answer.round_id)
+    per_person = (
+        select(
+            Answer.user_id.label("person"),
+            Answer.department.label("department"),
+            Answer.item_id.label("item"),
+            week.label("week"),
+            func.sum(Answer.score).label("total"),
+            func.count().label("ratings"),
+        )
+        .where(
+            *counted(team_id, week_of_round, threshold),
+            Answer.item_id.in_(list(scored_ids)),
+            Answer.department.in_(list(departments)),
+        )
+        .group_by(Answer.user_id, Answer.department, Answer.item_id, week)
+        .subquery()
+    )
+    k, l = aliased(per_person), aliased(per_person)  # noqa: E741
+    query = (
+        select(
+            k.c.department,
+            k.c.item,
+            k.c.week,
+            l.c.item,
+            l.c.week,
+            func.sum(k.c.total * l.c.total),
+            func.sum(k.c.total * l.c.ratings),
+            func.sum(k.c.ratings * l.c.ratings),
+        )
+        .join(l, (k.c.person == l.c.person) & (k.c.department == l.c.department))
+        .group_by(k.c.department, k.c.item, k.c.week, l.c.item, l.c.week)
+    )
+    for row in session.execute(query):
+        yield row[0], row[1], row[2], row[3], row[4], (float(row[5]), float(row[6]), float(row[7]))
 
 
 def weekly_participation(

@@ -250,6 +250,8 @@ class Cadence(RecurrenceColumns, Base):
     name: Mapped[str] = mapped_column(String(64))
     audience_channels: Mapped[list[str]] = mapped_column(JSON)
     """Empty: the sales and marketing channels from setup."""
+    kind: Mapped[str] = mapped_column(String(16), server_default="pulse")
+    """`pulse`: a few rotating statements a round; `baseline`: every scored statement, once."""
     items_per_round: Mapped[int] = mapped_column(Integer)
     answer_window_hours: Mapped[int] = mapped_column(Integer)
     reminders: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.domain.cadence import CadenceSettings
+from bot.domain.cadence import KIND_BASELINE, CadenceSettings
 from storage.models import (
     Answer,
     Cadence,
@@ -48,6 +48,7 @@ def settings_of(cadence: Cadence) -> CadenceSettings:
         include_guests=cadence.include_guests,
         quiet_hours=cadence.quiet_hours,
         holiday_calendars=tuple(cadence.holiday_calendars),
+        kind=cadence.kind,
     )
 
 
@@ -63,6 +64,7 @@ def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
     cadence.include_guests = settings.include_guests
     cadence.quiet_hours = settings.quiet_hours
     cadence.holiday_calendars = list(settings.holiday_calendars)
+    cadence.kind = settings.kind
 
 
 def create_cadence(
@@ -160,6 +162,24 @@ def item_history(session: Session, cadence_id: int) -> list[list[str]]:
         .order_by(PulseRound.scheduled_at, PulseRound.id)
     )
     return [list(items) for items in rows]
+
+
+def baseline_rounds(session: Session, team_id: str, start: datetime, end: datetime) -> list[datetime]:
+    """When the baseline rounds scheduled in [start, end) and closed by `end` were sent."""
+    return list(
+        session.scalars(
+            select(PulseRound.scheduled_at)
+            .join(Cadence, Cadence.id == PulseRound.cadence_id)
+            .where(
+                PulseRound.team_id == team_id,
+                Cadence.kind == KIND_BASELINE,
+                PulseRound.scheduled_at >= start,
+                PulseRound.scheduled_at < end,
+                PulseRound.status == CLOSED,
+                PulseRound.closed_at <= end,
+            )
+        )
+    )
 
 
 def rounds_needing_audience(session: Session) -> list[PulseRound]:

@@ -58,10 +58,12 @@ def test_a_small_team_is_withheld_everywhere(bot, driver, sandbox, clock):
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[MARKETING].withheld
-    # Two marketers' ratings of a week are too few to count at all, so "everyone" is sales alone
-    # and nothing, not even everyone − sales or next week's digest, reveals what they said.
-    assert results.composites[SALES].score == results.composites[EVERYONE].score == 60.0
-    assert results.composites[EVERYONE].respondents == len(SALES_TEAM)
+    # Two marketers' ratings of a week are too few to count at all, so nothing, not even
+    # everyone − sales or next week's digest, reveals what they said; and the company's score,
+    # the mean of both teams, is withheld with marketing's, rather than being sales' alone.
+    assert results.composites[SALES].score == 60.0
+    assert results.composites[EVERYONE].withheld
+    assert results.composites[EVERYONE].withheld_team == MARKETING
     assert results.item_gaps == {}
 
 

@@ -9,6 +9,7 @@ from bot.domain import holiday_calendars, schedule
 from bot.domain.recurrence_form import (
     FREQUENCY_EVERY_N_WEEKS,
     FREQUENCY_MONTHLY,
+    FREQUENCY_ONCE,
     FREQUENCY_WEEKLY,
     RecurrenceFields,
     whole_number,
@@ -17,6 +18,9 @@ from bot.domain.recurrence_form import (
 DELIVERY_DM, DELIVERY_CHANNEL = "dm", "channel"
 AUDIENCE_SETUP, AUDIENCE_CHANNELS = "setup", "channels"
 TIMING_WORKSPACE, TIMING_PERSON = "workspace", "person"
+KIND_PULSE, KIND_BASELINE = "pulse", "baseline"
+"""A recurring pulse of a few rotating statements, or a baseline: every scored statement, once."""
+KINDS = (KIND_PULSE, KIND_BASELINE)
 
 DEFAULT_ITEMS_PER_ROUND = 3
 DEFAULT_WINDOW_HOURS = 48
@@ -30,6 +34,10 @@ PULSE_RECURRENCE = RecurrenceFields(
     names={"time": "send_time", "end_date": None},
 )
 """The pulse modal repeats weekly or monthly, sends at `send_time` and has no last date."""
+BASELINE_RECURRENCE = RecurrenceFields(
+    frequencies=(FREQUENCY_ONCE,), names={"time": "send_time", "end_date": None}
+)
+"""A baseline is sent once, on the start date at `send_time`, whatever frequency the modal shows."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class CadenceSettings:
     """No DM in a person's night or weekend; a copy or reminder due then moves to their next morning."""
     holiday_calendars: tuple[str, ...] = ()
     """Whose public holidays skip a round (for people who chose no calendar of their own)."""
+    kind: str = KIND_PULSE
 
     @property
     def answer_window(self) -> timedelta:
@@ -86,6 +95,16 @@ class CadenceForm:
     timing: str = TIMING_WORKSPACE
     quiet_hours: bool = False
     holiday_calendars: str = ""
+    kind: str = KIND_PULSE
+
+
+def rounds_per_window(recurrence: schedule.Recurrence, window_weeks: int) -> int:
+    """How many rounds a cadence sends in any window of `window_weeks` weeks, at the least."""
+    if recurrence.kind == schedule.WEEKLY:
+        return len(recurrence.weekdays) * (window_weeks // recurrence.interval_weeks)
+    if recurrence.kind == schedule.MONTHLY:
+        return window_weeks * 7 // 31
+    return 1
 
 
 def validate(
@@ -95,8 +114,14 @@ def validate(
 
     A new cadence may not start in the past; an edited one may keep the start date it already had.
     """
-    recurrence = PULSE_RECURRENCE.parse(form, now, existing_start=existing_start)
+    baseline = form.kind == KIND_BASELINE
+    fields = BASELINE_RECURRENCE if baseline else PULSE_RECURRENCE
+    if baseline:
+        form = replace(form, frequency=FREQUENCY_ONCE)
+    recurrence = fields.parse(form, now, existing_start=existing_start)
     errors = {} if isinstance(recurrence, schedule.Recurrence) else dict(recurrence)
+    if form.kind not in KINDS:
+        errors["kind"] = "bad_choice"
     name = " ".join(form.name.split())
     if not name:
         errors["name"] = "name_required"
@@ -133,7 +158,7 @@ def validate(
     if errors:
         return None, errors
     recurrence = replace(recurrence, each_persons_time=form.timing == TIMING_PERSON)
-    if errors := PULSE_RECURRENCE.occurrence_errors(recurrence, now):
+    if errors := fields.occurrence_errors(recurrence, now):
         return None, errors
     return (
         CadenceSettings(
@@ -148,6 +173,7 @@ def validate(
             include_guests=form.include_guests,
             quiet_hours=form.quiet_hours,
             holiday_calendars=calendars,
+            kind=form.kind,
         ),
         {},
     )
@@ -155,6 +181,7 @@ def validate(
 
 def form_from_settings(settings: CadenceSettings) -> CadenceForm:
     """The modal's initial values when editing an existing cadence."""
+    baseline_frequency = {"frequency": FREQUENCY_WEEKLY} if settings.kind == KIND_BASELINE else {}
     return CadenceForm(
         name=settings.name,
         audience=AUDIENCE_CHANNELS if settings.audience_channels else AUDIENCE_SETUP,
@@ -168,5 +195,7 @@ def form_from_settings(settings: CadenceSettings) -> CadenceForm:
         timing=TIMING_PERSON if settings.recurrence.each_persons_time else TIMING_WORKSPACE,
         quiet_hours=settings.quiet_hours,
         holiday_calendars=", ".join(settings.holiday_calendars),
-        **PULSE_RECURRENCE.prefill(settings.recurrence),
+        kind=settings.kind,
+        # a baseline's "once" is not among the modal's frequencies, which it ignores anyway
+        **{**PULSE_RECURRENCE.prefill(settings.recurrence), **baseline_frequency},
     )

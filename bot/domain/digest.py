@@ -73,6 +73,8 @@ def dimension_rows(results: Results) -> tuple[DimensionRow, ...]:
         )
         for dimension in dimensions
     )
+    baseline: bool = False
+    """A baseline (every scored statement, once) was sent in this week: the chart marks it."""
 
 
 @dataclass(frozen=True)

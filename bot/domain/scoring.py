@@ -11,14 +11,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+
+import numpy
+from scipy.stats import t as student_t
 
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALES
 
 #: The article's bands on the 20–100 scale: 20–39, 40–59, 60–79, 80–100.
 STAGES = ("undefined", "defined", "aligned", "integrated")
 BAND_FLOORS = (20.0, 40.0, 60.0, 80.0)
-Z_95 = 1.96
+CONFIDENCE = 0.95
+#: The rolling window, in weeks, that every figure is computed over.
+WINDOW_WEEKS = 8
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,25 @@ class Figure:
 
 @dataclass(frozen=True)
 class Composite:
-    """The 20–100 score of a group over the scored items, with a 95 % interval."""
+    """The 20–100 score of a group over the scored items, with a 95 % interval.
+
+    The company's score is the mean of the two departments' (see `company_composite`).
+    """
 
     respondents: int | None = None
     score: float | None = None
     low: float | None = None
     high: float | None = None
     items: int = 0
+    """How many scored statements the score rests on (for the company: those both teams rated)."""
+    of_items: int = 0
+    """How many scored statements the instrument has: the score measures all of them."""
+    withheld_team: str | None = None
+    """The company only: the department whose score is withheld, so the company's is withheld too
+    rather than silently being the other team's."""
+    variance: float | None = field(default=None, repr=False, compare=False)
+    """The score's variance on the 1–5 scale, and its degrees of freedom (for combining)."""
+    freedom: float | None = field(default=None, repr=False, compare=False)
 
     @property
     def withheld(self) -> bool:
@@ -140,6 +157,19 @@ def suppress(counts: Mapping[str, int], threshold: int) -> set[str]:
 
 
 @dataclass(frozen=True)
+class Moments:
+    """What the interval needs about how one department's people answered, and nothing of any one of them.
+
+    For each pair of scored statements (k, l), sums over the department's people of products of
+    each person's window total and count of ratings: Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ. A person who rated
+    k and l, or k twice, makes these differ from independent ratings; that is exactly what the
+    interval has to account for. The database computes them (`storage.insights.weekly_moments`).
+    """
+
+    cross: Mapping[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Tally:
     """What scoring needs to know about a window's answers: counts only, no one's answers.
 
@@ -155,6 +185,8 @@ class Tally:
     """(group, dimension id) → distinct people who rated any of its items."""
     scored_people: Mapping[str, int]
     """group → distinct people who rated any scored item."""
+    moments: Mapping[str, Moments] = field(default_factory=dict)
+    """department → its people's cross-statement sums, for the interval."""
 
 
 def tally(responses: Iterable[Response], items: Mapping[str, ItemMeta]) -> Tally:
@@ -163,10 +195,15 @@ def tally(responses: Iterable[Response], items: Mapping[str, ItemMeta]) -> Tally
     people: dict[tuple[str, str], set[str]] = defaultdict(set)
     dimension_people: dict[tuple[str, str], set[str]] = defaultdict(set)
     scored_people: dict[str, set[str]] = defaultdict(set)
+    totals: dict[tuple[str, str], dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for response in responses:
         meta = items.get(response.item_id)
         if meta is None or not 1 <= response.score <= 5:
             continue
+        if meta.scored and response.department in DEPARTMENTS:
+            total = totals[response.department, response.respondent][response.item_id]
+            total[0] += response.score
+            total[1] += 1
         for group in group_of(response.department):
             ratings[group, response.item_id][response.score - 1] += 1
             people[group, response.item_id].add(response.respondent)
@@ -178,7 +215,24 @@ def tally(responses: Iterable[Response], items: Mapping[str, ItemMeta]) -> Tally
         item_people={key: len(p) for key, p in people.items()},
         dimension_people={key: len(p) for key, p in dimension_people.items()},
         scored_people={group: len(p) for group, p in scored_people.items()},
+        moments={
+            department: moments_of(person for (d, _), person in totals.items() if d == department)
+            for department in DEPARTMENTS
+        },
     )
+
+
+def moments_of(people: Iterable[Mapping[str, Sequence[int]]]) -> Moments:
+    """The cross-statement sums of a department from each person's {statement: (total, count)}."""
+    cross: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for person in people:
+        for k, (t_k, n_k) in person.items():
+            for l, (t_l, n_l) in person.items():  # noqa: E741 — k and l are the statements' usual names
+                sums = cross[k, l]
+                sums[0] += t_k * t_l
+                sums[1] += t_k * n_l
+                sums[2] += n_k * n_l
+    return Moments({key: tuple(sums) for key, sums in cross.items()})
 
 
 def score(responses: Iterable[Response], items: Mapping[str, ItemMeta], threshold: int) -> Results:
@@ -206,17 +260,25 @@ def score_tally(counted: Tally, items: Mapping[str, ItemMeta], threshold: int) -
             favourable=_favourable(_pooled(per_dimension[key])),
         ),
     )
-    everyone = _pooled([counts for (group, _), counts in ratings.items() if group == EVERYONE])
-    pooled = _variance(everyone) if sum(everyone) > 1 else 1.0
+    instrument = sum(1 for meta in items.values() if meta.scored)
     composite_counts = {group: counted.scored_people.get(group, 0) for group in GROUPS}
     shown = suppress(composite_counts, threshold)
     composites = {}
-    for group in GROUPS:
-        per_item = [c for (g, i), c in ratings.items() if g == group and items[i].scored]
-        if group in shown and per_item:
-            composites[group] = _composite(per_item, composite_counts[group], pooled)
+    for department in DEPARTMENTS:
+        per_item = {i: c for (g, i), c in ratings.items() if g == department and items[i].scored}
+        if department in shown and per_item:
+            composites[department] = _composite(
+                per_item,
+                composite_counts[department],
+                counted.moments.get(department, Moments()),
+                instrument,
+            )
         else:
-            composites[group] = Composite()
+            composites[department] = Composite(of_items=instrument)
+    scored_by = {d: {i for (g, i) in ratings if g == d and items[i].scored} for d in DEPARTMENTS}
+    composites[EVERYONE] = company_composite(
+        composites[SALES], composites[MARKETING], len(scored_by[SALES] & scored_by[MARKETING])
+    )
     return Results(
         items=item_figures,
         dimensions=dimension_figures,
@@ -228,12 +290,6 @@ def score_tally(counted: Tally, items: Mapping[str, ItemMeta], threshold: int) -
 
 def _mean(counts: Sequence[int]) -> float:
     return sum(value * n for value, n in enumerate(counts, start=1)) / sum(counts)
-
-
-def _variance(counts: Sequence[int]) -> float:
-    """The sample variance of the ratings counted in `counts` (at least two of them)."""
-    mean = _mean(counts)
-    return sum(n * (value - mean) ** 2 for value, n in enumerate(counts, start=1)) / (sum(counts) - 1)
 
 
 def _favourable(counts: Sequence[int]) -> float:
@@ -255,20 +311,82 @@ def _figure(counts: Sequence[int], respondents: int, with_distribution: bool) ->
     )
 
 
-def _composite(per_item: Sequence[Sequence[int]], respondents: int, pooled_variance: float) -> Composite:
-    """20 × the mean of item means, with a normal interval from each item mean's variance."""
-    k = len(per_item)
-    variance = sum(
-        (_variance(counts) if sum(counts) > 1 else pooled_variance) / sum(counts) for counts in per_item
+def _composite(
+    per_item: Mapping[str, Sequence[int]], respondents: int, moments: Moments, instrument: int
+) -> Composite:
+    """20 × the mean of item means, with a 95 % interval for the score of the whole instrument.
+
+    The interval has two parts. People: the variance of the mean of means by linearisation with
+    each person as a cluster (the sandwich estimator survey statistics uses), so a person's several
+    ratings — of one statement in several rounds, or of several statements — count as the one
+    person they are; from the cross-statement sums of `Moments`. Statements: when the window holds
+    only m of the instrument's K scored statements, the mean of the m stands for the mean of all
+    K, and the spread of the statement means, times (1 − m/K), adds the uncertainty of that
+    sample. The quantile is Student's t with one degree of freedom fewer than the people.
+    """
+    ids = sorted(per_item)
+    m = len(ids)
+    totals = numpy.array([sum(v * n for v, n in enumerate(per_item[i], start=1)) for i in ids], dtype=float)
+    counts = numpy.array([sum(per_item[i]) for i in ids], dtype=float)
+    means = totals / counts
+    mean = float(means.mean())
+    tt, tn, nn = (
+        numpy.array([[moments.cross.get((k, l), (0.0, 0.0, 0.0))[part] for l in ids] for k in ids])  # noqa: E741
+        for part in range(3)
     )
-    spread = Z_95 * math.sqrt(variance) / k
-    mean = sum(_mean(counts) for counts in per_item) / k
-    return Composite(
-        respondents=respondents,
-        score=20 * mean,
-        low=max(20.0, 20 * (mean - spread)),
-        high=min(100.0, 20 * (mean + spread)),
-        items=k,
+    residual = tt - tn * means[None, :] - tn.T * means[:, None] + nn * numpy.outer(means, means)
+    weights = 1.0 / (m * counts)
+    people = max(respondents, 2)
+    variance = people / (people - 1) * max(float(weights @ residual @ weights), 0.0)
+    if m < instrument:
+        spread = float(means.var(ddof=1)) if m > 1 else 1.0
+        variance += (1 - m / instrument) * spread / m
+    return _bounded(
+        Composite(
+            respondents=respondents,
+            score=20 * mean,
+            items=m,
+            of_items=instrument,
+            variance=variance,
+            freedom=float(people - 1),
+        )
+    )
+
+
+def company_composite(sales: Composite, marketing: Composite, common_items: int) -> Composite:
+    """The company's score: the mean of the two departments', so both teams weigh the same.
+
+    Withheld when either is, saying which: a company figure made of one team would be that team's,
+    and beside a withheld team's count it would let no one subtract anything only while it is
+    not shown. Its variance is the mean's (the teams are different people), with Welch–Satterthwaite
+    degrees of freedom.
+    """
+    withheld = [team.withheld for team in (sales, marketing)]
+    if any(withheld):
+        missing = SALES if withheld == [True, False] else MARKETING if withheld == [False, True] else None
+        return Composite(of_items=sales.of_items or marketing.of_items, withheld_team=missing)
+    variance = (sales.variance + marketing.variance) / 4
+    parts = (sales.variance**2 / sales.freedom + marketing.variance**2 / marketing.freedom) / 16
+    return _bounded(
+        Composite(
+            respondents=sales.respondents + marketing.respondents,
+            score=(sales.score + marketing.score) / 2,
+            items=common_items,
+            of_items=sales.of_items,
+            variance=variance,
+            freedom=variance**2 / parts if parts > 0 else sales.freedom + marketing.freedom,
+        )
+    )
+
+
+def _bounded(composite: Composite) -> Composite:
+    """The composite with its interval, cut to the 20–100 scale."""
+    quantile = float(student_t.ppf((1 + CONFIDENCE) / 2, composite.freedom))
+    spread = 20 * quantile * math.sqrt(composite.variance)
+    return replace(
+        composite,
+        low=max(20.0, composite.score - spread),
+        high=min(100.0, composite.score + spread),
     )
 
 

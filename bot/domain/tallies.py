@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 import numpy
 
-from bot.domain.scoring import ItemMeta, Tally, group_of
+from bot.domain.scoring import ItemMeta, Moments, Tally, group_of
+from bot.domain.vocabulary import DEPARTMENTS
 
 WEEK = timedelta(weeks=1)
 #: Masks are 64-bit integers in both databases; one bit is kept clear for the sign.
@@ -50,6 +51,8 @@ class WeeklyCounts:
         self._masks: dict[tuple[str, ...], list[int]] = defaultdict(list)
         self._keys: dict[tuple[str | None, str], tuple[tuple[str, ...], ...]] = {}
         """(department, item id) → what `_counted_in` says, worked out once."""
+        self._cross: dict[tuple[str, str, int, str, int], tuple[float, float, float]] = {}
+        """(department, statement k, its week, statement l, its week) → the sums of `Moments`."""
 
     def add_cell(self, week: int, department: str | None, item_id: str, people: int) -> None:
         """How many people of `department` rated `item_id` in `week`; give every cell before anything else."""
@@ -61,6 +64,19 @@ class WeeklyCounts:
         if item_id in self.items and 1 <= rating <= 5 and not self._small[department, item_id] >> week & 1:
             for group in group_of(department):
                 self._ratings[week, group, item_id][rating - 1] += count
+
+    def add_moments(
+        self,
+        department: str,
+        k: str,
+        week_k: int,
+        l: str,  # noqa: E741 — the statements are k and l, as in `Moments`
+        week_l: int,
+        sums: tuple[float, float, float],
+    ) -> None:
+        """A department's Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ over its people, for k rated in one week and l in
+        another (see `storage.insights.weekly_moments`)."""
+        self._cross[department, k, week_k, l, week_l] = sums
 
     def add_person(self, answered: Iterable[tuple[str | None, str, int]]) -> None:
         """One person's (department, item id, mask of the weeks they rated it in)."""
@@ -108,9 +124,22 @@ class WeeklyCounts:
             n = int(numpy.count_nonzero(values & weeks))
             if n:
                 people[level][tuple(key) if len(key) > 1 else key[0]] = n
+        cross: dict[str, dict[tuple[str, str], list[float]]] = {d: {} for d in DEPARTMENTS}
+        for (department, k, week_k, l, week_l), sums in self._cross.items():  # noqa: E741
+            in_window = start <= week_k < start + length and start <= week_l < start + length
+            if (
+                not in_window
+                or self._small[department, k] >> week_k & 1
+                or self._small[department, l] >> week_l & 1
+            ):
+                continue
+            total = cross[department].setdefault((k, l), [0.0, 0.0, 0.0])
+            for index, value in enumerate(sums):
+                total[index] += value
         return Tally(
             ratings=dict(ratings),
             item_people=people["item"],
             dimension_people=people["dimension"],
             scored_people=people["scored"],
+            moments={d: Moments({key: tuple(sums) for key, sums in cross[d].items()}) for d in DEPARTMENTS},
         )

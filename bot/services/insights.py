@@ -23,6 +23,7 @@ from bot.domain.scoring import (
     EVERYONE,
     MARKETING,
     SALES,
+    WINDOW_WEEKS,
     ItemMeta,
     Results,
     score_tally,
@@ -35,12 +36,11 @@ from bot.services.pulses import PulseService
 from storage import digests as digest_store
 from storage import insights as store
 from storage import meetings as meeting_store
+from storage import pulses as pulse_store
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Workspace
 
-#: The rolling window, in weeks, that every figure is computed over.
-WINDOW_WEEKS = 8
 #: Weeks of history the digest and its nudges look at: this one and four before (a month ago).
 HISTORY_WEEKS = 5
 TREND_WEEKS = 12
@@ -165,6 +165,11 @@ class InsightService:
                 counts.add_person(chain(answered, rated_meetings.pop(person, ())))
             for rows in rated_meetings.values():
                 counts.add_person(rows)
+            scored = [item_id for item_id, item in meta.items() if item.scored]
+            for department, k, week_k, l, week_l, sums in store.weekly_moments(  # noqa: E741
+                session, team_id, week_of_round, threshold, scored, DEPARTMENTS
+            ):
+                counts.add_moments(department, k, week_k, l, week_l, sums)
         tallies = counts.windows(window_weeks, weeks)
         return [
             (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))
@@ -256,7 +261,10 @@ class InsightService:
     def trend(
         self, team_id: str, at: datetime, weeks: int = TREND_WEEKS, window_weeks: int = WINDOW_WEEKS
     ) -> list[TrendPoint]:
-        """The composite score of each group at the end of each of the last `weeks` weeks."""
+        """The composite score of each group at the end of each of the last `weeks` weeks, each week
+        marked when a baseline was sent in it."""
+        with self.database.session() as session:
+            baselines = pulse_store.baseline_rounds(session, team_id, at - weeks * WEEK, at)
         return [
             TrendPoint(
                 end.date(),
@@ -265,6 +273,7 @@ class InsightService:
                 results.composites[EVERYONE].score,
                 results.composites[EVERYONE].low,
                 results.composites[EVERYONE].high,
+                baseline=any(end - WEEK <= sent < end for sent in baselines),
             )
             for end, results in self.weekly_results(team_id, at, weeks, window_weeks)
         ]

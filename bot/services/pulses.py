@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain import rotation, schedule
-from bot.domain.cadence import CadenceSettings
+from bot.domain.cadence import KIND_BASELINE, CadenceSettings, rounds_per_window
 from bot.domain.clock import Clock
 from bot.domain.question_bank import Item, QuestionBank
 from bot.domain.reach import NextReach
+from bot.domain.scoring import WINDOW_WEEKS
 from bot.domain.vocabulary import DEPARTMENTS
 from storage import pulses as store
 from storage import workspaces as workspace_store
@@ -74,6 +75,10 @@ class CadenceSummary:
     paused: bool
     next_run: datetime | None
     skipping_next: bool
+    covered: int = 0
+    """Scored statements any scoring window asks, at the least (a baseline: all it asks, once)."""
+    instrument: int = 0
+    """Scored statements in the instrument: what the score stands for."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,12 @@ class PulseService:
         return [item.id for item in bank.pulse_items if item.id not in disabled]
 
     def choose_items(self, session, cadence: Cadence) -> tuple[str, ...]:
-        """The next round's statements: rotation over the active items, the anchor riding along."""
+        """The next round's statements: a baseline asks every active scored statement; a pulse rotates
+        them, the scored ones on a wheel that fits the scoring window, the anchor riding along."""
         active = self.active_item_ids(session, cadence.team_id)
+        scored = [item.id for item in self.bank.items if item.scored and item.id in active]
+        if cadence.kind == KIND_BASELINE:
+            return tuple(scored)
         anchor = self.bank.default_anchor()
         return rotation.choose_items(
             active,
@@ -123,6 +132,8 @@ class PulseService:
             store.item_history(session, cadence.id),
             seed=cadence.seed,
             anchor=anchor.id if anchor is not None and anchor.id in active else None,
+            scored=scored,
+            window_rounds=rounds_per_window(cadence.recurrence(), WINDOW_WEEKS),
         )
 
     def catalogue(self, team_id: str, language: str) -> dict:
@@ -194,16 +205,32 @@ class PulseService:
 
     def summaries(self, team_id: str) -> list[CadenceSummary]:
         with self.database.session() as session:
-            return [self._summary(cadence) for cadence in store.cadences_of(session, team_id)]
+            return [self._summary(session, cadence) for cadence in store.cadences_of(session, team_id)]
 
-    def _summary(self, cadence: Cadence) -> CadenceSummary:
+    def _summary(self, session, cadence: Cadence) -> CadenceSummary:
         settings = store.settings_of(cadence)
         next_run = None
         if not cadence.paused:
             after = max(cadence.planned_until, self.clock.now())
             next_run = schedule.next_occurrence(settings.recurrence, after)
+        active = set(self.active_item_ids(session, cadence.team_id))
+        scored = [item.id for item in self.bank.items if item.scored]
+        asked = [item_id for item_id in scored if item_id in active]
+        anchor = self.bank.default_anchor()
+        anchored = anchor is not None and anchor.id in asked
+        covered = len(asked)
+        if settings.kind != KIND_BASELINE:
+            rounds = rounds_per_window(settings.recurrence, WINDOW_WEEKS)
+            wheel = len(asked) - anchored
+            covered = rotation.window_coverage(wheel, settings.items_per_round, rounds, anchored)
         return CadenceSummary(
-            cadence.name, settings, cadence.paused, next_run, cadence.skip_occurrence is not None
+            cadence.name,
+            settings,
+            cadence.paused,
+            next_run,
+            cadence.skip_occurrence is not None,
+            covered=covered,
+            instrument=len(scored),
         )
 
     def set_paused(self, team_id: str, name: str, paused: bool) -> CadenceSummary | None:
@@ -216,7 +243,7 @@ class PulseService:
                 cadence.planned_until = max(cadence.planned_until, self.clock.now())
             cadence.paused = paused
             cadence.updated_at = self.clock.now()
-            return self._summary(cadence)
+            return self._summary(session, cadence)
 
     def skip_next(self, team_id: str, name: str) -> tuple[CadenceSummary | None, datetime | None]:
         """Mark the next occurrence to be recorded as skipped; returns it (None if there is none)."""
@@ -227,7 +254,7 @@ class PulseService:
             after = max(cadence.planned_until, self.clock.now())
             upcoming = schedule.next_occurrence(store.settings_of(cadence).recurrence, after)
             cadence.skip_occurrence = upcoming
-            return self._summary(cadence), upcoming
+            return self._summary(session, cadence), upcoming
 
     def delete(self, team_id: str, name: str) -> bool:
         with self.database.session() as session:

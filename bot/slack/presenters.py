@@ -139,6 +139,7 @@ class Presenter:
             answered=answered,
             is_admin=is_admin,
             default_threshold=DEFAULT_ANONYMITY_THRESHOLD,
+            window_weeks=WINDOW_WEEKS,
             last_digest=last_digest,
             digest_failures=digest_failures,
             next_digest=next_digest,
@@ -165,10 +166,14 @@ class Presenter:
         self, language: str, summaries: Sequence[CadenceSummary], reach: Mapping[str, NextReach] | None = None
     ) -> Payload:
         """The cadences, and how each one's next round reaches people (`reach`, by cadence name)."""
-        return self._renderer.render("pulse_list", language, summaries=summaries, reach=reach or {})
+        return self._renderer.render(
+            "pulse_list", language, summaries=summaries, reach=reach or {}, window_weeks=WINDOW_WEEKS
+        )
 
     def pulse_modal(self, language: str, callback_id: str, form: CadenceForm, metadata: Metadata) -> Payload:
-        return self._modal("pulse_modal", language, metadata, callback_id=callback_id, form=form)
+        return self._modal(
+            "pulse_modal", language, metadata, callback_id=callback_id, form=form, window_weeks=WINDOW_WEEKS
+        )
 
     def pulse_delete_confirm(self, language: str, name: str) -> Payload:
         return self._renderer.render("pulse_delete_confirm", language, name=name)

@@ -161,6 +161,7 @@ CONTEXTS = {
             "config": CONFIG,
             "is_admin": True,
             "default_threshold": 5,
+            "window_weeks": 8,
             "company": DIGEST_RESULTS.composites["everyone"],
             "asked": 4,
             "answered": 3,
@@ -182,6 +183,7 @@ CONTEXTS = {
             "config": CONFIG,
             "is_admin": True,
             "default_threshold": 5,
+            "window_weeks": 8,
             "company": Composite(),
             "asked": 0,
             "answered": 0,
@@ -193,6 +195,7 @@ CONTEXTS = {
             "config": CONFIG,
             "is_admin": True,
             "default_threshold": 5,
+            "window_weeks": 8,
             "company": Composite(),
             "asked": 0,
             "answered": 0,
@@ -204,6 +207,7 @@ CONTEXTS = {
             "config": None,
             "is_admin": True,
             "default_threshold": 5,
+            "window_weeks": 8,
             "company": None,
             "asked": 0,
             "answered": 0,
@@ -212,6 +216,16 @@ CONTEXTS = {
             "config": CONFIG,
             "is_admin": False,
             "default_threshold": 5,
+            "window_weeks": 8,
+            "company": Composite(withheld_team="marketing"),
+            "asked": 0,
+            "answered": 0,
+        },
+        {
+            "config": CONFIG,
+            "is_admin": False,
+            "default_threshold": 5,
+            "window_weeks": 8,
             "company": Composite(),
             "asked": 0,
             "answered": 0,
@@ -220,6 +234,7 @@ CONTEXTS = {
             "config": None,
             "is_admin": False,
             "default_threshold": 5,
+            "window_weeks": 8,
             "company": None,
             "asked": 0,
             "answered": 0,
@@ -249,10 +264,10 @@ CONTEXTS = {
         {"private_metadata": "{}", "threshold": 5, "text": "<!channel> earlier"},
     ],
     "pulse_list": [
-        {"summaries": []},
+        {"summaries": [], "window_weeks": 8},
         {
             "summaries": [
-                CadenceSummary("Weekly <pulse>", SETTINGS, False, NOW, True),
+                CadenceSummary("Weekly <pulse>", SETTINGS, False, NOW, True, covered=20, instrument=20),
                 CadenceSummary("Paused", replace(SETTINGS, audience_channels=("C1",)), True, None, False),
                 CadenceSummary(
                     "Monthly",
@@ -260,8 +275,12 @@ CONTEXTS = {
                     False,
                     None,
                     False,
+                    covered=4,
+                    instrument=20,
                 ),
-            ]
+                CadenceSummary("Start", replace(SETTINGS, kind="baseline"), False, NOW, False, 20, 20),
+            ],
+            "window_weeks": 8,
         },
     ],
     "pulse_modal": [
@@ -269,8 +288,22 @@ CONTEXTS = {
             "callback_id": "pulse_add",
             "form": CadenceForm(send_time="10:00", timezone="UTC", start_date="2026-03-02", weekdays=("1",)),
             "private_metadata": "{}",
+            "window_weeks": 8,
         },
-        {"callback_id": "pulse_edit", "form": form_from_settings(SETTINGS), "private_metadata": "{}"},
+        {
+            "callback_id": "pulse_edit",
+            "form": form_from_settings(SETTINGS),
+            "private_metadata": "{}",
+            "window_weeks": 8,
+        },
+        {
+            "callback_id": "pulse_edit",
+            "form": form_from_settings(
+                replace(SETTINGS, kind="baseline", recurrence=replace(RECURRENCE, kind="once"))
+            ),
+            "private_metadata": "{}",
+            "window_weeks": 8,
+        },
         {
             "callback_id": "pulse_edit",
             "form": form_from_settings(
@@ -283,6 +316,7 @@ CONTEXTS = {
                 )
             ),
             "private_metadata": "{}",
+            "window_weeks": 8,
         },
     ],
     "pulse_delete_confirm": [{"name": "Weekly"}],

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.domain.rotation import choose_items
+from bot.domain.rotation import choose_items, wheel_rounds, window_coverage
 
 counts = st.integers(min_value=1, max_value=40)
 per_rounds = st.integers(min_value=1, max_value=5)
@@ -168,3 +168,66 @@ def test_items_added_or_removed_mid_cycle_join_or_leave_the_current_cycle(n, per
     assert not set(continued) & removed
     assert set(continued[: len(remaining)]) == remaining
     assert_back_to_back_cycles(continued[len(remaining) :], after)
+
+
+# ----- the scored statements on their wheel ------------------------------------------------------
+
+
+def scored_run(scored, others, per_round, seed, rounds, window_rounds, anchor="anchor", history=()):
+    active = [*scored, *others, anchor]
+    history = list(history)
+    for _ in range(rounds):
+        history.append(
+            choose_items(active, per_round, history, seed, anchor, scored=scored, window_rounds=window_rounds)
+        )
+    return history
+
+
+def fewest_in_any_window(rounds, scored, width) -> int:
+    return min(
+        len({item for round_ids in rounds[start : start + width] for item in round_ids if item in scored})
+        for start in range(len(rounds) - width + 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("per_round", "switched_off", "custom"),
+    [(3, 0, 0), (3, 2, 0), (3, 0, 4), (4, 1, 3), (5, 0, 0)],
+)
+def test_with_the_default_window_every_scored_statement_is_asked_in_every_window(
+    per_round, switched_off, custom
+):
+    """The packaged bank (19 scored statements on the wheel, the anchor, 17 others), a weekly cadence
+    and the 8-week window: every 8 consecutive rounds ask every active scored statement, and one
+    skipped round (7 in the window) still does; with statements switched off or added too."""
+    scored = ids(19 - switched_off, "hbr")
+    others = ids(17 + custom, "ext")
+    rounds = scored_run(scored, others, per_round, "seed", 40, window_rounds=8)
+    for width in (8, 7):
+        assert fewest_in_any_window(rounds, scored, width) == len(scored)
+        assert window_coverage(len(scored), per_round, 8, anchored=True) == len(scored) + 1
+    assert all(len(round_ids) == per_round + 1 and round_ids[-1] == "anchor" for round_ids in rounds)
+    # the other statements share the slots left over evenly
+    asked = [item for round_ids in rounds for item in round_ids if item in others]
+    counts = [asked.count(item) for item in others]
+    assert asked and max(counts) - min(counts) <= 1
+
+
+@given(st.integers(1, 25), st.integers(0, 20), per_rounds, seeds, st.integers(1, 12))
+def test_every_window_asks_what_window_coverage_promises(n_scored, n_others, per_round, seed, window_rounds):
+    """Whatever the settings, `window_coverage` (what the admins are told) is what every window gets."""
+    scored = ids(n_scored, "hbr")
+    rounds = scored_run(scored, ids(n_others, "ext"), per_round, seed, 30, window_rounds)
+    promised = window_coverage(n_scored, per_round, window_rounds)
+    assert fewest_in_any_window(rounds, scored, window_rounds) == promised
+    if per_round * (window_rounds - 1) >= n_scored:
+        assert promised == n_scored
+
+
+@pytest.mark.parametrize(("per_round", "wheel", "covered"), [(1, 19, 9), (2, 10, 16)])
+def test_too_few_per_round_for_the_window_is_what_it_costs(per_round, wheel, covered):
+    """One or two statements a round cannot cover 19 in 8 weeks: the wheel is longer than the window."""
+    assert wheel_rounds(19, per_round, 8) == wheel
+    assert window_coverage(19, per_round, 8, anchored=True) == covered
+    rounds = scored_run(ids(19, "hbr"), ids(17, "ext"), per_round, "seed", 40, window_rounds=8)
+    assert fewest_in_any_window(rounds, ids(19, "hbr"), 8) == covered - 1

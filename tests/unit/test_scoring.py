@@ -7,6 +7,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import t as student_t
 
 from bot.domain.scoring import (
     BAND_FLOORS,
@@ -54,16 +55,23 @@ def test_golden_hand_computed_results():
     # 20 × the mean of item means
     assert results.composites[SALES].score == pytest.approx(50.0)
     assert results.composites[MARKETING].score == pytest.approx(20 * (13 / 3 + 4) / 2)
-    assert results.composites[EVERYONE].score == pytest.approx(20 * (22 / 6 + 3) / 2)
+    # the company is the mean of the two teams, not the pooled answers (marketing would weigh less)
+    assert results.composites[EVERYONE].score == pytest.approx((50 + 20 * (13 / 3 + 4) / 2) / 2)
     assert [results.composites[g].stage for g in (SALES, MARKETING, EVERYONE)] == [
         "defined",
         "integrated",
         "aligned",
     ]
-    # sales: item variances 1 and 0, n = 3 each → 1.96 × √(1/3) / 2 on the 1–5 scale
-    spread = 20 * 1.96 * math.sqrt(1 / 3) / 2
+    # sales, per person (1/2)·Σ (rating − statement mean)/3: −1/6, 0, 1/6, so the variance of the
+    # score is 3/2 · 2/36 = 1/12 on the 1–5 scale, with t at 2 degrees of freedom
+    spread = 20 * student_t.ppf(0.975, 2) * math.sqrt(1 / 12)
     assert results.composites[SALES].low == pytest.approx(50 - spread)
     assert results.composites[SALES].high == pytest.approx(50 + spread)
+    # marketing: −2/9, −1/18, 5/18 → 7/36; the company: (1/12 + 7/36) / 4, Welch's 100/29 freedoms
+    company = results.composites[EVERYONE]
+    spread = 20 * student_t.ppf(0.975, 100 / 29) * math.sqrt((1 / 12 + 7 / 36) / 4)
+    assert company.high - company.score == pytest.approx(spread)
+    assert (company.items, company.of_items, company.respondents) == (2, 2, 6)
     assert results.item_gaps == {"A": pytest.approx(4 / 3), "B": pytest.approx(2.0)}
     assert results.dimension_gaps == {"d1": pytest.approx((13 / 3 + 4) / 2 - 2.5)}
     assert results.dimensions[SALES, "d1"].mean == pytest.approx(2.5)
@@ -197,3 +205,46 @@ def test_gaps_exist_only_where_both_departments_are_shown(rows):
         sales, marketing = results.items[SALES, item], results.items[MARKETING, item]
         assert gap == pytest.approx(marketing.mean - sales.mean)
         assert -4 <= gap <= 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(responses, st.integers(3, 10))
+def test_both_teams_weigh_the_same_and_neither_stands_in_for_the_company(rows, threshold):
+    results = score(consistent(rows), ITEMS, threshold)
+    sales, marketing, company = (results.composites[g] for g in (SALES, MARKETING, EVERYONE))
+    if sales.withheld or marketing.withheld:
+        assert company.withheld
+        if sales.withheld != marketing.withheld:
+            assert company.withheld_team == (SALES if sales.withheld else MARKETING)
+    else:
+        assert company.score == pytest.approx((sales.score + marketing.score) / 2)
+        assert company.respondents == sales.respondents + marketing.respondents
+
+
+def test_a_team_twice_the_size_does_not_outweigh_the_other():
+    small = answers(MARKETING, "m", "A", [5, 5, 5]) + answers(MARKETING, "m", "B", [5, 5, 5])
+    large = answers(SALES, "s", "A", [1] * 6) + answers(SALES, "s", "B", [1] * 6)
+    results = score(small + large, ITEMS, threshold=3)
+    assert results.composites[EVERYONE].score == pytest.approx(60.0)  # (20 + 100) / 2, not 20 + 80/3
+    assert results.items[EVERYONE, "A"].mean == pytest.approx(7 / 3)  # statements still pool everyone
+
+
+def test_the_same_people_answering_everything_widen_the_interval():
+    """Twelve people each giving one rating to both statements, against twelve different people per
+    statement: the first is one sample of people, not two, so its interval is wider."""
+    ratings = [1, 2, 3, 4, 5, 3, 2, 4, 1, 5, 3, 3]
+    same = answers(SALES, "s", "A", ratings) + answers(SALES, "s", "B", ratings)
+    different = answers(SALES, "s", "A", ratings) + answers(SALES, "t", "B", ratings)
+    wide, narrow = (score(rows, ITEMS, threshold=3).composites[SALES] for rows in (same, different))
+    assert wide.score == narrow.score
+    assert wide.high - wide.low > 1.3 * (narrow.high - narrow.low)
+
+
+def test_statements_not_asked_widen_the_interval():
+    """With only A of the two scored statements asked, the score stands for both and says so."""
+    ratings = [1, 2, 3, 4, 5, 3, 2, 4, 1, 5, 3, 3]
+    both = answers(SALES, "s", "A", ratings) + answers(SALES, "s", "B", [5 - r + 1 for r in ratings])
+    one = answers(SALES, "s", "A", ratings)
+    whole, part = (score(rows, ITEMS, threshold=3).composites[SALES] for rows in (both, one))
+    assert (whole.items, whole.of_items, part.items, part.of_items) == (2, 2, 1, 2)
+    assert part.high - part.low > whole.high - whole.low

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.domain.scoring import ItemMeta, Response, score_tally, tally
 from bot.domain.tallies import MAX_WEEKS, WEEK, WeeklyCounts, week_back
-from bot.domain.vocabulary import SALES
+from bot.domain.vocabulary import DEPARTMENTS, SALES
 
 ITEMS = {
     "A": ItemMeta("d1", scored=True),
@@ -54,7 +54,27 @@ def weekly_counts(rows, weeks: int, threshold: int) -> WeeklyCounts:
         counts.add_ratings(week, department, item, rating, n)
     for answered in masks.values():
         counts.add_person((department, item, mask) for (department, item), mask in answered.items())
+    for key, sums in weekly_moments(rows).items():
+        counts.add_moments(*key, sums)
     return counts
+
+
+def weekly_moments(rows) -> dict[tuple, tuple[float, float, float]]:
+    """What `storage.insights.weekly_moments` computes: each person's weekly totals joined with their own."""
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for week, person, department, item, rating in rows:
+        if 1 <= rating <= 5 and department in DEPARTMENTS and ITEMS.get(item, ItemMeta("", False)).scored:
+            totals[person, department, item, week][0] += rating
+            totals[person, department, item, week][1] += 1
+    sums: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for (person, department, k, week_k), (t_k, n_k) in totals.items():
+        for (other, other_department, l, week_l), (t_l, n_l) in totals.items():  # noqa: E741
+            if (other, other_department) == (person, department):
+                total = sums[department, k, week_k, l, week_l]
+                total[0] += t_k * t_l
+                total[1] += t_k * n_l
+                total[2] += n_k * n_l
+    return {key: tuple(value) for key, value in sums.items()}
 
 
 def cells(rows) -> dict[tuple, set[str]]:
@@ -84,6 +104,8 @@ def test_every_window_matches_counting_its_answers_one_by_one(rows, length, coun
         assert window.item_people == expected.item_people
         assert window.dimension_people == expected.dimension_people
         assert window.scored_people == expected.scored_people
+        for department in DEPARTMENTS:
+            assert window.moments[department].cross == expected.moments[department].cross
 
 
 def test_weeks_back_close_on_the_right():
