@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.digest import MAX_NUDGES, DigestView, TrendPoint, compose
 from bot.domain.meetings import meeting_record
-from bot.domain.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
+from bot.domain.nudges import WeekSnapshot, nudges
 from bot.domain.scoring import (
     DEPARTMENTS,
     EVERYONE,
@@ -199,14 +199,12 @@ class InsightService:
             quiet = digest_store.quiet_nudges(session, team_id, at)
             meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
-        suggestions = without_snoozed(
-            nudges(
-                history,
-                dimension_of,
-                days_since_useful_meeting=meetings.days_since_useful,
-                max_nudges=len(KINDS) * 20,
-            ),
-            quiet,
+        suggestions = nudges(
+            history,
+            dimension_of,
+            quiet=quiet,
+            days_since_useful_meeting=meetings.days_since_useful,
+            max_nudges=MAX_NUDGES,
         )
         current = history[-1]
         return compose(
@@ -217,7 +215,7 @@ class InsightService:
             stage=current.stage,
             participation=current.participation,
             comments=comments,
-            nudges=suggestions[:MAX_NUDGES],
+            nudges=suggestions,
             meetings=meetings.adherence,
             snapshot=snapshot,
         )

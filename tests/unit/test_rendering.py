@@ -76,7 +76,17 @@ ONE_OFF = replace(MEETING.recurrence, kind="once", weekdays=frozenset())
 def every_nudge() -> list[Nudge]:
     """One nudge of every kind, and one for every action code the rules can produce."""
     evidence = {
-        "low_dimension": {"dimension": "information_sharing", "mean": 2.3, "respondents": 9, "weeks": 3},
+        "low_dimension": {
+            "dimension": "information_sharing",
+            "mean": 2.3,
+            "respondents": 9,
+            "target_stage": "aligned",
+            "target": 3.0,
+            "weeks": 3,
+            "sales": 2.0,
+            "marketing": 2.6,
+            "gap": 0.6,
+        },
         "wide_gap": {
             "item": "hbr05",
             "dimension": "information_sharing",
@@ -84,10 +94,11 @@ def every_nudge() -> list[Nudge]:
             "marketing": 3.4,
             "more_positive": "marketing",
             "gap": 1.3,
+            "weeks": 2,
         },
         "low_participation": {"group": "sales", "share": 0.3},
         "stage_drop": {"previous_stage": "aligned", "stage": "defined", "weeks": 4},
-        "next_stage": {"stage": "defined", "next_stage": "aligned"},
+        "next_stage": {"stage": "defined", "target_stage": "aligned", "score": 52.0},
         "no_useful_meeting": {"days": 45},
     }
     made = [
@@ -97,12 +108,19 @@ def every_nudge() -> list[Nudge]:
             ("wide_gap", "discuss_gap"),
             ("low_participation", "explain_and_act"),
             ("stage_drop", "review_what_changed"),
-            ("next_stage", "joint_planning_and_training"),
+            ("next_stage", "step_joint_planning"),
             ("no_useful_meeting", "hold_useful_joint_meeting"),
         )
     ]
     made.append(
-        Nudge("next_stage:integrated", "next_stage", "sustain_culture", {"stage": "integrated"}, "leaders", 6)
+        Nudge(
+            "next_stage:step_job_rotation",
+            "next_stage",
+            "step_job_rotation",
+            {"stage": "integrated", "target_stage": "integrated"},
+            "leaders",
+            6,
+        )
     )
     made.append(
         Nudge(
@@ -315,7 +333,7 @@ CONTEXTS = {
         {
             "view": replace(
                 compose(NOW.date(), DIGEST_RESULTS, None, None, "defined", PARTICIPATION, []),
-                nudges=tuple(every_nudge()),
+                nudges=tuple(every_nudge()[:8]),  # one of each kind: a digest carries a few
             ),
             "items": {item.id: item.text("en") for item in BANK.items}
             | {"A": "Statement A", "B": "Statement B"},
@@ -574,3 +592,12 @@ def test_every_nudge_action_has_words_in_the_digest():
     text = str(digest)
     assert "What would help next" in text
     assert "information_sharing" not in text  # codes become names and sentences
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_every_action_has_a_sentence_of_its_own(language):
+    """No two nudges in one digest say the same sentence: each action code reads differently."""
+    environment = renderer._environments[language]
+    module = environment.get_template("_nudges.j2").make_module({"items": {}, "dimensions": {}})
+    sentences = [module.actions[action] for action in ACTIONS]
+    assert len(set(sentences)) == len(ACTIONS)
