@@ -484,6 +484,37 @@ class NudgeState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ActionItem(Base):
+    """A leader took on a nudge: what they will do, who owns it, by when, and whether it was done.
+
+    One per modal submission (`request_key`, unique per workspace), so a resubmitted modal adds none.
+    `dimension` and `baseline` (the figures shown when it was taken) let later digests follow it up.
+    """
+
+    __tablename__ = "action_items"
+    __table_args__ = (
+        UniqueConstraint("team_id", "request_key"),
+        Index("ix_action_items_team_status", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    request_key: Mapped[str] = mapped_column(String(128))
+    nudge_key: Mapped[str] = mapped_column(String(96))
+    title: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(32))
+    due: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    """`open`, `done` or `dropped`."""
+    dimension: Mapped[str | None] = mapped_column(String(32))
+    baseline: Mapped[dict] = mapped_column(JSON)
+    """Group → the figure shown for the nudge's topic when it was taken (a shown mean or score only)."""
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Meeting(EndingRecurrenceColumns, Base):
     """A joint sales–marketing meeting series: when it meets (local time in an IANA zone), where both
     teams are reminded, and how long before."""

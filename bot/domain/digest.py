@@ -13,6 +13,7 @@ from bot.domain.snapshot import Snapshot
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
 if TYPE_CHECKING:
+    from bot.domain.action_items import FollowUp
     from bot.domain.meetings import Adherence
 
 MAX_GAPS = 3
@@ -62,6 +63,8 @@ class DigestView:
     """What the figures rest on: the closed rounds, and the threshold in force."""
     answering: int | None = None
     """The preview only: people who answered a round still open so far, when at least the threshold."""
+    follow_ups: tuple[FollowUp, ...] = ()
+    """Action items leaders took on, and how their topics moved since."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:

@@ -26,6 +26,7 @@ from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server
 from bot.runtime.settings import Settings
+from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -128,6 +129,7 @@ class BotRuntime:
             ),
             pulses=pulses,
             insights=insights,
+            action_items=ActionItemService(self.database, insights),
             meetings=meetings,
             digests=self.digests,
             installations=installations,

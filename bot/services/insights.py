@@ -15,6 +15,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
+from bot.domain.action_items import follow_ups
 from bot.domain.digest import MAX_NUDGES, DigestView, TrendPoint, compose
 from bot.domain.meetings import meeting_record
 from bot.domain.nudges import WeekSnapshot, nudges
@@ -32,6 +33,7 @@ from bot.domain.scoring import (
 from bot.domain.snapshot import Snapshot, threshold_at
 from bot.domain.tallies import WEEK, WeeklyCounts, week_back
 from bot.services.pulses import PulseService
+from storage import action_items as action_store
 from storage import digests as digest_store
 from storage import insights as store
 from storage import meetings as meeting_store
@@ -198,6 +200,7 @@ class InsightService:
             comments += meeting_store.comments_between(session, team_id, at - window_weeks * WEEK, at)
             quiet = digest_store.quiet_nudges(session, team_id, at)
             meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
+            taken = action_store.items_of(session, team_id, until=at)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
         suggestions = nudges(
             history,
@@ -207,7 +210,7 @@ class InsightService:
             max_nudges=MAX_NUDGES,
         )
         current = history[-1]
-        return compose(
+        view = compose(
             week=local_day - timedelta(days=local_day.weekday()),
             now=current.results,
             last_week=history[-2].results if len(history) > 1 else None,
@@ -219,6 +222,7 @@ class InsightService:
             meetings=meetings.adherence,
             snapshot=snapshot,
         )
+        return replace(view, follow_ups=follow_ups(taken, current.results, local_day))
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:
         """`/align digest preview`: the digest at the snapshot instant, and how many people have
@@ -286,13 +290,6 @@ class InsightService:
         now = self.pulses.clock.now()
         with self.database.session() as session:
             digest_store.set_nudge_state(session, team_id, key, "snoozed", by, now, until=now + duration)
-
-    def act_on(self, team_id: str, key: str, by: str, note: str) -> None:
-        """A leader is acting on a nudge: it is not repeated while the work is in progress."""
-        with self.database.session() as session:
-            digest_store.set_nudge_state(
-                session, team_id, key, "in_progress", by, self.pulses.clock.now(), note=note
-            )
 
     def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
         """Statement texts and dimension names in `language`, for the digest template."""

@@ -21,6 +21,7 @@ from bot.slack.rendering import Renderer, default_renderer
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from bot.domain.action_items import ActionItem
     from bot.domain.cadence import CadenceForm
     from bot.domain.commands import Subcommand
     from bot.domain.digest import DigestView, TrendPoint
@@ -125,8 +126,10 @@ class Presenter:
         last_digest: DigestView | None = None,
         digest_failures: Sequence[FailedPost] = (),
         next_digest: datetime | None = None,
+        action_items: Sequence[ActionItem] | None = None,
     ) -> Payload:
-        """The Home tab; the digest's state is shown to admins of a workspace that is set up."""
+        """The Home tab; the digest's state is shown to admins of a workspace that is set up, the
+        action items (None: not a leader) to leaders."""
         return self._renderer.render(
             "home",
             language,
@@ -139,6 +142,7 @@ class Presenter:
             last_digest=last_digest,
             digest_failures=digest_failures,
             next_digest=next_digest,
+            action_items=action_items,
         )
 
     # ----- pulses ----------------------------------------------------------------------------------
@@ -211,8 +215,9 @@ class Presenter:
     ) -> Payload:
         return self._modal("digest_schedule_modal", language, metadata, settings=settings, timezone=timezone)
 
-    def nudge_act_modal(self, language: str, metadata: Metadata) -> Payload:
-        return self._modal("nudge_act_modal", language, metadata)
+    def nudge_act_modal(self, language: str, metadata: Metadata, owner: str, due: date) -> Payload:
+        """What a leader takes on: a sentence, its owner (them, to start with) and a due date."""
+        return self._modal("nudge_act_modal", language, metadata, owner=owner, due=due)
 
     def you_said_we_did(
         self, language: str, key: str, note: str, items: Mapping[str, str], dimensions: Mapping[str, str]

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.domain import schedule
+from bot.domain.action_items import ActionItem, FollowUp, Movement
 from bot.domain.cadence import CadenceForm, CadenceSettings, form_from_settings
 from bot.domain.commands import SUBCOMMANDS
 from bot.domain.digest import compose
@@ -71,6 +72,41 @@ MEETING = MeetingSettings(
     owner="U0OWNER01",
 )
 ONE_OFF = replace(MEETING.recurrence, kind="once", weekdays=frozenset())
+
+
+ACTION_ITEMS = [
+    ActionItem(
+        id=n,
+        nudge_key=key,
+        title=title,
+        owner="U0ANA",
+        due=NOW.date(),
+        status=status,
+        taken_on=NOW.date(),
+        dimension=dimension,
+        baseline=baseline,
+        closed_on=NOW.date() if status != "open" else None,
+    )
+    for n, (key, title, status, dimension, baseline) in enumerate(
+        [
+            (
+                "low_dimension:information_sharing",
+                "Agree one <lead> definition",
+                "open",
+                "information_sharing",
+                {"sales": 2.4, "marketing": 2.9},
+            ),
+            ("next_stage:step_shared_rewards", "Shared bonus", "done", None, {"score": 61.0}),
+            ("gap:hbr05", "Weekly feedback form", "dropped", "information_sharing", {}),
+        ],
+        start=1,
+    )
+]
+FOLLOW_UPS = (
+    FollowUp(ACTION_ITEMS[0], (Movement("sales", 2.4, 3.1), Movement("marketing", 2.9, 3.0))),
+    FollowUp(ACTION_ITEMS[1], (Movement("score", 61.0, 64.0),)),
+    FollowUp(ACTION_ITEMS[2], ()),
+)
 
 
 def every_nudge() -> list[Nudge]:
@@ -193,6 +229,7 @@ CONTEXTS = {
                 )
             ],
             "next_digest": NOW,
+            "action_items": ACTION_ITEMS,
         },
         {
             "config": CONFIG,
@@ -204,6 +241,7 @@ CONTEXTS = {
             "last_digest": compose(NOW.date(), score([], {}, 5), None, None, None, {}, []),
             "digest_failures": [],
             "next_digest": None,
+            "action_items": [],
         },
         {
             "config": CONFIG,
@@ -334,6 +372,7 @@ CONTEXTS = {
             "view": replace(
                 compose(NOW.date(), DIGEST_RESULTS, None, None, "defined", PARTICIPATION, []),
                 nudges=tuple(every_nudge()[:8]),  # one of each kind: a digest carries a few
+                follow_ups=FOLLOW_UPS,
             ),
             "items": {item.id: item.text("en") for item in BANK.items}
             | {"A": "Statement A", "B": "Statement B"},
@@ -361,7 +400,7 @@ CONTEXTS = {
         )
     ],
     "chart_labels": [{}],
-    "nudge_act_modal": [{"private_metadata": "{}"}],
+    "nudge_act_modal": [{"private_metadata": "{}", "owner": "U0ANA", "due": NOW.date()}],
     "digest_schedule_modal": [
         {
             "settings": SimpleNamespace(weekday=0, local_time="09:00", to_channel=True, leaders=["U1"]),
