@@ -53,6 +53,8 @@ class PostStatus(StrEnum):
     """A digest post Slack refused for good, until a process claims telling the admins."""
     NOTIFYING = "notifying"
     """A refused digest post whose admins are being told (since `claimed_at`); then `failed`."""
+    HELD_BACK = "held_back"
+    """A meeting's usefulness question waiting until the meeting is confirmed as held (then `pending`)."""
 
 
 UNKNOWN_DEPARTMENT = "unknown"
@@ -616,7 +618,9 @@ class MeetingRsvp(Base):
 class MeetingCheck(Base):
     """The "was it useful?" check of one meeting, once its check fell due: one per (meeting, date).
 
-    Its existence means the meeting was planned (adherence); an answer to it means it was held.
+    Its existence means the meeting was planned (adherence). Its `confirmer` (the owner, or the first
+    person asked) says whether it took place; only a meeting confirmed as held counts as held, and
+    only then do the others get the usefulness question.
     """
 
     __tablename__ = "meeting_checks"
@@ -633,6 +637,10 @@ class MeetingCheck(Base):
     audience_size: Mapped[int | None] = mapped_column(Integer)
     """None until the people asked are written down (with their rows, in one transaction)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmer: Mapped[str | None] = mapped_column(String(32))
+    held: Mapped[bool | None] = mapped_column(Boolean)
+    """None until the confirmer answers."""
+    held_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MeetingCheckDelivery(Base):

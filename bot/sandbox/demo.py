@@ -254,8 +254,14 @@ class DemoStory:
             "the 15-minute reminder", lambda: self._advance(self.bot.meetings.next_wakeup(), reply=False)
         )
         self.step(
-            "Thursday 16:00, the meeting is over: those who were going get one question",
+            f"Thursday 16:00, the meeting is over: its owner, {self.name(HEAD_OF_SALES)}, is asked whether it"
+            " took place",
             lambda: self._advance(self.bot.meetings.next_wakeup(), reply=False),
+            people={HEAD_OF_SALES},
+        )
+        self.step(
+            f"{self.name(HEAD_OF_SALES)} confirms it did: those who were going get one question",
+            self._confirm_held,
             people={member},
         )
         self.step(
@@ -332,6 +338,7 @@ class DemoStory:
             self.quietly("the joint meeting", self.bot.meetings.run_due)
             if reply:
                 self._rsvp()
+                self._confirm_held()
                 self._rate_meeting(week)
         self.clock.set(max(moment, self.clock.now()))
 
@@ -352,6 +359,23 @@ class DemoStory:
                 message={"ts": post.ts, "channel": post.channel, "blocks": post.blocks},
             )
 
+    def _confirm_held(self) -> None:
+        """The meeting's owner says it took place, so the others are asked whether it was useful."""
+        questions = [m for m in self.sandbox.dms_to(HEAD_OF_SALES) if _event(m).get("meeting_check")]
+        dm = questions[-1] if questions else None
+        row = next((b for b in dm.blocks if b.get("block_id") == "meeting_held"), None) if dm else None
+        if row is None:
+            return
+        took_place = row["elements"][0]
+        message = {"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks}
+        self.quietly(
+            "the owner confirms the meeting",
+            lambda: self.driver.click(
+                HEAD_OF_SALES, took_place["action_id"], took_place["value"], "meeting_held", message=message
+            ),
+        )
+        self.quietly("the joint meeting", self.bot.meetings.run_due)
+
     def _rate_meeting(self, week: int) -> None:
         """Those asked rate the meeting they just had: middling at first, more useful as weeks pass."""
         rng = random.Random(f"demo-meeting-{week}")
@@ -360,8 +384,10 @@ class DemoStory:
             if not questions or questions[-1].ts in self.rated:
                 continue
             dm = questions[-1]
+            row = next((b for b in dm.blocks if b.get("block_id") == "meeting_check"), None)
+            if row is None:  # not confirmed as held: nobody is asked
+                continue
             self.rated.add(dm.ts)
-            row = next(b for b in dm.blocks if b.get("block_id") == "meeting_check")
             score = min(5, max(1, round(rng.gauss(3 + week / (WEEKS - 1), 0.6))))
             button = row["elements"][score - 1]
             self.driver.click(

@@ -507,6 +507,8 @@ CONTEXTS = {
         {"view": CheckView(4, "Pipeline", NOW, 4, True, False, "en"), "threshold": 5},
         {"view": CheckView(4, "Pipeline", NOW, 2, False, True, "en"), "threshold": 5},
         {"view": CheckView(4, "Pipeline", NOW, None, False, True, "en"), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, None, False, False, "en", confirm=True), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, None, False, False, "en", held=False), "threshold": 5},
     ],
     "meeting_check_comment_modal": [
         {"private_metadata": "{}", "threshold": 5, "text": ""},

@@ -1,4 +1,5 @@
-"""Action items: what a leader took on from a nudge, its owner, due date and status.
+"""Action items: what a leader took on from a nudge, its owner, due date and status; and who
+confirms that a joint meeting took place, and whether it did.
 
 Revision ID: 0011
 Revises: 0007
@@ -44,9 +45,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("action_items", schema=None) as batch_op:
         batch_op.create_index("ix_action_items_team_status", ["team_id", "status"], unique=False)
+    with op.batch_alter_table("meeting_checks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("confirmer", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("held", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("held_confirmed_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("meeting_checks", schema=None) as batch_op:
+        batch_op.drop_column("held_confirmed_at")
+        batch_op.drop_column("held")
+        batch_op.drop_column("confirmer")
     with op.batch_alter_table("action_items", schema=None) as batch_op:
         batch_op.drop_index("ix_action_items_team_status")
     op.drop_table("action_items")
