@@ -222,7 +222,7 @@ class Presenter:
     def you_said_we_did(
         self, language: str, key: str, note: str, items: Mapping[str, str], dimensions: Mapping[str, str]
     ) -> Payload:
-        """What leaders did about a nudge, told to both teams."""
+        """What leaders did about a nudge (an action item marked done), told to both teams."""
         return self._renderer.render(
             "you_said_we_did", language, key=key, note=note, items=items, dimensions=dimensions
         )
