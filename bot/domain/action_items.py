@@ -83,7 +83,6 @@ def shown_figures(results: Results | None, dimension: str | None) -> dict[str, f
 def follow_ups(items: list[ActionItem], now: Results, today: date) -> tuple[FollowUp, ...]:
     """The action items the digest follows up (open ones, and those closed in the last weeks; never
     dropped ones), newest first, each with the movements of the groups shown both then and now."""
-    shown = shown_figures
     recent = [
         item
         for item in items
@@ -96,13 +95,13 @@ def follow_ups(items: list[ActionItem], now: Results, today: date) -> tuple[Foll
     recent.sort(key=lambda item: (item.taken_on, item.id), reverse=True)
     found = []
     for item in recent[:MAX_FOLLOW_UPS]:
-        current = shown(now, item.dimension)
+        current = shown_figures(now, item.dimension)
         movements = tuple(
             Movement(group, item.baseline[group], current[group])
             for group in (*DEPARTMENTS, EVERYONE, SCORE)
             if group in item.baseline and group in current
         )
-        if item.dimension is not None:  # the teams, or everyone when a team is withheld either time
+        if item.dimension is not None:  # the teams; everyone only when neither team can be compared
             by_team = tuple(m for m in movements if m.group in DEPARTMENTS)
             movements = by_team or tuple(m for m in movements if m.group == EVERYONE)
         found.append(FollowUp(item, movements))
