@@ -15,6 +15,7 @@ from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.meetings import meeting_command
 from handlers.peoples_time import away_command, holidays_command
+from handlers.middleware import is_leader
 from handlers.privacy import forget_me_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
@@ -41,12 +42,20 @@ def handle_align(ack: Ack, command: dict, client: WebClient, context: BoltContex
     subcommand = invocation.parsed.subcommand
     if subcommand is None:
         reply = _unknown(invocation)
-    elif subcommand.admin_only and not invocation.is_admin:
+    elif subcommand.admin_only and not invocation.is_admin and not _leader_may(invocation):
         reply = refusal(services, invocation.team_id, invocation.language)
     else:
         reply = SUBCOMMAND_HANDLERS[subcommand.name](invocation)
     if reply is not None:
         respond(response_type="ephemeral", **reply)
+
+
+def _leader_may(invocation: Invocation) -> bool:
+    """Leaders who are not admins may read the digest's preview (`/align digest [preview]`)."""
+    parsed = invocation.parsed
+    if parsed.subcommand.name != "digest" or [a.lower() for a in parsed.args] not in ([], ["preview"]):
+        return False
+    return is_leader(invocation.services, invocation.client, invocation.team_id, invocation.user)
 
 
 def _unknown(invocation: Invocation) -> dict:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
 from bot.domain.question_bank import QuestionBank
+from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -35,6 +36,8 @@ class Services:
     workspaces: WorkspaceService
     pulses: PulseService
     insights: InsightService
+    action_items: ActionItemService
+    """What leaders took on from the digest's nudges."""
     meetings: MeetingService
     digests: DigestRunner
     """Sending a digest now, and when the next one is due."""

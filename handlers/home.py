@@ -1,13 +1,14 @@
-"""The App Home tab, and its admin button that opens the setup modal."""
+"""The App Home tab (with the action items, for leaders), and its admin button that opens the setup modal."""
 
 from __future__ import annotations
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.domain.people import SlackUser
 from handlers.common import fetch_user, services_of
 from handlers.context import Services
-from handlers.middleware import admin_of, require_admin
+from handlers.middleware import admin_of, is_leader, require_admin
 from handlers.setup_modal import open_setup_modal
 
 
@@ -20,29 +21,35 @@ def handle_home_opened(event: dict, client: WebClient, context: BoltContext) -> 
     if event.get("tab", "home") != "home":
         return
     services = services_of(context)
-    user = fetch_user(client, event["user"])
+    publish_home(services, client, context.team_id, fetch_user(client, event["user"]))
+
+
+def publish_home(services: Services, client: WebClient, team_id: str, user: SlackUser) -> None:
+    """The Home tab as `user` sees it: admins also see the digest's state, leaders the action items."""
     now = services.clock.now()
-    config = services.workspaces.config(context.team_id)
-    results = services.insights.latest_results(context.team_id) if config else None
-    asked, answered = services.insights.own_participation(context.team_id, user.id, now)
-    is_admin = services.workspaces.may_administer(context.team_id, user)
+    config = services.workspaces.config(team_id)
+    results = services.insights.latest_results(team_id) if config else None
+    asked, answered = services.insights.own_participation(team_id, user.id, now)
+    is_admin = services.workspaces.may_administer(team_id, user)
+    leads = bool(config) and is_leader(services, client, team_id, user)
     view = services.presenter.home(
-        services.workspaces.language_for(context.team_id, user),
+        services.workspaces.language_for(team_id, user),
         config=config,
         company=results.composites["everyone"] if results else None,
         asked=asked,
         answered=answered,
         is_admin=is_admin,
-        **(_digest_status(services, context.team_id, config, user.id) if is_admin and config else {}),
+        action_items=services.action_items.items(team_id) if leads else None,
+        digest_pictures=services.insights.digest_pictures(team_id, user.id, config.leadership_channel) if leads else (),
+        **(_digest_status(services, team_id, config.timezone) if is_admin and config else {}),
     )
     client.views_publish(user_id=user.id, view=view)
 
 
-def _digest_status(services: Services, team_id: str, config, reader: str) -> dict:
-    """For admins only: the latest digest sent and its pictures, the next one, and the posts Slack refused."""
+def _digest_status(services: Services, team_id: str, timezone: str) -> dict:
+    """For admins only: the latest digest sent, the next one, and the posts Slack refused."""
     return {
-        "last_digest": services.insights.last_digest(team_id, config.timezone),
-        "digest_pictures": services.insights.digest_pictures(team_id, reader, config.leadership_channel),
+        "last_digest": services.insights.last_digest(team_id, timezone),
         "digest_failures": services.insights.failed_digest_posts(team_id),
         "next_digest": services.digests.next_digest(team_id),
     }

@@ -49,6 +49,7 @@ def register(app: App) -> None:
     app.action("meeting_remove_cancel")(handle_remove_cancel)
     app.action(re.compile(r"^meeting_rsvp:"))(handle_rsvp)
     app.action(re.compile(r"^meeting_check:"))(handle_check_tap)
+    app.action(re.compile(r"^meeting_held:"))(handle_held_tap)
     app.action("meeting_check_comment")(handle_check_comment_button)
     app.view("meeting_check_comment")(handle_check_comment_submission)
 
@@ -255,6 +256,26 @@ def handle_check_tap(ack: Ack, body: dict, context: BoltContext, respond: Respon
         respond(replace_original=True, **services.presenter.meeting_check(view, threshold))
         return
     kind = "check_closed" if status == "closed" else "check_not_asked"
+    reply = services.presenter.notice(view.language if view else "en", kind)
+    respond(replace_original=False, response_type="ephemeral", **reply)
+
+
+def handle_held_tap(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
+    """The owner (or the first person asked) says whether the meeting took place; held, the others
+    get the usefulness question at once."""
+    ack()
+    services = services_of(context)
+    action = body["actions"][0]
+    held = action["action_id"] == "meeting_held:yes"
+    status, view = services.meetings.confirm_held(
+        context.team_id, body["user"]["id"], _int(action.get("value")), held
+    )
+    if status == "saved":
+        threshold = services.workspaces.threshold(context.team_id)
+        respond(replace_original=True, **services.presenter.meeting_check(view, threshold))
+        services.schedule_changed()
+        return
+    kind = {"closed": "check_closed", "already": "meeting_held_already"}.get(status, "check_not_asked")
     reply = services.presenter.notice(view.language if view else "en", kind)
     respond(replace_original=False, response_type="ephemeral", **reply)
 

@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.people import SlackUser
+from bot.slack.client import channel_members
 from handlers.common import ForgedMetadata, fetch_user, refusal, services_of, view_metadata
+from handlers.context import Services
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,47 @@ def require_admin(
     return ack()
 
 
+def require_leader(
+    ack: Ack,
+    body: dict,
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    next_: Callable[[], BoltResponse],
+) -> BoltResponse | None:
+    """As `require_admin`, for what leaders do with the digest (act on a nudge, snooze it, close an
+    action item): admins, the leaders the digest settings name, and the leadership channel's members.
+    The listener finds them with `admin_of(context)` too."""
+    services = services_of(context)
+    user = fetch_user(client, body["user"]["id"])
+    if is_leader(services, client, context.team_id, user):
+        context["admin"] = user
+        return next_()
+    logger.warning("%s by %s, who is not a leader, was refused", body.get("type"), user.id)
+    submitted = body.get("type") == "view_submission"
+    shown_in = view_metadata(services, body["view"]).get("language") if submitted else None
+    language = shown_in or services.workspaces.language_for(context.team_id, user)
+    reply = services.presenter.notice(language, "leaders_only")
+    if context.response_url:
+        respond(replace_original=False, response_type="ephemeral", **reply)
+    else:
+        client.chat_postMessage(channel=user.id, **reply)
+    return ack()
+
+
+def is_leader(services: Services, client: WebClient, team_id: str, user: SlackUser) -> bool:
+    """Whether `user` leads; the leadership channel's members are asked of Slack only when the
+    settings alone do not say yes."""
+    if services.workspaces.may_lead(team_id, user):
+        return True
+    config = services.workspaces.config(team_id)
+    if config is None or not config.leadership_channel:
+        return False
+    return services.workspaces.may_lead(team_id, user, channel_members(client, config.leadership_channel))
+
+
 def admin_of(context: BoltContext) -> SlackUser:
-    """The admin `require_admin` let through."""
+    """The admin `require_admin` (or the leader `require_leader`) let through."""
     return context["admin"]
 
 

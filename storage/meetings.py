@@ -327,8 +327,11 @@ def add_check_deliveries(
     session: Session,
     check: MeetingCheck,
     people: Iterable[tuple[str, str | None, str, datetime | None]],
+    confirmer: str | None,
 ) -> int:
-    """Write down who is asked (user, department, language, when their DM may go); returns how many."""
+    """Write down who is asked (user, department, language, when their DM may go); returns how many.
+    The `confirmer` is asked first (whether the meeting took place); the others wait until it is
+    confirmed as held."""
     count = 0
     for user_id, department, language, due_at in people:
         count += insert_once(
@@ -339,11 +342,31 @@ def add_check_deliveries(
             team_id=check.team_id,
             department=department,
             language=language,
-            status=PostStatus.PENDING,
+            status=PostStatus.PENDING if user_id == confirmer else PostStatus.HELD_BACK,
             due_at=due_at,
         )
-    check.audience_size = count
+    check.audience_size, check.confirmer = count, confirmer
     return count
+
+
+def confirm_held(session: Session, check: MeetingCheck, held: bool, now: datetime) -> bool:
+    """Record whether the meeting took place, once (False when it was already said): held, the others
+    are asked whether it was useful; not held, their questions are dropped unsent."""
+    won = session.execute(
+        update(MeetingCheck)
+        .where(MeetingCheck.id == check.id, MeetingCheck.held.is_(None))
+        .values(held=held, held_confirmed_at=now)
+        .returning(MeetingCheck.id)
+    ).first()
+    if won is None:
+        return False
+    session.execute(
+        update(MeetingCheckDelivery)
+        .where(MeetingCheckDelivery.check_id == check.id, MeetingCheckDelivery.status == PostStatus.HELD_BACK)
+        .values(status=PostStatus.PENDING if held else PostStatus.DROPPED)
+    )
+    session.refresh(check)
+    return True
 
 
 def pending_checks(session: Session) -> int:
@@ -355,11 +378,12 @@ def pending_checks(session: Session) -> int:
 
 
 def checked_meetings(session: Session, team_id: str, until: datetime) -> list[CheckedMeeting]:
-    """Every meeting of the workspace whose check had closed by `until`, with its ratings."""
+    """Every meeting of the workspace whose check had closed by `until`, with its ratings and whether
+    it was confirmed as held."""
     checks = session.execute(
-        select(MeetingCheck.id, MeetingCheck.meeting_id, MeetingCheck.occurrence_date).where(
-            MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= until
-        )
+        select(
+            MeetingCheck.id, MeetingCheck.meeting_id, MeetingCheck.occurrence_date, MeetingCheck.held
+        ).where(MeetingCheck.team_id == team_id, MeetingCheck.closes_at <= until)
     ).all()
     scores: dict[int, list[int]] = {}
     for check_id, score in session.execute(
@@ -369,8 +393,8 @@ def checked_meetings(session: Session, team_id: str, until: datetime) -> list[Ch
     ):
         scores.setdefault(check_id, []).append(score)
     return [
-        CheckedMeeting(meeting_id, day, tuple(scores.get(check_id, ())))
-        for check_id, meeting_id, day in checks
+        CheckedMeeting(meeting_id, day, tuple(scores.get(check_id, ())), held=bool(held))
+        for check_id, meeting_id, day, held in checks
     ]
 
 

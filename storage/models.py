@@ -59,6 +59,8 @@ class PostStatus(StrEnum):
     while the round is open. Not asked, so not a non-responder."""
     HOLIDAY = "holiday"
     """A delivery never sent: the round's date is a public holiday in its person's calendar."""
+    HELD_BACK = "held_back"
+    """A meeting's usefulness question waiting until the meeting is confirmed as held (then `pending`)."""
 
 
 UNKNOWN_DEPARTMENT = "unknown"
@@ -519,6 +521,37 @@ class NudgeState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ActionItem(Base):
+    """A leader took on a nudge: what they will do, who owns it, by when, and whether it was done.
+
+    One per modal submission (`request_key`, unique per workspace), so a resubmitted modal adds none.
+    `dimension` and `baseline` (the figures shown when it was taken) let later digests follow it up.
+    """
+
+    __tablename__ = "action_items"
+    __table_args__ = (
+        UniqueConstraint("team_id", "request_key"),
+        Index("ix_action_items_team_status", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    request_key: Mapped[str] = mapped_column(String(128))
+    nudge_key: Mapped[str] = mapped_column(String(96))
+    title: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(32))
+    due: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    """`open`, `done` or `dropped`."""
+    dimension: Mapped[str | None] = mapped_column(String(32))
+    baseline: Mapped[dict] = mapped_column(JSON)
+    """Group → the figure shown for the nudge's topic when it was taken (a shown mean or score only)."""
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Meeting(EndingRecurrenceColumns, Base):
     """A joint sales–marketing meeting series: when it meets (local time in an IANA zone), where both
     teams are reminded, and how long before."""
@@ -620,7 +653,9 @@ class MeetingRsvp(Base):
 class MeetingCheck(Base):
     """The "was it useful?" check of one meeting, once its check fell due: one per (meeting, date).
 
-    Its existence means the meeting was planned (adherence); an answer to it means it was held.
+    Its existence means the meeting was planned (adherence). Its `confirmer` (the owner, or the first
+    person asked) says whether it took place; only a meeting confirmed as held counts as held, and
+    only then do the others get the usefulness question.
     """
 
     __tablename__ = "meeting_checks"
@@ -637,6 +672,10 @@ class MeetingCheck(Base):
     audience_size: Mapped[int | None] = mapped_column(Integer)
     """None until the people asked are written down (with their rows, in one transaction)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmer: Mapped[str | None] = mapped_column(String(32))
+    held: Mapped[bool | None] = mapped_column(Boolean)
+    """None until the confirmer answers."""
+    held_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MeetingCheckDelivery(Base):

@@ -514,6 +514,21 @@ def rsvp(bot, driver, post, user_id: str, answer: str, *, twice_as_a_retry: bool
     return payload
 
 
+def confirm_held(
+    bot, driver, sandbox, held: bool = True, user_id: str = HEAD_OF_SALES
+) -> list[dict[str, Any]]:
+    """The meeting's owner answers whether it took place, on their latest check DM, and the usefulness
+    questions this releases go out; what the bot showed in place of the DM."""
+    dm = check_dms(sandbox, user_id)[-1]
+    row = next(b for b in dm.blocks if b.get("block_id") == "meeting_held")
+    button = next(e for e in row["elements"] if e["action_id"] == f"meeting_held:{'yes' if held else 'no'}")
+    message = {"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks}
+    response = driver.click(user_id, button["action_id"], button["value"], "meeting_held", message=message)
+    assert bot.wait_idle()
+    bot.meetings.run_due()
+    return replies_to(sandbox, response)
+
+
 def open_check_comment(bot, driver, dm, user_id: str, shown_in=None) -> dict:
     """Press "what should change?" in a check DM; the modal it opens. `shown_in`: the message the
     click says it came from (the DM itself unless told otherwise)."""

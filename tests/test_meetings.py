@@ -27,7 +27,7 @@ from bot.sandbox.workspace import (
     SALES_CHANNEL,
     SALESPEOPLE,
 )
-from storage.models import Meeting, MeetingCheckDelivery, MeetingReminder, MeetingRsvp
+from storage.models import Meeting, MeetingCheck, MeetingCheckDelivery, MeetingReminder, MeetingRsvp
 from tests.conversation import (
     FIRST_MEETING as FIRST,
 )
@@ -35,6 +35,7 @@ from tests.conversation import (
     MEETING_INPUTS,
     check_dms,
     command,
+    confirm_held,
     create_meeting,
     message_codes,
     open_check_comment,
@@ -398,8 +399,14 @@ def test_the_check_goes_only_to_those_going_and_the_owner_and_is_answered(bot, d
     for person, answer in ((SALESPEOPLE[0], "going"), (MARKETERS[0], "going"), (SALESPEOPLE[1], "not_going")):
         rsvp(bot, driver, post, person, answer)
     assert run_meetings_at(bot, clock, FIRST + timedelta(minutes=59)).checks == 0
-    assert run_meetings_at(bot, clock, FIRST + timedelta(hours=1)).checks == 3  # when it ends
+    # When it ends, its owner is asked first whether it took place; the others once he says it did.
+    assert run_meetings_at(bot, clock, FIRST + timedelta(hours=1)).checks == 1
     assert bot.meetings.run_due().checks == 0
+    assert check_dms(sandbox, SALESPEOPLE[0]) == []
+    asked = text_of({"blocks": check_dms(sandbox, HEAD_OF_SALES)[0].blocks})
+    assert "Did today's joint meeting take place?" in asked
+    (shown,) = confirm_held(bot, driver, sandbox)
+    assert shown["replace_original"] is True and "Was today's joint meeting useful?" in text_of(shown)
     for person in (SALESPEOPLE[0], MARKETERS[0], HEAD_OF_SALES):
         assert len(check_dms(sandbox, person)) == 1, person
     assert check_dms(sandbox, SALESPEOPLE[1]) == []
@@ -445,6 +452,7 @@ def test_adherence_shows_in_the_digest_and_ratings_feed_the_joint_meetings_dimen
     for person in raters:
         rsvp(bot, driver, post, person, "going")
     run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
+    confirm_held(bot, driver, sandbox)
     for person, score in zip(raters, (4, 5, 4, 3, 4, 5), strict=True):
         rate(bot, driver, check_dms(sandbox, person)[0], person, score)
     results = bot.services.insights.results("T0ACME001", FIRST + 4 * DAY)  # once its check closed
@@ -453,11 +461,41 @@ def test_adherence_shows_in_the_digest_and_ratings_feed_the_joint_meetings_dimen
     assert results.dimensions[EVERYONE, "joint_meetings"].respondents == 6
     run_meetings_at(
         bot, clock, SECOND + timedelta(hours=1)
-    )  # nobody answers the second one: planned, not held
+    )  # its owner never says the second one took place: planned, not held
     clock.set(SECOND + 4 * DAY)  # its check closed
     digest = text_of(command(bot, driver, OWNER, "digest preview")[0])
     assert "Joint meetings in the last 30 days: 1 of 2 held" in digest
     assert "No useful joint meeting" not in digest
+
+
+def test_a_meeting_its_owner_says_did_not_take_place_is_not_held_and_nobody_is_asked(
+    bot, driver, sandbox, clock
+):
+    create_meeting(bot, driver, threshold="3")
+    run_meetings_at(bot, clock, FIRST - DAY)
+    post = reminders_in(sandbox, SALES_CHANNEL)[0]
+    for person in (*SALESPEOPLE[:3], *MARKETERS[:3]):
+        rsvp(bot, driver, post, person, "going")
+    run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
+    (shown,) = confirm_held(bot, driver, sandbox, held=False)
+    assert "it did not take place" in text_of(shown)
+    assert all(check_dms(sandbox, person) == [] for person in (*SALESPEOPLE[:3], *MARKETERS[:3]))
+    # Once said, it stays said; nobody else was asked, so no rating can count.
+    with bot.database.session() as session:
+        check_id = str(session.scalars(select(MeetingCheck.id)).one())
+    again = driver.click(
+        HEAD_OF_SALES, "meeting_held:yes", check_id, "meeting_held", channel_id=SALES_CHANNEL
+    )
+    assert bot.wait_idle()
+    assert "already answered" in text_of(replies_to(sandbox, again)[0])
+    with bot.database.session() as session:
+        statuses = set(session.scalars(select(MeetingCheckDelivery.status)))
+    assert statuses == {"sent", "dropped"}
+    clock.set(FIRST + 4 * DAY)  # its check closed
+    digest = text_of(command(bot, driver, OWNER, "digest preview")[0])
+    assert "Joint meetings in the last 30 days: 0 of 1 held" in digest
+    results = bot.services.insights.results("T0ACME001", FIRST + 4 * DAY)
+    assert (EVERYONE, "mtg01") not in results.items or results.items[EVERYONE, "mtg01"].withheld
 
 
 def test_no_useful_meeting_in_thirty_days_brings_the_nudge(bot, driver, sandbox, clock):
@@ -466,6 +504,7 @@ def test_no_useful_meeting_in_thirty_days_brings_the_nudge(bot, driver, sandbox,
     run_meetings_at(bot, clock, FIRST - DAY)
     rsvp(bot, driver, reminders_in(sandbox, SALES_CHANNEL)[0], SALESPEOPLE[0], "going")
     run_meetings_at(bot, clock, FIRST + timedelta(hours=1))
+    confirm_held(bot, driver, sandbox)
     rate(bot, driver, check_dms(sandbox, SALESPEOPLE[0])[0], SALESPEOPLE[0], 2)  # held, not useful
     command(bot, driver, OWNER, "meeting pause Pipeline review")
     clock.set(FIRST + timedelta(days=29))

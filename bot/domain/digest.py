@@ -13,6 +13,7 @@ from bot.domain.snapshot import Snapshot
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
 if TYPE_CHECKING:
+    from bot.domain.action_items import FollowUp
     from bot.domain.meetings import Adherence
 
 MAX_GAPS = 3
@@ -102,6 +103,8 @@ class DigestView:
     never counted as not answering."""
     own_time: bool = False
     """Some of the week's rounds went at each person's own time, and closed when the last window ended."""
+    follow_ups: tuple[FollowUp, ...] = ()
+    """Action items leaders took on, and how their topics moved since."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:

@@ -405,6 +405,8 @@ class CheckedMeeting:
     meeting_id: int
     day: date
     ratings: tuple[int, ...]
+    held: bool = False
+    """Its owner (or the first person asked) confirmed that it took place."""
 
 
 @dataclass(frozen=True)
@@ -417,7 +419,7 @@ class MeetingRecord:
 
 
 def meeting_record(checked: Sequence[CheckedMeeting], today: date) -> MeetingRecord:
-    """Held (at least one answer) against planned, per series then summed, and days since a useful one.
+    """Held (confirmed as held) against planned, per series then summed, and days since a useful one.
 
     Only meetings whose check fell due count as planned, so skipped dates and meetings still to come
     never do; tracking starts with the first planned meeting, so a workspace whose meetings never turn
@@ -428,7 +430,7 @@ def meeting_record(checked: Sequence[CheckedMeeting], today: date) -> MeetingRec
     per_series = [
         adherence(
             [m.day for m in recent if m.meeting_id == series],
-            [m.day for m in recent if m.meeting_id == series and m.ratings],
+            [m.day for m in recent if m.meeting_id == series and m.held],
         )
         for series in {m.meeting_id for m in recent}
     ]

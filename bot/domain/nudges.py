@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.scoring import STAGES, Figure, Results
+from bot.domain.scoring import BAND_FLOORS, STAGES, Figure, Results
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
 LOW_DIMENSION = "low_dimension"
@@ -26,7 +26,7 @@ KINDS = (LOW_DIMENSION, WIDE_GAP, LOW_PARTICIPATION, STAGE_DROP, NEXT_STAGE, NO_
 LEADERS, BOTH_TEAMS = "leaders", "both_teams"
 
 #: Lower is more urgent. A drop or a lasting low matters more than a gap, which is a prompt to talk
-#: (Homburg & Jensen); the next step is general advice, so it only fills a slot nothing else needs.
+#: (Homburg & Jensen). The next step has a slot of its own, always last.
 PRIORITY = {
     STAGE_DROP: 1,
     LOW_DIMENSION: 2,
@@ -36,7 +36,6 @@ PRIORITY = {
     NEXT_STAGE: 6,
 }
 
-LOW_MEAN = 2.5
 LOW_WEEKS = 3
 GAP_WIDTH = 1.0
 LOW_SHARE = 0.4
@@ -45,7 +44,7 @@ MEETING_DAYS = 30
 #: Means of means carry float noise (7/3 − 4/3 is 1.0000000000000002); it must not decide a boundary.
 _EPSILON = 1e-9
 
-#: What to do about a dimension that stays low.
+#: What to do about a dimension that stays below the next stage's band, or that the teams see apart.
 DIMENSION_ACTIONS = {
     # §5 joint activities: forecasting and target setting are where synergy happens.
     "joint_planning": "joint_planning_session",
@@ -68,14 +67,30 @@ DIMENSION_ACTIONS = {
     "decision_rights": "write_decision_rights",
 }
 
-#: The current stage's next step (§3).
-NEXT_STAGE_ACTIONS = {
-    "undefined": "define_processes_and_roles",
-    # Planning and training together before a meeting rhythm: frequency alone did not help (Kahn).
-    "defined": "joint_planning_and_training",
-    "aligned": "shared_metrics_and_rewards",
-    # §2: full integration is rare; culture is the hardest part to keep (§3).
-    "integrated": "sustain_culture",
+#: The playbook (§3, from the seeds): per stage, the concrete steps towards the next one, rotated week
+#: by week so the stage's slot does not repeat one step. Integrated's steps keep it (§2: it is rare, and
+#: culture is the hardest part to keep).
+PLAYBOOK = {
+    # Undefined → Defined: processes and rules for hand-offs, roles, a common language.
+    "undefined": ("step_handoff_rules", "step_roles", "step_lead_definition", "step_stage_names"),
+    # Defined → Aligned: plan and train together, marketing in key accounts, sales using marketing's
+    # terms, joint meetings on a rhythm (useful ones: frequency alone did not help, Kahn).
+    "defined": (
+        "step_joint_planning",
+        "step_joint_training",
+        "step_key_accounts",
+        "step_common_terms",
+        "step_meeting_rhythm",
+    ),
+    # Aligned → Integrated: shared structures and systems, shared metrics and rewards, flexible
+    # budgets, a "rise or fall together" culture.
+    "aligned": (
+        "step_shared_systems",
+        "step_shared_rewards",
+        "step_flexible_budget",
+        "step_rise_or_fall_together",
+    ),
+    "integrated": ("step_review_structures", "step_onboard_together", "step_job_rotation"),
 }
 
 DISCUSS_GAP = "discuss_gap"
@@ -83,15 +98,29 @@ EXPLAIN_AND_ACT = "explain_and_act"
 REVIEW_WHAT_CHANGED = "review_what_changed"
 HOLD_USEFUL_JOINT_MEETING = "hold_useful_joint_meeting"
 
-#: Every action code a nudge can carry, so the templates can be checked for completeness.
+#: Every action code a nudge can carry, so the templates can be checked for completeness. Each has a
+#: sentence of its own, and a digest carries an action at most once: no two nudges say the same thing.
 ACTIONS = (
     *DIMENSION_ACTIONS.values(),
-    *NEXT_STAGE_ACTIONS.values(),
+    *(step for steps in PLAYBOOK.values() for step in steps),
     DISCUSS_GAP,
     EXPLAIN_AND_ACT,
     REVIEW_WHAT_CHANGED,
     HOLD_USEFUL_JOINT_MEETING,
 )
+
+
+def target_stage(stage: str | None) -> str:
+    """The band a dimension is held to: the next stage's (Integrated's own once there); Defined's
+    while the stage is unknown."""
+    if stage is None:
+        return STAGES[1]
+    return STAGES[min(STAGES.index(stage) + 1, len(STAGES) - 1)]
+
+
+def band_floor_mean(stage: str) -> float:
+    """The mean rating (1–5) where a stage's band begins on the 20–100 scale."""
+    return BAND_FLOORS[STAGES.index(stage)] / 20
 
 
 @dataclass(frozen=True)
@@ -125,39 +154,42 @@ def nudges(
     history: Sequence[WeekSnapshot],
     dimension_of: Mapping[str, str],
     *,
+    quiet: Collection[str] = (),
     days_since_useful_meeting: int | None = None,
     max_nudges: int = 4,
 ) -> list[Nudge]:
-    """The most urgent nudges for the last week of `history` (oldest first, one snapshot a week).
+    """The nudges for the last week of `history` (oldest first, one snapshot a week).
 
-    A short list gets read: they are ordered by priority, then by strength of evidence (lower mean,
-    wider gap, lower share first), then by key, and cut to `max_nudges`; the next-stage nudge comes
-    last, so it stays only when there is room. `dimension_of` maps item ids to dimension ids.
+    One slot always holds the playbook's step for the current stage (the first of this week's
+    rotation that leaders have not acted on or snoozed), so urgent nudges cannot crowd it out. The
+    others, minus the `quiet` keys (acted on or snoozed), fill the rest: ordered by priority, then by
+    strength of evidence (lower mean, wider gap, lower share first), then by key; a nudge whose action
+    an earlier one already carries is left out, so no two say the same sentence. `dimension_of` maps
+    item ids to dimension ids.
     """
     if max_nudges < 0:
         raise ValueError(f"max_nudges must not be negative, not {max_nudges}")
     ranked: list[tuple[Nudge, float]] = []
+    step = None
     if history:
         current = history[-1]
         ranked += _low_dimensions(history)
-        ranked += _wide_gaps(current.results, dimension_of)
+        ranked += _wide_gaps(history, dimension_of)
         ranked += _low_participation(current.participation)
         ranked += _stage_drop(history)
-        ranked += _next_stage(current.stage)
+        step = _next_step(current, quiet)
     ranked += _no_useful_meeting(days_since_useful_meeting)
     ranked.sort(key=lambda pair: (pair[0].priority, -pair[1], pair[0].key))
-    chosen: dict[str, Nudge] = {}
+    chosen: list[Nudge] = []
+    said = {step.action} if step else set()
     for nudge, _strength in ranked:
-        chosen.setdefault(nudge.key, nudge)
-    return list(chosen.values())[:max_nudges]
-
-
-def without_snoozed(nudges: Sequence[Nudge], snoozed_keys: Collection[str]) -> list[Nudge]:
-    """Drop what leaders snoozed or marked in progress, so the digest does not repeat it.
-
-    Filter the uncut list (a large `max_nudges`) and cut after, so a snoozed nudge frees its slot.
-    """
-    return [nudge for nudge in nudges if nudge.key not in snoozed_keys]
+        if nudge.key in quiet or nudge.action in said:
+            continue
+        said.add(nudge.action)
+        chosen.append(nudge)
+    if step is None or max_nudges == 0:
+        return chosen[:max_nudges]
+    return [*chosen[: max_nudges - 1], step]
 
 
 def _below(value: float, limit: float) -> bool:
@@ -169,53 +201,71 @@ def _above(value: float, limit: float) -> bool:
 
 
 def _low_dimensions(history: Sequence[WeekSnapshot]) -> list[tuple[Nudge, float]]:
-    """§3/§4/§5: a dimension low for weeks in a row calls for that dimension's action.
+    """§3/§4/§5: a dimension below the next stage's band for weeks in a row calls for its action.
 
-    Several weeks, not one, because a rolling window's mean moves with who happened to answer.
+    The band, not a fixed mark: a company that is Aligned is held to where Integrated begins, so its
+    weakest dimension gets advice even at 3.0 of 5. Several weeks, not one, because a rolling
+    window's mean moves with who happened to answer.
     """
+    current = history[-1]
+    target = target_stage(current.stage)
+    limit = band_floor_mean(target)
     found = []
-    for group, dimension in history[-1].results.dimensions:
+    for group, dimension in current.results.dimensions:
         if group != EVERYONE or dimension not in DIMENSION_ACTIONS:
             continue
-        weeks = _low_streak(history, dimension)
+        weeks = _streak(history, lambda results, dimension=dimension: _low(results, dimension, limit))
         if weeks < LOW_WEEKS:
             continue
-        figure = history[-1].results.dimensions[EVERYONE, dimension]
+        figure = current.results.dimensions[EVERYONE, dimension]
+        evidence: dict[str, float | int | str] = {
+            "dimension": dimension,
+            "mean": figure.mean,
+            "respondents": figure.respondents,
+            "target_stage": target,
+            "target": limit,
+            "weeks": weeks,
+        }
+        if dimension in current.results.dimension_gaps:
+            sides = current.results.dimensions
+            evidence |= _sides(sides[SALES, dimension], sides[MARKETING, dimension])
+            evidence["gap"] = abs(current.results.dimension_gaps[dimension])
         nudge = Nudge(
             key=f"{LOW_DIMENSION}:{dimension}",
             kind=LOW_DIMENSION,
             action=DIMENSION_ACTIONS[dimension],
-            evidence={
-                "dimension": dimension,
-                "mean": figure.mean,
-                "respondents": figure.respondents,
-                "weeks": weeks,
-            },
+            evidence=evidence,
             audience=LEADERS,
             priority=PRIORITY[LOW_DIMENSION],
         )
-        found.append((nudge, LOW_MEAN - figure.mean))
+        found.append((nudge, limit - figure.mean))
     return found
 
 
-def _low_streak(history: Sequence[WeekSnapshot], dimension: str) -> int:
-    """How many weeks, back from the last, everyone's mean was shown and low; a withheld week ends it."""
+def _low(results: Results, dimension: str, limit: float) -> bool:
+    figure = results.dimensions.get((EVERYONE, dimension))
+    return figure is not None and not figure.withheld and _below(figure.mean, limit)
+
+
+def _streak(history: Sequence[WeekSnapshot], holds) -> int:
+    """How many weeks, back from the last, `holds(results)` was true; a week where it was not ends it."""
     weeks = 0
     for snapshot in reversed(history):
-        figure = snapshot.results.dimensions.get((EVERYONE, dimension))
-        if figure is None or figure.withheld or not _below(figure.mean, LOW_MEAN):
+        if not holds(snapshot.results):
             break
         weeks += 1
     return weeks
 
 
-def _wide_gaps(results: Results, dimension_of: Mapping[str, str]) -> list[tuple[Nudge, float]]:
+def _wide_gaps(history: Sequence[WeekSnapshot], dimension_of: Mapping[str, str]) -> list[tuple[Nudge, float]]:
     """§7: the perception gap is a first-class result; a wide one is worth talking about.
 
-    Some differences between the two thought worlds help (Homburg & Jensen 2007), so the action is
-    a conversation both teams may see, not a verdict. One nudge per dimension, the widest of the
-    dimension's gap and its items' gaps, so one topic cannot take every slot.
+    Some differences between the two thought worlds help (Homburg & Jensen 2007), so the nudge is a
+    conversation both teams may see, not a verdict, with the topic's own action to talk about. One
+    nudge per dimension, the widest of the dimension's gap and its items' gaps, so one topic cannot
+    take every slot.
     """
+    results = history[-1].results
     candidates = [(dimension, None, gap) for dimension, gap in results.dimension_gaps.items()]
     candidates += [(dimension_of.get(item, item), item, gap) for item, gap in results.item_gaps.items()]
     candidates.sort(key=lambda c: (-abs(c[2]), c[1] is not None, c[1] or c[0]))
@@ -226,16 +276,20 @@ def _wide_gaps(results: Results, dimension_of: Mapping[str, str]) -> list[tuple[
     found = []
     for topic, (item, gap) in widest.items():
         figures = results.items if item else results.dimensions
+        gaps_of = (lambda r: r.item_gaps) if item else (lambda r: r.dimension_gaps)
         key = item or topic
         sales, marketing = figures[SALES, key], figures[MARKETING, key]
         where = {"item": item} if item else {}
         if topic != item:
             where["dimension"] = topic
+        weeks = _streak(
+            history, lambda r, key=key, gaps_of=gaps_of: _above(abs(gaps_of(r).get(key, 0.0)), GAP_WIDTH)
+        )
         nudge = Nudge(
             key=f"gap:{key}",
             kind=WIDE_GAP,
-            action=DISCUSS_GAP,
-            evidence={**where, **_sides(sales, marketing), "gap": abs(gap)},
+            action=DIMENSION_ACTIONS.get(topic, DISCUSS_GAP),
+            evidence={**where, **_sides(sales, marketing), "gap": abs(gap), "weeks": weeks},
             audience=BOTH_TEAMS,
             priority=PRIORITY[WIDE_GAP],
         )
@@ -296,23 +350,36 @@ def _stage_drop(history: Sequence[WeekSnapshot]) -> list[tuple[Nudge, float]]:
     return [(nudge, 0.0)]
 
 
-def _next_stage(stage: str | None) -> list[tuple[Nudge, float]]:
-    """§3: the next step from where the company stands; nothing while the stage is unknown."""
-    if stage is None:
-        return []
-    index = STAGES.index(stage)
-    evidence: dict[str, float | int | str] = {"stage": stage}
-    if index + 1 < len(STAGES):
-        evidence["next_stage"] = STAGES[index + 1]
-    nudge = Nudge(
-        key=f"{NEXT_STAGE}:{stage}",
-        kind=NEXT_STAGE,
-        action=NEXT_STAGE_ACTIONS[stage],
-        evidence=evidence,
-        audience=BOTH_TEAMS,
-        priority=PRIORITY[NEXT_STAGE],
-    )
-    return [(nudge, 0.0)]
+def _next_step(current: WeekSnapshot, quiet: Collection[str]) -> Nudge | None:
+    """§3: this week's step of the playbook from the current stage; nothing while the stage is unknown.
+
+    Steps rotate by the week's number, so consecutive digests suggest different ones; a step leaders
+    acted on or snoozed gives way to the next in the rotation.
+    """
+    if current.stage is None:
+        return None
+    steps = PLAYBOOK[current.stage]
+    start = current.week.toordinal() // 7 % len(steps)
+    evidence: dict[str, float | int | str] = {
+        "stage": current.stage,
+        "target_stage": target_stage(current.stage),
+    }
+    composite = current.results.composites.get(EVERYONE)
+    if composite is not None and not composite.withheld:
+        evidence["score"] = composite.score
+    for offset in range(len(steps)):
+        action = steps[(start + offset) % len(steps)]
+        key = f"{NEXT_STAGE}:{action}"
+        if key not in quiet:
+            return Nudge(
+                key=key,
+                kind=NEXT_STAGE,
+                action=action,
+                evidence=evidence,
+                audience=BOTH_TEAMS,
+                priority=PRIORITY[NEXT_STAGE],
+            )
+    return None
 
 
 def _no_useful_meeting(days: int | None) -> list[tuple[Nudge, float]]:

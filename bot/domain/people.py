@@ -53,6 +53,21 @@ def may_administer(user: SlackUser, configured_admins: Collection[str]) -> bool:
     return user.is_admin or user.is_owner or user.id in configured_admins
 
 
+def may_lead(
+    user: SlackUser,
+    configured_admins: Collection[str],
+    named_leaders: Collection[str],
+    leadership_members: Collection[str],
+) -> bool:
+    """Leaders read the preview and act on the digest's nudges: the admins, the people an admin
+    named to receive the digest, and the members of the leadership channel (where it is posted)."""
+    if user.deleted or user.is_bot or user.is_guest:
+        return False
+    return (
+        may_administer(user, configured_admins) or user.id in named_leaders or user.id in leadership_members
+    )
+
+
 def choose_language(override: str | None, slack_locale: str | None, workspace_default: str) -> str:
     """A person's own choice first, then their Slack locale, then the workspace default."""
     if override in SUPPORTED_LANGUAGES:

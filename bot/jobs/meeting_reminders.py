@@ -186,7 +186,8 @@ class MeetingRunner:
             self._build_check_audience(check_id, team_id)
 
     def _build_check_audience(self, check_id: int, team_id: str) -> None:
-        """Who said they would go, and the owner: with their department and language, written down once."""
+        """Who said they would go, and the owner: with their department and language, written down once.
+        The owner (or, without one, the first person asked) confirms first that the meeting took place."""
         with self.database.session() as session:
             check = session.get(MeetingCheck, check_id)
             meeting = session.get(Meeting, check.meeting_id)
@@ -226,7 +227,9 @@ class MeetingRunner:
             check = session.get(MeetingCheck, check_id, with_for_update=True)
             if check is None or check.audience_size is not None:
                 return  # another process wrote the audience first
-            store.add_check_deliveries(session, check, rows)
+            asked = [user_id for user_id, _department, _language, _due_at in rows]
+            confirmer = owner if owner in asked else (asked[0] if asked else None)
+            store.add_check_deliveries(session, check, rows, confirmer)
 
 
 # ----- what the outbox posts ---------------------------------------------------------------------

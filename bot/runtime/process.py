@@ -28,6 +28,7 @@ from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server
 from bot.runtime.settings import ConfigError, Settings
 from bot.runtime.startup import SlackAccess, database_faults_explained, open_secrets
+from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pulses import PulseService
@@ -145,6 +146,7 @@ class BotRuntime:
             ),
             pulses=pulses,
             insights=insights,
+            action_items=ActionItemService(self.database, insights),
             meetings=meetings,
             digests=self.digests,
             pulse_runner=self.runner,

@@ -61,6 +61,10 @@ COMMENTS = {
 }
 #: Who goes to the weekly joint meeting (and so gets the question afterwards).
 MEETING_REGULARS = (HEAD_OF_SALES, HEAD_OF_MARKETING, SALESPEOPLE[0], MARKETERS[0], MARKETERS[1])
+#: After the rounds of these weeks (by index), Monday's digest goes out and the head of marketing, a
+#: leader but no admin, takes its playbook step on; later she marks it done from her Home tab.
+ACTION_TAKEN_WEEK, ACTION_DONE_WEEK = 3, 7
+ACTION_TITLE = "Agree one definition of a qualified lead, and who calls it within two days"
 #: A bound on the meeting events run in one move of the clock (two reminders and a question a week).
 MAX_MEETING_STEPS = 10
 
@@ -270,8 +274,14 @@ class DemoStory:
             "the 15-minute reminder", lambda: self._advance(self.bot.meetings.next_wakeup(), reply=False)
         )
         self.step(
-            "Thursday 16:00, the meeting is over: those who were going get one question",
+            f"Thursday 16:00, the meeting is over: its owner, {self.name(HEAD_OF_SALES)}, is asked whether it"
+            " took place",
             lambda: self._advance(self.bot.meetings.next_wakeup(), reply=False),
+            people={HEAD_OF_SALES},
+        )
+        self.step(
+            f"{self.name(HEAD_OF_SALES)} confirms it did: those who were going get one question",
+            self._confirm_held,
             people={member},
         )
         self.step(
@@ -308,6 +318,10 @@ class DemoStory:
             f" {_points(everyone)}{stage} (sales {_points(composites[SALES])},"
             f" marketing {_points(composites[MARKETING])})"
         )
+        if week == ACTION_TAKEN_WEEK:
+            self._take_action()
+        if week == ACTION_DONE_WEEK:
+            self._close_action()
 
     def create_meeting(self) -> None:
         owner = OWNER
@@ -348,6 +362,7 @@ class DemoStory:
             self.quietly("the joint meeting", self.bot.meetings.run_due)
             if reply:
                 self._rsvp()
+                self._confirm_held()
                 self._rate_meeting(week)
         self.clock.set(max(moment, self.clock.now()))
 
@@ -368,6 +383,61 @@ class DemoStory:
                 message={"ts": post.ts, "channel": post.channel, "blocks": post.blocks},
             )
 
+    def _take_action(self) -> None:
+        """Monday's digest; the head of marketing takes its playbook step (the last nudge) on."""
+        leader = HEAD_OF_MARKETING
+        self.quietly("Monday's digest", self.bot.digests.run_due)
+        post = [m for m in self.sandbox.messages_in(LEADERSHIP_CHANNEL) if _event(m).get("digest_post")][-1]
+        rows = [b for b in post.blocks if b.get("block_id", "").startswith("nudge:")]
+        take = next(e for e in rows[-1]["elements"] if e["action_id"] == "nudge_act")
+        block, message = rows[-1]["block_id"], {"ts": post.ts, "channel": post.channel, "blocks": post.blocks}
+        self.step(
+            f"Monday: the digest's last suggestion is always the playbook's next step; {self.name(leader)},"
+            " head of marketing (a leader, not an admin), presses “We're on it”",
+            lambda: self.driver.click(leader, "nudge_act", take["value"], block, message=message),
+            people={leader},
+        )
+        modal = self.sandbox.latest_view_for(leader).view
+        self.step(
+            f"{self.name(leader)} takes it on: “{ACTION_TITLE}”, owned by her, due in four weeks",
+            lambda: self.driver.submit_view(leader, modal, {"note": ACTION_TITLE}),
+            people={leader},
+        )
+
+    def _close_action(self) -> None:
+        """The head of marketing marks her action item done on her Home tab: both teams hear of it."""
+        leader = HEAD_OF_MARKETING
+        self.step(
+            f"Four weeks on, {self.name(leader)} opens her Home tab: leaders see their action items",
+            lambda: self.driver.event({"type": "app_home_opened", "user": leader}),
+            people={leader},
+        )
+        home = self.sandbox.home_views[leader].view
+        row = next(b for b in home["blocks"] if b.get("block_id", "").startswith("action_item:"))
+        done = next(e for e in row["elements"] if e["action_id"] == "action_item_done")
+        self.step(
+            f"{self.name(leader)} marks the action item done on her Home tab: both teams hear what was done",
+            lambda: self.driver.click(leader, "action_item_done", done["value"], row["block_id"], view=home),
+            people={leader, SALES_CHANNEL, MARKETING_CHANNEL},
+        )
+
+    def _confirm_held(self) -> None:
+        """The meeting's owner says it took place, so the others are asked whether it was useful."""
+        questions = [m for m in self.sandbox.dms_to(HEAD_OF_SALES) if _event(m).get("meeting_check")]
+        dm = questions[-1] if questions else None
+        row = next((b for b in dm.blocks if b.get("block_id") == "meeting_held"), None) if dm else None
+        if row is None:
+            return
+        took_place = row["elements"][0]
+        message = {"ts": dm.ts, "channel": dm.channel, "blocks": dm.blocks}
+        self.quietly(
+            "the owner confirms the meeting",
+            lambda: self.driver.click(
+                HEAD_OF_SALES, took_place["action_id"], took_place["value"], "meeting_held", message=message
+            ),
+        )
+        self.quietly("the joint meeting", self.bot.meetings.run_due)
+
     def _rate_meeting(self, week: int) -> None:
         """Those asked rate the meeting they just had: middling at first, more useful as weeks pass."""
         rng = random.Random(f"demo-meeting-{week}")
@@ -376,8 +446,10 @@ class DemoStory:
             if not questions or questions[-1].ts in self.rated:
                 continue
             dm = questions[-1]
+            row = next((b for b in dm.blocks if b.get("block_id") == "meeting_check"), None)
+            if row is None:  # not confirmed as held: nobody is asked
+                continue
             self.rated.add(dm.ts)
-            row = next(b for b in dm.blocks if b.get("block_id") == "meeting_check")
             score = min(5, max(1, round(rng.gauss(3 + week / (WEEKS - 1), 0.6))))
             button = row["elements"][score - 1]
             self.driver.click(
@@ -502,7 +574,8 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
             story.play()
             digest, persian_digest = story.digest_text(), story.persian_digest_text()
         problems = sandbox.invalid_payloads()
-        charts = [f for f in sandbox.files.values() if f.content and f.name.endswith(".png")]
+        pngs = [f for f in sandbox.files.values() if f.content and f.name.endswith(".png")]
+        charts = [max(pngs, key=lambda f: f.name)] if pngs else []  # the last digest's (named by its week)
         calendars = {f.name: f for f in sandbox.files.values() if f.content and f.name.endswith(".ics")}
     header = [
         "alignbot demo: the real bot, served over HTTP, against the local Slack sandbox (no Slack account).",

@@ -15,9 +15,10 @@ from itertools import chain, groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
+from bot.domain.action_items import follow_ups
 from bot.domain.digest import MAX_NUDGES, DigestView, DimensionRow, TrendPoint, compose, dimension_rows
 from bot.domain.meetings import meeting_record
-from bot.domain.nudges import KINDS, WeekSnapshot, nudges, without_snoozed
+from bot.domain.nudges import WeekSnapshot, nudges
 from bot.domain.scoring import (
     DEPARTMENTS,
     EVERYONE,
@@ -33,6 +34,7 @@ from bot.domain.scoring import (
 from bot.domain.snapshot import Snapshot, threshold_at
 from bot.domain.tallies import WEEK, WeeklyCounts, week_back
 from bot.services.pulses import PulseService
+from storage import action_items as action_store
 from storage import digests as digest_store
 from storage import insights as store
 from storage import meetings as meeting_store
@@ -205,15 +207,14 @@ class InsightService:
             meetings = meeting_record(meeting_store.checked_meetings(session, team_id, at), local_day)
             this_week = [round_id for round_id, _ in store.rounds_between(session, team_id, at - WEEK, at)]
             away, own_time = store.not_asked(session, team_id, this_week)
+            taken = action_store.items_of(session, team_id, until=at)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
-        suggestions = without_snoozed(
-            nudges(
-                history,
-                dimension_of,
-                days_since_useful_meeting=meetings.days_since_useful,
-                max_nudges=len(KINDS) * 20,
-            ),
-            quiet,
+        suggestions = nudges(
+            history,
+            dimension_of,
+            quiet=quiet,
+            days_since_useful_meeting=meetings.days_since_useful,
+            max_nudges=MAX_NUDGES,
         )
         current = history[-1]
         view = compose(
@@ -224,11 +225,11 @@ class InsightService:
             stage=current.stage,
             participation=current.participation,
             comments=comments,
-            nudges=suggestions[:MAX_NUDGES],
+            nudges=suggestions,
             meetings=meetings.adherence,
             snapshot=snapshot,
         )
-        return replace(view, away=away, own_time=own_time)
+        return replace(view, away=away, own_time=own_time, follow_ups=follow_ups(taken, current.results, local_day))
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:
         """`/align digest preview`: the digest at the snapshot instant, and how many people have
@@ -309,13 +310,6 @@ class InsightService:
         now = self.pulses.clock.now()
         with self.database.session() as session:
             digest_store.set_nudge_state(session, team_id, key, "snoozed", by, now, until=now + duration)
-
-    def act_on(self, team_id: str, key: str, by: str, note: str) -> None:
-        """A leader is acting on a nudge: it is not repeated while the work is in progress."""
-        with self.database.session() as session:
-            digest_store.set_nudge_state(
-                session, team_id, key, "in_progress", by, self.pulses.clock.now(), note=note
-            )
 
     def texts(self, team_id: str, language: str) -> tuple[dict[str, str], dict[str, str]]:
         """Statement texts and dimension names in `language`, for the digest template."""

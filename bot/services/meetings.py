@@ -86,6 +86,9 @@ class CheckView:
     has_comment: bool
     closed: bool
     language: str
+    confirm: bool = False
+    """This person is to say whether the meeting took place, and has not yet."""
+    held: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,26 @@ class MeetingService:
             has_comment=bool(delivery.comment),
             closed=check.closes_at <= self.clock.now(),
             language=delivery.language,
+            confirm=check.held is None and delivery.user_id == check.confirmer,
+            held=check.held,
         )
+
+    def confirm_held(
+        self, team_id: str, user_id: str, check_id: int, held: bool
+    ) -> tuple[str, CheckView | None]:
+        """(`saved` | `closed` | `already` | `not_asked`, the DM as it now reads): the confirmer says
+        whether the meeting took place, once; held, the others are asked whether it was useful."""
+        now = self.clock.now()
+        with self.database.session() as session:
+            check = session.get(MeetingCheck, check_id)
+            delivery = session.get(MeetingCheckDelivery, (check_id, user_id)) if check else None
+            if delivery is None or check.team_id != team_id or check.confirmer != user_id:
+                return "not_asked", None
+            if check.closes_at <= now:
+                return "closed", self._check_view(session, check, delivery)
+            if not store.confirm_held(session, check, held, now):
+                return "already", self._check_view(session, check, delivery)
+            return "saved", self._check_view(session, check, delivery)
 
     def answer_check(
         self, team_id: str, user_id: str, check_id: int, score: int
@@ -327,6 +349,8 @@ class MeetingService:
                 return "not_asked", None
             if check.closes_at <= now:
                 return "closed", self._check_view(session, check, delivery)
+            if not check.held:
+                return "not_asked", None  # the question is asked once the meeting is confirmed as held
             delivery.score, delivery.answered_at = score, now
             return "saved", self._check_view(session, check, delivery)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain.clock import Clock
-from bot.domain.people import SlackUser, choose_language, may_administer
+from bot.domain.people import SlackUser, choose_language, may_administer, may_lead
 from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
 from storage import digests as digest_store
@@ -41,6 +42,13 @@ class WorkspaceService:
     def may_administer(self, team_id: str, user: SlackUser) -> bool:
         with self.database.session() as session:
             return may_administer(user, store.configured_admins(session, team_id))
+
+    def may_lead(self, team_id: str, user: SlackUser, leadership_members: Collection[str] = ()) -> bool:
+        """An admin, a leader the digest settings name, or one of `leadership_members`."""
+        with self.database.session() as session:
+            settings = digest_store.settings_of(session, team_id)
+            admins = store.configured_admins(session, team_id)
+        return may_lead(user, admins, settings.leaders if settings else (), leadership_members)
 
     def language_for(self, team_id: str, user: SlackUser) -> str:
         with self.database.session() as session:

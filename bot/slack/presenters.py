@@ -21,6 +21,7 @@ from bot.slack.rendering import Renderer, default_renderer
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from bot.domain.action_items import ActionItem
     from bot.domain.cadence import CadenceForm
     from bot.domain.commands import Subcommand
     from bot.domain.digest import DigestView, DimensionRow, TrendPoint
@@ -126,10 +127,12 @@ class Presenter:
         last_digest: DigestView | None = None,
         digest_failures: Sequence[FailedPost] = (),
         next_digest: datetime | None = None,
+        action_items: Sequence[ActionItem] | None = None,
         digest_pictures: Sequence[str] = (),
     ) -> Payload:
-        """The Home tab; the digest's state is shown to admins of a workspace that is set up, with its
-        trend chart and heatmap (`digest_pictures`: the Slack file ids the digest's thread carries)."""
+        """The Home tab; the digest's state is shown to admins of a workspace that is set up; to leaders
+        the action items (None: not a leader) and the latest digest's trend chart and heatmap
+        (`digest_pictures`: the Slack file ids the digest's thread carries)."""
         return self._renderer.render(
             "home",
             language,
@@ -144,6 +147,7 @@ class Presenter:
             digest_failures=digest_failures,
             next_digest=next_digest,
             digest_pictures=digest_pictures,
+            action_items=action_items,
         )
 
     # ----- pulses ----------------------------------------------------------------------------------
@@ -227,13 +231,14 @@ class Presenter:
     ) -> Payload:
         return self._modal("digest_schedule_modal", language, metadata, settings=settings, timezone=timezone)
 
-    def nudge_act_modal(self, language: str, metadata: Metadata) -> Payload:
-        return self._modal("nudge_act_modal", language, metadata)
+    def nudge_act_modal(self, language: str, metadata: Metadata, owner: str, due: date) -> Payload:
+        """What a leader takes on: a sentence, its owner (them, to start with) and a due date."""
+        return self._modal("nudge_act_modal", language, metadata, owner=owner, due=due)
 
     def you_said_we_did(
         self, language: str, key: str, note: str, items: Mapping[str, str], dimensions: Mapping[str, str]
     ) -> Payload:
-        """What leaders did about a nudge, told to both teams."""
+        """What leaders did about a nudge (an action item marked done), told to both teams."""
         return self._renderer.render(
             "you_said_we_did", language, key=key, note=note, items=items, dimensions=dimensions
         )

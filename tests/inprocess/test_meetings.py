@@ -84,6 +84,11 @@ def test_the_check_is_rated_and_commented_and_a_stray_rating_refused(bot, sandbo
     person(MEMBER).taps("meeting_rsvp:going", on=reminder)
     clock.set(FIRST_MEETING + timedelta(hours=1))
     bot.meetings.run_due()
+    assert check_dms(sandbox, MEMBER) == []  # not before the owner says it took place
+    (question,) = check_dms(sandbox, HEAD_OF_SALES)
+    (shown,) = person(HEAD_OF_SALES).taps("meeting_held:yes", on=question)
+    assert shown["replace_original"] is True
+    bot.meetings.run_due()
     (dm,) = check_dms(sandbox, MEMBER)
     rater = person(MEMBER)
     five = next(b for b in dm.blocks if b.get("block_id") == "meeting_check")["elements"][4]

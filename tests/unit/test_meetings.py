@@ -628,15 +628,16 @@ def test_the_meeting_record_sums_series_over_thirty_days_and_tracks_from_the_fir
     today = date(2026, 4, 30)
     record = meetings.meeting_record(
         [
-            checked(1, date(2026, 3, 26), (5,)),  # useful, but outside the 30 days
-            checked(1, date(2026, 4, 2), (2, 3)),  # held, not useful
-            checked(1, date(2026, 4, 9), ()),  # planned, nobody answered
-            checked(2, date(2026, 4, 9), (4,)),  # another series on the same day counts on its own
-            checked(2, date(2026, 5, 7), (4,)),  # not yet
+            checked(1, date(2026, 3, 26), (5,), held=True),  # useful, but outside the 30 days
+            checked(1, date(2026, 4, 2), (2, 3), held=True),  # held, not useful
+            checked(1, date(2026, 4, 9), ()),  # planned, not confirmed as held
+            checked(2, date(2026, 4, 9), (4,), held=True),  # another series on the same day counts on its own
+            checked(2, date(2026, 4, 16), ()),  # the owner said it did not take place
+            checked(2, date(2026, 5, 7), (4,), held=True),  # not yet
         ],
         today,
     )
-    assert record.adherence == meetings.Adherence(planned=3, held=2, share=2 / 3)
+    assert record.adherence == meetings.Adherence(planned=4, held=2, share=2 / 4)
     assert record.days_since_useful == 21
     never_useful = meetings.meeting_record([checked(1, date(2026, 3, 26), (1,))], today)
     assert (never_useful.adherence.planned, never_useful.days_since_useful) == (0, 35)

@@ -13,18 +13,19 @@ from bot.domain.nudges import (
     ACTIONS,
     DIMENSION_ACTIONS,
     KINDS,
-    NEXT_STAGE_ACTIONS,
+    PLAYBOOK,
     Nudge,
     WeekSnapshot,
     nudges,
-    without_snoozed,
 )
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import (
+    BAND_FLOORS,
     EVERYONE,
     MARKETING,
     SALES,
     STAGES,
+    Composite,
     Figure,
     ItemMeta,
     Response,
@@ -101,35 +102,80 @@ def kinds(found: list[Nudge]) -> list[str]:
     return [nudge.kind for nudge in found]
 
 
+def without_step(found: list[Nudge]) -> list[Nudge]:
+    return [nudge for nudge in found if nudge.kind != "next_stage"]
+
+
 # ----- low dimension ------------------------------------------------------------------------------
 
 
-def test_a_dimension_low_for_three_weeks_calls_for_its_action():
-    found = nudges(history(*[everyone("information_sharing", 2.3)] * 3), DIMENSION_OF)
-    assert found == [
-        Nudge(
-            key="low_dimension:information_sharing",
-            kind="low_dimension",
-            action="sales_feedback_loop",
-            evidence={"dimension": "information_sharing", "mean": 2.3, "respondents": 10, "weeks": 3},
-            audience="leaders",
-            priority=2,
-        )
+def test_a_dimension_below_the_next_stage_for_three_weeks_calls_for_its_action():
+    found = nudges(history(*[everyone("information_sharing", 2.3)] * 3, stages=["defined"] * 3), DIMENSION_OF)
+    assert found[0] == Nudge(
+        key="low_dimension:information_sharing",
+        kind="low_dimension",
+        action="sales_feedback_loop",
+        evidence={
+            "dimension": "information_sharing",
+            "mean": 2.3,
+            "respondents": 10,
+            "target_stage": "aligned",
+            "target": 3.0,
+            "weeks": 3,
+        },
+        audience="leaders",
+        priority=2,
+    )
+    assert kinds(found) == ["low_dimension", "next_stage"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "target", "low", "fine"),
+    [
+        (None, 2.0, 1.9, 2.0),
+        ("undefined", 2.0, 1.9, 2.0),
+        ("defined", 3.0, 2.9, 3.0),
+        ("aligned", 4.0, 3.0, 4.0),
     ]
+    + [("integrated", 4.0, 3.9, 4.5)],
+)
+def test_the_mark_is_where_the_next_stage_begins(stage, target, low, fine):
+    """Aligned is held to Integrated's floor: its weakest dimension at 3.0 of 5 gets advice."""
+    found = without_step(nudges(history(*[everyone("knowledge", low)] * 3, stages=[stage] * 3), DIMENSION_OF))
+    assert [n.evidence["target"] for n in found] == [target]
+    assert (
+        without_step(nudges(history(*[everyone("knowledge", fine)] * 3, stages=[stage] * 3), DIMENSION_OF))
+        == []
+    )
+
+
+def test_a_low_dimension_shows_both_teams_when_both_are_shown():
+    week = results(
+        {
+            (EVERYONE, "key_accounts"): shown(2.5),
+            (SALES, "key_accounts"): shown(2.0, 6),
+            (MARKETING, "key_accounts"): shown(3.1, 7),
+        }
+    )
+    found = nudges(history(week, week, week, stages=["defined"] * 3), DIMENSION_OF)
+    evidence = found[0].evidence
+    assert (evidence["sales"], evidence["marketing"], evidence["gap"]) == (2.0, 3.1, pytest.approx(1.1))
+    # the gap nudge on the same dimension would say the same sentence: it is left out
+    assert kinds(found) == ["low_dimension", "next_stage"]
 
 
 def test_two_low_weeks_are_not_enough_and_the_streak_counts_every_low_week():
-    assert nudges(history(everyone("knowledge", 3.5), *[everyone("knowledge", 2.0)] * 2), DIMENSION_OF) == []
-    found = nudges(history(*[everyone("knowledge", 2.0)] * 5), DIMENSION_OF)
+    assert nudges(history(everyone("knowledge", 3.5), *[everyone("knowledge", 1.5)] * 2), DIMENSION_OF) == []
+    found = nudges(history(*[everyone("knowledge", 1.5)] * 5), DIMENSION_OF)
     assert [(n.action, n.evidence["weeks"]) for n in found] == [("cross_training", 5)]
 
 
 @pytest.mark.parametrize("week", range(3))
-def test_exactly_2_5_in_any_week_breaks_the_streak(week):
-    means = [2.4, 2.4, 2.4]
-    means[week] = 2.5
+def test_exactly_the_band_floor_in_any_week_breaks_the_streak(week):
+    means = [1.9, 1.9, 1.9]
+    means[week] = 2.0
     assert nudges(history(*[everyone("culture_trust", m) for m in means]), DIMENSION_OF) == []
-    means[week] = 2.49
+    means[week] = 1.99
     assert kinds(nudges(history(*[everyone("culture_trust", m) for m in means]), DIMENSION_OF)) == [
         "low_dimension"
     ]
@@ -143,7 +189,7 @@ def test_a_withheld_or_unasked_week_breaks_the_streak(gap_week):
 
 
 def test_department_figures_alone_do_not_make_a_dimension_low():
-    low_sales = results({(SALES, "key_accounts"): shown(1.0), (EVERYONE, "key_accounts"): shown(2.6)})
+    low_sales = results({(SALES, "key_accounts"): shown(1.0), (EVERYONE, "key_accounts"): shown(2.1)})
     assert nudges(history(low_sales, low_sales, low_sales), DIMENSION_OF) == []
 
 
@@ -157,13 +203,14 @@ def test_every_dimension_of_the_bank_has_its_own_action():
 # ----- wide gap -----------------------------------------------------------------------------------
 
 
-def test_a_wide_item_gap_is_a_prompt_for_both_teams_to_talk():
+def test_a_wide_item_gap_is_a_prompt_for_both_teams_to_talk_with_its_dimension_s_action():
     week = results(items={(SALES, "hbr05"): shown(2.1, 6), (MARKETING, "hbr05"): shown(3.4, 7)})
-    [found] = nudges(history(week), DIMENSION_OF)
+    narrow = results(items={(SALES, "hbr05"): shown(3.1, 6), (MARKETING, "hbr05"): shown(3.4, 7)})
+    [found] = nudges(history(narrow, week, week), DIMENSION_OF)
     assert (found.key, found.kind, found.action, found.audience) == (
         "gap:hbr05",
         "wide_gap",
-        "discuss_gap",
+        "sales_feedback_loop",
         "both_teams",
     )
     assert found.evidence == {
@@ -175,6 +222,7 @@ def test_a_wide_item_gap_is_a_prompt_for_both_teams_to_talk():
         "marketing_respondents": 7,
         "more_positive": "marketing",
         "gap": pytest.approx(1.3),
+        "weeks": 2,
     }
 
 
@@ -191,6 +239,7 @@ def test_an_item_missing_from_dimension_of_is_named_alone():
     week = results(items={(SALES, "custom9"): shown(1.0), (MARKETING, "custom9"): shown(3.0)})
     [found] = nudges(history(week), DIMENSION_OF)
     assert found.evidence["item"] == "custom9" and "dimension" not in found.evidence
+    assert found.action == "discuss_gap"
 
 
 def test_a_gap_of_exactly_one_point_is_not_wide_even_with_float_noise():
@@ -254,9 +303,12 @@ def test_low_participation_per_department_below_forty_percent():
     assert nudges(history(results(), participation={SALES: None, MARKETING: None}), DIMENSION_OF) == []
 
 
-def test_the_lower_share_comes_first():
+def test_the_lower_share_comes_first_and_the_same_advice_is_not_given_twice():
     week = history(results(), participation={SALES: 0.3, MARKETING: 0.1})
-    assert [n.key for n in nudges(week, DIMENSION_OF)] == ["participation:marketing", "participation:sales"]
+    assert [n.key for n in nudges(week, DIMENSION_OF)] == ["participation:marketing"]
+    assert [n.key for n in nudges(week, DIMENSION_OF, quiet={"participation:marketing"})] == [
+        "participation:sales"
+    ]
 
 
 def stage_history(*stages: str | None) -> list[WeekSnapshot]:
@@ -288,16 +340,45 @@ def test_no_drop_when_the_stage_held_rose_or_is_unknown(stages):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_one_next_step_for_the_current_stage(stage):
+def test_one_step_of_the_current_stage_s_playbook(stage):
     [found] = nudges(stage_history(stage), DIMENSION_OF)
-    assert (found.key, found.kind, found.action, found.audience) == (
-        f"next_stage:{stage}",
+    assert (found.key, found.kind, found.audience) == (
+        f"next_stage:{found.action}",
         "next_stage",
-        NEXT_STAGE_ACTIONS[stage],
         "both_teams",
     )
-    following = STAGES[STAGES.index(stage) + 1 :]
-    assert found.evidence == {"stage": stage, **({"next_stage": following[0]} if following else {})}
+    assert found.action in PLAYBOOK[stage]
+    following = STAGES[min(STAGES.index(stage) + 1, len(STAGES) - 1)]
+    assert found.evidence == {"stage": stage, "target_stage": following}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_steps_rotate_week_by_week_through_the_whole_playbook(stage):
+    steps = PLAYBOOK[stage]
+    assert len(steps) >= 3
+    seen = []
+    for week in range(len(steps)):
+        snapshot = WeekSnapshot(MONDAY + timedelta(weeks=week), results(), stage, {})
+        [found] = nudges([snapshot], DIMENSION_OF)
+        seen.append(found.action)
+    assert sorted(seen) == sorted(steps)
+    assert all(a != b for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_a_step_acted_on_or_snoozed_gives_way_to_the_next_one():
+    snapshot = WeekSnapshot(MONDAY, results(), "aligned", {})
+    [first] = nudges([snapshot], DIMENSION_OF)
+    [second] = nudges([snapshot], DIMENSION_OF, quiet={first.key})
+    assert second.kind == "next_stage" and second.action != first.action
+    every_step = {f"next_stage:{step}" for step in PLAYBOOK["aligned"]}
+    assert nudges([snapshot], DIMENSION_OF, quiet=every_step) == []
+
+
+def test_the_step_shows_the_score_it_rests_on():
+    composite = Composite(respondents=12, score=61.0, low=55.0, high=67.0, items=20)
+    week = Results(items={}, dimensions={}, composites={EVERYONE: composite}, item_gaps={}, dimension_gaps={})
+    [found] = nudges(history(week, stages=["aligned"]), DIMENSION_OF)
+    assert found.evidence == {"stage": "aligned", "target_stage": "integrated", "score": 61.0}
 
 
 def test_no_next_step_while_the_stage_is_unknown():
@@ -332,8 +413,9 @@ def busy_week() -> list[WeekSnapshot]:
     return history(week, week, week, stages=["aligned", "defined", "defined"], participation={MARKETING: 0.2})
 
 
-def test_order_by_priority_then_strength_and_the_next_step_only_if_there_is_room():
+def test_order_by_priority_then_strength_and_the_step_always_has_the_last_slot():
     everything = nudges(busy_week(), DIMENSION_OF, days_since_useful_meeting=40, max_nudges=10)
+    step = everything[-1]
     assert [n.key for n in everything] == [
         "stage_drop",
         "low_dimension:joint_planning",
@@ -341,11 +423,12 @@ def test_order_by_priority_then_strength_and_the_next_step_only_if_there_is_room
         "no_useful_meeting",
         "gap:hbr05",
         "gap:culture_trust",
-        "next_stage:defined",
+        step.key,
     ]
+    assert step.kind == "next_stage" and step.action in PLAYBOOK["defined"]
     assert [n.priority for n in everything] == sorted(n.priority for n in everything)
-    assert nudges(busy_week(), DIMENSION_OF, days_since_useful_meeting=40) == everything[:4]
-    assert nudges(busy_week(), DIMENSION_OF, max_nudges=6)[-1].kind == "next_stage"
+    assert nudges(busy_week(), DIMENSION_OF, days_since_useful_meeting=40) == [*everything[:3], step]
+    assert nudges(busy_week(), DIMENSION_OF, max_nudges=1) == [step]
     assert nudges(busy_week(), DIMENSION_OF, max_nudges=0) == []
     with pytest.raises(ValueError):
         nudges(busy_week(), DIMENSION_OF, max_nudges=-1)
@@ -353,14 +436,13 @@ def test_order_by_priority_then_strength_and_the_next_step_only_if_there_is_room
 
 def test_snoozed_nudges_are_dropped_and_free_their_slot():
     everything = nudges(busy_week(), DIMENSION_OF, max_nudges=10)
-    left = without_snoozed(everything, {"stage_drop", "gap:hbr05", "not:a:key"})
+    left = nudges(busy_week(), DIMENSION_OF, quiet={"stage_drop", "gap:hbr05", "not:a:key"})
     assert [n.key for n in left] == [
         "low_dimension:joint_planning",
         "participation:marketing",
         "gap:culture_trust",
-        "next_stage:defined",
+        everything[-1].key,
     ]
-    assert without_snoozed(everything, set()) == everything
 
 
 def test_the_same_input_in_any_mapping_order_gives_the_same_nudges():
@@ -422,6 +504,7 @@ def shown_numbers(snapshot: WeekSnapshot) -> set[float]:
     numbers |= {
         abs(g) for g in (*snapshot.results.item_gaps.values(), *snapshot.results.dimension_gaps.values())
     }
+    numbers |= {c.score for c in snapshot.results.composites.values() if not c.withheld}
     return numbers | {s for s in snapshot.participation.values() if s is not None}
 
 
@@ -438,22 +521,30 @@ def test_every_number_in_a_nudge_comes_from_a_shown_figure(weeks, threshold, max
     assert len(found) <= max_nudges
     assert len({n.key for n in found}) == len(found)
     assert [n.priority for n in found] == sorted(n.priority for n in found)
-    assert "next_stage" not in kinds(found)[:-1]
     current = snapshots[-1]
+    # the stage's step is never crowded out, and no two nudges say the same sentence
+    if current.stage is not None and max_nudges > 0:
+        assert found[-1].kind == "next_stage" and found[-1].action in PLAYBOOK[current.stage]
+    assert "next_stage" not in kinds(found)[:-1]
+    assert len({n.action for n in found}) == len(found)
     allowed = shown_numbers(current)
     for nudge in found:
+        assert nudge.evidence  # every nudge says what triggered it
         for name, value in nudge.evidence.items():
             if isinstance(value, str):
                 continue
             if name == "weeks":
                 assert 1 <= value <= len(snapshots)
+            elif name == "target":
+                assert value * 20 in BAND_FLOORS
             else:
                 assert value in allowed, (nudge.key, name, value)
         if nudge.kind == "low_dimension":
             dimension = nudge.evidence["dimension"]
+            assert {"mean", "target", "weeks"} <= set(nudge.evidence)
             for snapshot in snapshots[-nudge.evidence["weeks"] :]:
                 figure = snapshot.results.dimensions[EVERYONE, dimension]
-                assert not figure.withheld and figure.mean < 2.5
+                assert not figure.withheld and figure.mean < nudge.evidence["target"]
         if nudge.kind == "wide_gap":
             figures = current.results.items if "item" in nudge.evidence else current.results.dimensions
             key = nudge.evidence.get("item", nudge.evidence.get("dimension"))

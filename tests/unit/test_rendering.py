@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.domain import schedule
+from bot.domain.action_items import ActionItem, FollowUp, Movement
 from bot.domain.cadence import CadenceForm, CadenceSettings, form_from_settings
 from bot.domain.commands import SUBCOMMANDS
 from bot.domain.digest import compose
@@ -74,10 +75,55 @@ MEETING = MeetingSettings(
 ONE_OFF = replace(MEETING.recurrence, kind="once", weekdays=frozenset())
 
 
+ACTION_ITEMS = [
+    ActionItem(
+        id=n,
+        nudge_key=key,
+        title=title,
+        owner="U0ANA",
+        due=NOW.date(),
+        status=status,
+        taken_on=NOW.date(),
+        dimension=dimension,
+        baseline=baseline,
+        closed_on=NOW.date() if status != "open" else None,
+    )
+    for n, (key, title, status, dimension, baseline) in enumerate(
+        [
+            (
+                "low_dimension:information_sharing",
+                "Agree one <lead> definition",
+                "open",
+                "information_sharing",
+                {"sales": 2.4, "marketing": 2.9},
+            ),
+            ("next_stage:step_shared_rewards", "Shared bonus", "done", None, {"score": 61.0}),
+            ("gap:hbr05", "Weekly feedback form", "dropped", "information_sharing", {}),
+        ],
+        start=1,
+    )
+]
+FOLLOW_UPS = (
+    FollowUp(ACTION_ITEMS[0], (Movement("sales", 2.4, 3.1), Movement("marketing", 2.9, 3.0))),
+    FollowUp(ACTION_ITEMS[1], (Movement("score", 61.0, 64.0),)),
+    FollowUp(ACTION_ITEMS[2], ()),
+)
+
+
 def every_nudge() -> list[Nudge]:
     """One nudge of every kind, and one for every action code the rules can produce."""
     evidence = {
-        "low_dimension": {"dimension": "information_sharing", "mean": 2.3, "respondents": 9, "weeks": 3},
+        "low_dimension": {
+            "dimension": "information_sharing",
+            "mean": 2.3,
+            "respondents": 9,
+            "target_stage": "aligned",
+            "target": 3.0,
+            "weeks": 3,
+            "sales": 2.0,
+            "marketing": 2.6,
+            "gap": 0.6,
+        },
         "wide_gap": {
             "item": "hbr05",
             "dimension": "information_sharing",
@@ -85,10 +131,11 @@ def every_nudge() -> list[Nudge]:
             "marketing": 3.4,
             "more_positive": "marketing",
             "gap": 1.3,
+            "weeks": 2,
         },
         "low_participation": {"group": "sales", "share": 0.3},
         "stage_drop": {"previous_stage": "aligned", "stage": "defined", "weeks": 4},
-        "next_stage": {"stage": "defined", "next_stage": "aligned"},
+        "next_stage": {"stage": "defined", "target_stage": "aligned", "score": 52.0},
         "no_useful_meeting": {"days": 45},
     }
     made = [
@@ -98,12 +145,19 @@ def every_nudge() -> list[Nudge]:
             ("wide_gap", "discuss_gap"),
             ("low_participation", "explain_and_act"),
             ("stage_drop", "review_what_changed"),
-            ("next_stage", "joint_planning_and_training"),
+            ("next_stage", "step_joint_planning"),
             ("no_useful_meeting", "hold_useful_joint_meeting"),
         )
     ]
     made.append(
-        Nudge("next_stage:integrated", "next_stage", "sustain_culture", {"stage": "integrated"}, "leaders", 6)
+        Nudge(
+            "next_stage:step_job_rotation",
+            "next_stage",
+            "step_job_rotation",
+            {"stage": "integrated", "target_stage": "integrated"},
+            "leaders",
+            6,
+        )
     )
     made.append(
         Nudge(
@@ -178,6 +232,7 @@ CONTEXTS = {
                 )
             ],
             "next_digest": NOW,
+            "action_items": ACTION_ITEMS,
         },
         {
             "config": CONFIG,
@@ -190,6 +245,7 @@ CONTEXTS = {
             "last_digest": compose(NOW.date(), score([], {}, 5), None, None, None, {}, []),
             "digest_failures": [],
             "next_digest": None,
+            "action_items": [],
         },
         {
             "config": CONFIG,
@@ -351,7 +407,8 @@ CONTEXTS = {
         {
             "view": replace(
                 compose(NOW.date(), DIGEST_RESULTS, None, None, "defined", PARTICIPATION, []),
-                nudges=tuple(every_nudge()),
+                nudges=tuple(every_nudge()[:8]),  # one of each kind: a digest carries a few
+                follow_ups=FOLLOW_UPS,
             ),
             "items": {item.id: item.text("en") for item in BANK.items}
             | {"A": "Statement A", "B": "Statement B"},
@@ -379,7 +436,7 @@ CONTEXTS = {
         )
     ],
     "chart_labels": [{}],
-    "nudge_act_modal": [{"private_metadata": "{}"}],
+    "nudge_act_modal": [{"private_metadata": "{}", "owner": "U0ANA", "due": NOW.date()}],
     "digest_schedule_modal": [
         {
             "settings": SimpleNamespace(weekday=0, local_time="09:00", to_channel=True, leaders=["U1"]),
@@ -486,6 +543,8 @@ CONTEXTS = {
         {"view": CheckView(4, "Pipeline", NOW, 4, True, False, "en"), "threshold": 5},
         {"view": CheckView(4, "Pipeline", NOW, 2, False, True, "en"), "threshold": 5},
         {"view": CheckView(4, "Pipeline", NOW, None, False, True, "en"), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, None, False, False, "en", confirm=True), "threshold": 5},
+        {"view": CheckView(4, "Pipeline", NOW, None, False, False, "en", held=False), "threshold": 5},
     ],
     "meeting_check_comment_modal": [
         {"private_metadata": "{}", "threshold": 5, "text": ""},
@@ -654,3 +713,12 @@ def test_persian_text_prints_every_number_and_date_in_persian_digits(name: str) 
     for context in CONTEXTS[name]:
         for text in _read_texts(renderer.render(name, "fa", **context), []):
             assert not re.search("[0-9]", _KEPT_LATIN.sub("", text)), (name, text)
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_every_action_has_a_sentence_of_its_own(language):
+    """No two nudges in one digest say the same sentence: each action code reads differently."""
+    environment = renderer._environments[language]
+    module = environment.get_template("_nudges.j2").make_module({"items": {}, "dimensions": {}})
+    sentences = [module.actions[action] for action in ACTIONS]
+    assert len(set(sentences)) == len(ACTIONS)

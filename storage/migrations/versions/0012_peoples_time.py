@@ -3,7 +3,7 @@ each delivery's own zone, send instant, window and reminder instants; when a mee
 a person's own holiday calendar and the date they are away until. Existing pulses keep today's behaviour.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
