@@ -14,8 +14,8 @@ from handlers.common import Invocation, department_refusal, fetch_user, refusal,
 from handlers.digest import digest_command
 from handlers.export import export_command
 from handlers.meetings import meeting_command
-from handlers.peoples_time import away_command, holidays_command
 from handlers.middleware import is_leader
+from handlers.peoples_time import away_command, holidays_command
 from handlers.privacy import forget_me_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal

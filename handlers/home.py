@@ -40,7 +40,9 @@ def publish_home(services: Services, client: WebClient, team_id: str, user: Slac
         answered=answered,
         is_admin=is_admin,
         action_items=services.action_items.items(team_id) if leads else None,
-        digest_pictures=services.insights.digest_pictures(team_id, user.id, config.leadership_channel) if leads else (),
+        digest_pictures=services.insights.digest_pictures(team_id, user.id, config.leadership_channel)
+        if leads
+        else (),
         **(_digest_status(services, team_id, config.timezone) if is_admin and config else {}),
     )
     client.views_publish(user_id=user.id, view=view)

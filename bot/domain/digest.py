@@ -44,6 +44,8 @@ class TrendPoint:
     low: float | None = None
     """The 95 % interval of the company (everyone) score, drawn as a band around its line."""
     high: float | None = None
+    baseline: bool = False
+    """A baseline (every scored statement, once) was sent in this week: the chart marks it."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,6 @@ def dimension_rows(results: Results) -> tuple[DimensionRow, ...]:
         )
         for dimension in dimensions
     )
-    baseline: bool = False
-    """A baseline (every scored statement, once) was sent in this week: the chart marks it."""
 
 
 @dataclass(frozen=True)

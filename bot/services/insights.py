@@ -229,7 +229,9 @@ class InsightService:
             meetings=meetings.adherence,
             snapshot=snapshot,
         )
-        return replace(view, away=away, own_time=own_time, follow_ups=follow_ups(taken, current.results, local_day))
+        return replace(
+            view, away=away, own_time=own_time, follow_ups=follow_ups(taken, current.results, local_day)
+        )
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:
         """`/align digest preview`: the digest at the snapshot instant, and how many people have
