@@ -230,8 +230,16 @@ class SlackDriver:
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
     ) -> DriverResponse:
+        envelope = self.event_payload(event, event_id)
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.post(json.dumps(envelope).encode(), "application/json", headers)
+
+    def event_payload(self, event: Mapping[str, Any], event_id: str | None = None) -> dict[str, Any]:
+        """The Events API `event_callback` Slack sends for `event` (see `event`)."""
         workspace = self.workspace
-        envelope = {
+        return {
             "token": "sandbox-verification-token",
             "team_id": workspace.team_id,
             "api_app_id": workspace.app_id,
@@ -244,10 +252,6 @@ class SlackDriver:
             ],
             "is_ext_shared_channel": False,
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self.post(json.dumps(envelope).encode(), "application/json", headers)
 
     # -- interactions, built the way Slack builds them ----------------------------------
 
