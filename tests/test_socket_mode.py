@@ -7,6 +7,7 @@ event once, serves its probes over HTTP, and runs as several replicas on one dat
 from __future__ import annotations
 
 import json
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +18,9 @@ from bot.runtime.process import BotRuntime
 from bot.sandbox.driver import SocketModeDriver
 from bot.sandbox.workspace import OWNER, SALESPEOPLE
 from tests.conversation import Person
+from tests.processes import SERVE_SOCKET_MODE, BotProcess, bot_environment, readiness
 
-pytestmark = pytest.mark.parametrize("transport", ["socket"], indirect=True)
+over_socket_mode = pytest.mark.parametrize("transport", ["socket"], indirect=True)
 
 #: Slack's limits: an ack within 3 s of the envelope, and (what the issue asks) back within 5 s of a drop.
 ACK_DEADLINE = 3.0
@@ -40,6 +42,7 @@ def acked_command(person, sandbox):
     return envelope
 
 
+@over_socket_mode
 @pytest.mark.parametrize("reason", ["refresh_requested", "warning", "link_disabled"])
 def test_right_after_slack_asks_for_a_new_connection_the_ack_is_within_3_s(bot, sandbox, person, reason):
     old = connected(sandbox)
@@ -52,6 +55,7 @@ def test_right_after_slack_asks_for_a_new_connection_the_ack_is_within_3_s(bot, 
     assert sandbox.socket_mode.stray_acks == []
 
 
+@over_socket_mode
 def test_after_an_abrupt_drop_the_bot_is_back_within_5_s(bot, sandbox, person):
     old = connected(sandbox)
     dropped_at = time.monotonic()
@@ -62,6 +66,7 @@ def test_after_an_abrupt_drop_the_bot_is_back_within_5_s(bot, sandbox, person):
     assert acked_command(person(OWNER), sandbox).ack_seconds <= ACK_DEADLINE
 
 
+@over_socket_mode
 def test_an_event_lost_with_its_connection_is_handled_when_slack_retries_it(bot, sandbox, driver):
     """Slack sent the event down a connection that died: no ack, so 3 s later it sends it again,
     marked as a retry, on the connection the bot has opened since."""
@@ -76,6 +81,7 @@ def test_an_event_lost_with_its_connection_is_handled_when_slack_retries_it(bot,
     assert len(sandbox.calls_to("views.publish")) == 1
 
 
+@over_socket_mode
 def test_health_readiness_and_metrics_are_served_over_http(bot, sandbox, person):
     acked_command(person(OWNER), sandbox)
     assert _get(bot.url + "/healthz") == (200, {"status": "ok", "database": bot.database.backend})
@@ -87,6 +93,7 @@ def test_health_readiness_and_metrics_are_served_over_http(bot, sandbox, person)
     assert _get(bot.url + "/slack/events")[0] == 404  # Slack's requests come over the socket alone
 
 
+@over_socket_mode
 def test_replicas_share_the_envelopes_and_a_retry_on_another_is_handled_once(bot, settings, clock, sandbox):
     """Slack spreads an app's envelopes over its connections (up to 10): each replica gets some, and a
     retry may reach another replica than the first attempt; the database's keys keep it exactly once."""
@@ -106,6 +113,22 @@ def test_replicas_share_the_envelopes_and_a_retry_on_another_is_handled_once(bot
             assert sandbox.socket_mode.wait_for_ack(envelope) is not None
         assert bot.wait_idle() and other.wait_idle()
         assert len(sandbox.calls_to("views.publish")) == 1
+
+
+def test_serve_socket_connects_serves_its_probes_and_stops_on_sigterm(sandbox, database_url, tmp_path):
+    environment = bot_environment(sandbox, database_url, slack_app_token=sandbox.workspace.app_token)
+    environment.pop("SLACK_SIGNING_SECRET")  # Socket Mode needs none
+    bot = BotProcess(SERVE_SOCKET_MODE, environment, tmp_path / "bot")
+    try:
+        url = bot.wait_listening()
+        assert readiness(url)[0] == 200
+        connected(sandbox)
+        assert SocketModeDriver(sandbox).slash_command(OWNER, "help").status == 200  # acked
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait_exit(timeout=30) == 0
+    finally:
+        bot.stop()
+    assert "alignbot connected to Slack over Socket Mode" in [e["message"] for e in bot.log_entries()]
 
 
 def _get(url: str) -> tuple[int, object]:
