@@ -28,15 +28,20 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Run the bot. Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN; HTTP mode needs "
             "SLACK_SIGNING_SECRET and either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-            "SLACK_CLIENT_SECRET (many workspaces, installed at /slack/install), and serves /slack/events "
-            "and /healthz."
+            "SLACK_CLIENT_SECRET (many workspaces, installed at /slack/install), and serves /slack/events. "
+            "Both serve /healthz, /readyz and /metrics."
         ),
     )
     mode = serve.add_mutually_exclusive_group()
     mode.add_argument("--socket", action="store_true", help="connect to Slack over Socket Mode (the default)")
     mode.add_argument("--http", action="store_true", help="serve HTTP for Slack's requests")
-    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode: interface to bind (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="interface to bind (default 0.0.0.0)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=3000,
+        help="port of /slack/events (HTTP mode) and /healthz, /readyz, /metrics (both modes; default 3000)",
+    )
 
     database = commands.add_parser(
         "db", help="manage the database: schema, backup, restore", description="Manage the database."
@@ -198,10 +203,7 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.process import BotRuntime
 
-    if arguments.http:
-        runtime = BotRuntime(settings, host=arguments.host, port=arguments.port)
-    else:
-        runtime = BotRuntime(settings, socket_mode=True)
+    runtime = BotRuntime(settings, host=arguments.host, port=arguments.port, socket_mode=not arguments.http)
     runtime.serve_forever()
     return 0
 

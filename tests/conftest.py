@@ -16,7 +16,7 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.runtime.process import BotRuntime
 from bot.runtime.settings import Settings
-from bot.sandbox.driver import SlackDriver
+from bot.sandbox.driver import SlackDriver, SocketModeDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace
 from storage.db import scratch_postgres_database
@@ -47,10 +47,17 @@ def sandbox(sandbox_clock: OffsetClock) -> Iterator[SlackSandbox]:
 
 
 @pytest.fixture
+def transport(request: pytest.FixtureRequest) -> str:
+    """How Slack reaches the bot: "http", unless a test runs on both (`both_transports`)."""
+    return getattr(request, "param", "http")
+
+
+@pytest.fixture
 def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
     return Settings(
         _env_file=None,
         slack_bot_token=sandbox.workspace.bot_token,
+        slack_app_token=sandbox.workspace.app_token,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=sandbox.api_url,
         database_url=database_url,
@@ -65,14 +72,18 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def bot(settings: Settings, clock: ManualClock) -> Iterator[BotRuntime]:
-    """The bot over HTTP; its scheduler is off, tests run `bot.runner.run_due()` after moving the clock."""
-    with BotRuntime(settings, clock=clock, scheduler=False) as running:
+def bot(settings: Settings, clock: ManualClock, transport: str) -> Iterator[BotRuntime]:
+    """The bot over HTTP or Socket Mode (`transport`); its scheduler is off, tests run
+    `bot.runner.run_due()` after moving the clock."""
+    socket_mode = transport == "socket"
+    with BotRuntime(settings, clock=clock, scheduler=False, socket_mode=socket_mode) as running:
         yield running
 
 
 @pytest.fixture
-def driver(bot: BotRuntime, sandbox: SlackSandbox) -> SlackDriver:
+def driver(bot: BotRuntime, sandbox: SlackSandbox, transport: str) -> SlackDriver:
+    if transport == "socket":
+        return SocketModeDriver(sandbox)
     return SlackDriver(bot.url, SIGNING_SECRET, sandbox)
 
 

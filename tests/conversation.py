@@ -2,8 +2,9 @@
 scenario steps and inputs several test modules start from.
 
 A `Person` types `/align …`, taps buttons and submits modals through a driver: `SlackDriver` over
-HTTP to a serving bot, or `InProcessDriver` straight into the Bolt app. Both send the same signed
-wire formats, so a scenario reads the same on either tier.
+HTTP to a serving bot, `SocketModeDriver` over its Socket Mode connection, or `InProcessDriver`
+straight into the Bolt app. All send the same wire formats, so a scenario reads the same on each
+(`both_transports` runs an end-to-end test over HTTP and over Socket Mode).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ POSTGRES_URL = os.environ.get(
 )
 #: The bot token of the sandbox's default workspace, for tests of the sandbox on its own.
 TOKEN = "xoxb-sandbox-token"
+#: A scenario that matters runs over both: Slack's requests over HTTP, and over Socket Mode.
+both_transports = pytest.mark.parametrize("transport", ["http", "socket"], indirect=True)
 
 
 # ----- clocks ------------------------------------------------------------------------------------

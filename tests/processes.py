@@ -30,6 +30,7 @@ from tests.conversation import DATABASES, POSTGRES_URL, SIGNING_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 SERVE = ["-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
+SERVE_SOCKET_MODE = ["-m", "bot.cli", "serve", "--socket", "--host", "127.0.0.1", "--port", "0"]
 #: What `alignbot serve --http` does, on a clock that runs from a chosen instant (a replica's
 #: view of a test's simulated week).
 REPLICA = """
@@ -45,7 +46,8 @@ settings = load_settings()
 configure_logging(settings)
 BotRuntime(settings, clock=RunningClock(datetime.fromisoformat(sys.argv[1]))).serve_forever()
 """
-LISTENING = re.compile(r"listening on (http://[0-9.]+:[0-9]+)/slack/events")
+#: What a serving bot logs: where its HTTP server is (Slack's requests, or in Socket Mode the probes).
+LISTENING = re.compile(r"listening on (http://[0-9.]+:[0-9]+)")
 
 
 class RunningClock:

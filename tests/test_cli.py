@@ -25,6 +25,11 @@ def test_every_command_has_help(tmp_path, command):
         (["serve", "--http"], {}, "alignbot: SLACK_BOT_TOKEN is not set: expected the bot token"),
         (["serve", "--http"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_SIGNING_SECRET is not set"),
         (["serve", "--socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "alignbot: SLACK_APP_TOKEN is not set"),
+        (
+            ["serve", "--socket"],
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"},
+            "alignbot: SLACK_APP_TOKEN is invalid: expected an app-level token (xapp-…)",
+        ),
         (["serve", "--http"], {"SLACK_CLIENT_ID": "1.2"}, "alignbot: SLACK_CLIENT_SECRET is not set"),
         (
             ["serve", "--http"],

@@ -23,6 +23,7 @@ from tests.conversation import (
     MONDAY_9_BERLIN,
     SALES_TEAM,
     answer_round,
+    both_transports,
     close_round,
     command,
     create_pulse,
@@ -124,6 +125,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
     assert "*Stage: Aligned*" in home  # the leaders' DMs went out: that is the latest digest
 
 
+@both_transports
 def test_an_admin_sends_this_weeks_digest_once(bot, driver, sandbox, clock):
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)

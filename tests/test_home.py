@@ -9,6 +9,7 @@ from tests.conversation import (
     MONDAY_9_BERLIN,
     SALES_TEAM,
     answer_round,
+    both_transports,
     close_round,
     create_pulse,
     open_home,
@@ -44,6 +45,7 @@ def test_a_member_forging_the_setup_button_is_refused(bot, driver, sandbox):
     assert "Nothing was changed" in text_of({"blocks": sandbox.dms_to(MEMBER)[0].blocks})
 
 
+@both_transports
 def test_slack_retries_of_an_event_are_handled_once(bot, driver, sandbox):
     open_home(bot, driver, MEMBER, event_id="Ev0RETRY1")
     open_home(bot, driver, MEMBER, event_id="Ev0RETRY1", retry_num=1)

@@ -33,6 +33,7 @@ from tests.conversation import (
 )
 from tests.conversation import (
     MEETING_INPUTS,
+    both_transports,
     check_dms,
     command,
     confirm_held,
@@ -325,6 +326,7 @@ def test_after_downtime_only_the_latest_reminder_goes_and_none_once_it_began(bot
 # ----- RSVPs and the calendar file -------------------------------------------------------------------
 
 
+@both_transports
 def test_rsvp_counts_update_in_place_everywhere_and_count_each_person_once(bot, driver, sandbox, clock):
     create_meeting(bot, driver)
     run_meetings_at(bot, clock, FIRST - DAY)

@@ -27,6 +27,7 @@ from tests.conversation import (
     FIRST_ROUND,
     PULSE_INPUTS,
     answers,
+    both_transports,
     command,
     create_pulse,
     open_comment,
@@ -76,6 +77,7 @@ def test_the_round_goes_to_exactly_the_eligible_people_once(bot, driver, sandbox
     assert "confidential" in text_of({"blocks": dm.blocks})
 
 
+@both_transports
 def test_a_tap_is_stored_with_the_department_and_shown_in_place(bot, driver, sandbox, clock):
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
@@ -304,6 +306,7 @@ def test_bad_pulse_input_gets_field_errors_and_changes_nothing(bot, driver, sand
     assert row_counts(bot)["cadences"] == 0
 
 
+@both_transports
 def test_a_second_pulse_with_the_same_name_is_refused(bot, driver, sandbox):
     create_pulse(bot, driver)
     view = open_modal(bot, driver, OWNER, "pulse add")

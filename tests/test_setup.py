@@ -16,7 +16,15 @@ from bot.sandbox.workspace import (
     SALESPEOPLE,
 )
 from storage.workspaces import load_config
-from tests.conversation import VALID_INPUTS, command, open_modal, replies_to, row_counts, text_of
+from tests.conversation import (
+    VALID_INPUTS,
+    both_transports,
+    command,
+    open_modal,
+    replies_to,
+    row_counts,
+    text_of,
+)
 
 TEAM_ID = "T0ACME001"
 
@@ -30,6 +38,7 @@ def stored_config(bot):
         return load_config(session, TEAM_ID)
 
 
+@both_transports
 def test_admin_sets_up_the_workspace(bot, driver, sandbox):
     view = open_setup(bot, driver, OWNER)
     assert view["callback_id"] == "setup"

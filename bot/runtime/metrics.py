@@ -42,7 +42,7 @@ class Metrics:
         registry = self.registry
         self.requests = Counter(
             "alignbot_slack_requests",
-            "Requests from Slack at /slack/events, by kind and HTTP status.",
+            "Requests from Slack (at /slack/events, or over Socket Mode), by kind and HTTP status.",
             ["kind", "status"],
             registry=registry,
         )

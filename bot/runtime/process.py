@@ -10,7 +10,6 @@ import signal
 import threading
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
 from bot.domain.availability import AwayStatuses
@@ -25,8 +24,9 @@ from bot.runtime.app import build_app
 from bot.runtime.background import TrackedExecutor
 from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
-from bot.runtime.server import create_http_server
+from bot.runtime.server import create_http_server, probes_app, waitress_server
 from bot.runtime.settings import ConfigError, Settings
+from bot.runtime.socket_mode import MeasuredSocketModeHandler
 from bot.runtime.startup import SlackAccess, database_faults_explained, open_secrets
 from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
@@ -59,9 +59,9 @@ class BotRuntime:
         socket_mode: bool = False,
     ):
         """Slack reaches the bot over HTTP at `host`:`port` (port 0 picks a free one), or, with
-        `socket_mode`, over a connection the bot opens itself. `scheduler=False` leaves the runners to
-        be called by hand (tests, the demo) and takes no part in choosing the process that runs the
-        scheduler (see `bot.runtime.leadership`)."""
+        `socket_mode`, over a connection the bot opens itself (`host`:`port` then serves the probes).
+        `scheduler=False` leaves the runners to be called by hand (tests, the demo) and takes no part
+        in choosing the process that runs the scheduler (see `bot.runtime.leadership`)."""
         if socket_mode:
             settings.require_socket_mode()
         else:
@@ -160,7 +160,13 @@ class BotRuntime:
             listener_executor=self.executor,
         )
         self.connection: HttpConnection | SocketModeConnection = (
-            SocketModeConnection(self.app, settings.slack_app_token)
+            SocketModeConnection(
+                MeasuredSocketModeHandler(self.app, settings.slack_app_token, self.metrics),
+                HttpConnection(
+                    waitress_server(probes_app(self.database, self.metrics, self.readiness), host, port, 4),
+                    serves=" (/healthz, /readyz, /metrics)",
+                ),
+            )
             if socket_mode
             else HttpConnection(
                 create_http_server(
@@ -181,7 +187,7 @@ class BotRuntime:
 
     @property
     def url(self) -> str:
-        """Where Slack's requests and the probes are served (HTTP mode)."""
+        """Where the probes are served, and in HTTP mode Slack's requests."""
         return self.connection.url
 
     def start(self) -> BotRuntime:
@@ -288,8 +294,9 @@ def _nothing_scheduled_here() -> None:
 class HttpConnection:
     """Slack's requests at /slack/events, and the platform's probes, served by waitress in a thread."""
 
-    def __init__(self, server) -> None:
+    def __init__(self, server, serves: str = "/slack/events") -> None:
         self.server = server
+        self.serves = serves
         self._thread: threading.Thread | None = None
 
     @property
@@ -299,7 +306,7 @@ class HttpConnection:
     def open(self) -> None:
         self._thread = threading.Thread(target=self.server.run, name="alignbot-http", daemon=True)
         self._thread.start()
-        logger.info("alignbot listening on %s/slack/events", self.url)
+        logger.info("alignbot listening on %s%s", self.url, self.serves)
 
     def close(self) -> None:
         """Take no new connections and answer the requests in flight."""
@@ -316,17 +323,26 @@ class HttpConnection:
 
 
 class SocketModeConnection:
-    """Slack's requests over a WebSocket the bot opens with the app-level token: no port, no signature."""
+    """Slack's requests over a WebSocket the bot opens with the app-level token (no signature; see
+    `bot.runtime.socket_mode`), and the platform's probes over HTTP."""
 
-    def __init__(self, app: App, app_token: str) -> None:
-        self.handler = SocketModeHandler(app, app_token)
+    def __init__(self, handler: MeasuredSocketModeHandler, probes: HttpConnection) -> None:
+        self.handler = handler
+        self.probes = probes
+
+    @property
+    def url(self) -> str:
+        return self.probes.url
 
     def open(self) -> None:
+        self.probes.open()
         self.handler.connect()
         logger.info("alignbot connected to Slack over Socket Mode")
 
     def close(self) -> None:
+        """No new envelopes; the ones being handled are acked; then the probes stop."""
         self.handler.close()
+        self.probes.close()
 
 
 class _StopSignal(Exception):

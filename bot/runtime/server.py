@@ -1,5 +1,6 @@
 """HTTP mode, served by waitress: Slack's requests at /slack/events; /healthz (liveness),
-/readyz (readiness) and /metrics (Prometheus) for the platform running the bot."""
+/readyz (readiness) and /metrics (Prometheus) for the platform running the bot, which Socket Mode
+serves alone (`probes_app`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ CONNECTION_LIMIT = 2000
 IDLE_TIMEOUT_SECONDS = 15
 #: How often idle connections are looked for.
 CLEANUP_INTERVAL_SECONDS = 5
+#: The platform's paths: liveness, readiness, Prometheus metrics.
+PROBES = ("/healthz", "/readyz", "/metrics")
 #: Whether this process should get traffic, and the details /readyz shows either way.
 Readiness = Callable[[], tuple[bool, dict]]
 
@@ -42,6 +45,22 @@ def wsgi_app(
     slack = SlackRequestHandler(app, path="/slack/events")
     door = SlackDoor(signing_secret)
 
+    probes = probes_app(database, metrics, readiness)
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO")
+        if path in PROBES:
+            return probes(environ, start_response)
+        if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
+            return _slack_events(app, door, metrics, environ, start_response)
+        return slack(environ, start_response)
+
+    return application
+
+
+def probes_app(database: Database, metrics: Metrics, readiness: Readiness) -> WSGIApp:
+    """/healthz, /readyz and /metrics alone: all that is served in Socket Mode, and part of HTTP mode."""
+
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == "/healthz":
@@ -50,9 +69,7 @@ def wsgi_app(
             return _ready(readiness, start_response)
         if path == "/metrics":
             return _respond(start_response, "200 OK", metrics.exposition(), CONTENT_TYPE_LATEST)
-        if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
-            return _slack_events(app, door, metrics, environ, start_response)
-        return slack(environ, start_response)
+        return _respond(start_response, "404 Not Found", b"", "text/plain")
 
     return application
 
@@ -128,8 +145,13 @@ def create_http_server(
     threads: int = 16,
 ):
     """A waitress server (call `.run()`, `.close()`); port 0 picks a free port, see `.effective_port`."""
+    return waitress_server(wsgi_app(app, signing_secret, database, metrics, readiness), host, port, threads)
+
+
+def waitress_server(application: WSGIApp, host: str, port: int, threads: int = 16):
+    """`application` served by waitress with the limits above (see `create_http_server`)."""
     return create_server(
-        wsgi_app(app, signing_secret, database, metrics, readiness),
+        application,
         host=host,
         port=port,
         threads=threads,

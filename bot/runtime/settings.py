@@ -68,6 +68,16 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError(
+                "expected an app-level token (xapp-…) with connections:write, from the app's Basic "
+                "Information page; the bot token (xoxb-…) goes in SLACK_BOT_TOKEN"
+            )
+        return value
+
     @field_validator("slack_redirect_uri")
     @classmethod
     def _redirect_uri(cls, value: str | None) -> str | None:

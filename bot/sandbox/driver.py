@@ -3,6 +3,9 @@
 Slash commands are form-encoded fields; interactions are form-encoded with one `payload`
 field holding JSON; Events API requests are JSON. Every request carries the v0 HMAC
 signature over `v0:{timestamp}:{body}` made with the app's signing secret.
+
+`SocketModeDriver` sends the same requests over Socket Mode instead: each as the envelope Slack
+puts on the app's WebSocket, answered by the bot's ack.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import SandboxWorkspace
@@ -227,8 +230,16 @@ class SlackDriver:
         retry_num: int | None = None,
         retry_reason: str = "http_timeout",
     ) -> DriverResponse:
+        envelope = self.event_payload(event, event_id)
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.post(json.dumps(envelope).encode(), "application/json", headers)
+
+    def event_payload(self, event: Mapping[str, Any], event_id: str | None = None) -> dict[str, Any]:
+        """The Events API `event_callback` Slack sends for `event` (see `event`)."""
         workspace = self.workspace
-        envelope = {
+        return {
             "token": "sandbox-verification-token",
             "team_id": workspace.team_id,
             "api_app_id": workspace.app_id,
@@ -241,10 +252,6 @@ class SlackDriver:
             ],
             "is_ext_shared_channel": False,
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self.post(json.dumps(envelope).encode(), "application/json", headers)
 
     # -- interactions, built the way Slack builds them ----------------------------------
 
@@ -368,3 +375,54 @@ class SlackDriver:
 
     def _dm_with_bot(self, user_id: str) -> str:
         return self.sandbox.dm_channel_for(user_id)
+
+
+class SocketModeDriver(SlackDriver):
+    """Plays Slack's part over Socket Mode: every request the HTTP driver would POST goes instead as
+    an envelope on one of the bot's connections to the sandbox (`events_api`, `interactive` or
+    `slash_commands`), and what comes back is the bot's ack: 200 with the ack's payload as the body
+    (a slash command's reply, a view submission's `response_action`), or 504 if none came in time.
+    Socket Mode has no signature, so forged timestamps and signatures have no meaning here."""
+
+    def __init__(
+        self,
+        sandbox: SlackSandbox,
+        workspace: SandboxWorkspace | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__("ws://socket-mode", "", sandbox, clock, workspace=workspace)
+
+    def for_workspace(self, workspace: SandboxWorkspace) -> SocketModeDriver:
+        return SocketModeDriver(self.sandbox, workspace, self.clock)
+
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        extra_headers: Mapping[str, str] | None = None,
+        **_signing: Any,
+    ) -> DriverResponse:
+        """Send as an envelope; an Events API retry (`X-Slack-Retry-Num`) as a `retry_attempt`."""
+        headers = {name.lower(): value for name, value in (extra_headers or {}).items()}
+        kind, payload = envelope_of(body, content_type)
+        sent = self.sandbox.socket_mode.request(
+            self.team_id,
+            kind,
+            payload,
+            retry_attempt=int(headers.get("x-slack-retry-num", 0)),
+            retry_reason=headers.get("x-slack-retry-reason", ""),
+        )
+        ack = sent[-1].ack
+        if ack is None:
+            return DriverResponse(504, "no ack")
+        return DriverResponse(200, json.dumps(ack.payload) if ack.payload else "")
+
+
+def envelope_of(body: bytes, content_type: str) -> tuple[str, dict[str, Any]]:
+    """The Socket Mode envelope type and payload of a request as it would be POSTed over HTTP."""
+    if content_type.startswith("application/json"):
+        return "events_api", json.loads(body)
+    form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    if "payload" in form:
+        return "interactive", json.loads(form["payload"])
+    return "slash_commands", form

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from bot.sandbox.blockkit import validate_payload
 from bot.sandbox.faults import RESPONSE_URL_FAULT_NAME, Fault, FaultKind, Faults, RateLimiter
 from bot.sandbox.oauth import OAuthError, SandboxOAuth
+from bot.sandbox.socket_mode import CONNECTIONS_OPEN, SandboxSocketMode, SocketModeError
 from bot.sandbox.state import (
     RESPONSE_URL_MAX_USES,
     RESPONSE_URL_TTL_SECONDS,
@@ -43,9 +44,17 @@ class Reply(NamedTuple):
 class SandboxHttp:
     """Serves the state on an ephemeral localhost port, in a daemon thread, between start and stop."""
 
-    def __init__(self, state: SlackState, oauth: SandboxOAuth, faults: Faults, rate_limits: RateLimiter):
+    def __init__(
+        self,
+        state: SlackState,
+        oauth: SandboxOAuth,
+        faults: Faults,
+        rate_limits: RateLimiter,
+        socket_mode: SandboxSocketMode,
+    ):
         self._state = state
         self._oauth = oauth
+        self._socket_mode = socket_mode
         self._faults = faults
         self._rate_limits = rate_limits
         self._lock = state.lock
@@ -158,10 +167,19 @@ class SandboxHttp:
         caller: SandboxWorkspace | str,
         parse_error: str | None,
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
-        if method not in METHODS and method != OAUTH_ACCESS:
+        if method not in METHODS and method not in (OAUTH_ACCESS, CONNECTIONS_OPEN):
             return {"ok": False, "error": "unknown_method"}, 200, {}
         if parse_error:
             return {"ok": False, "error": parse_error}, 200, {}
+        if method == CONNECTIONS_OPEN:  # an app-level token, not a bot token
+            try:
+                return (
+                    self._socket_mode.connections_open(_bearer_token(headers) or params.get("token")),
+                    200,
+                    {},
+                )
+            except SocketModeError as error:
+                return {"ok": False, "error": error.error}, 200, {}
         if method == OAUTH_ACCESS:  # the app's client credentials, not a token
             try:
                 return self._oauth.access(params, headers, self._state.workspaces), 200, {}

@@ -6,8 +6,9 @@ shapes and error codes, validates every Block Kit payload, records every call fo
 can imitate Slack's rate limits and edge failures on demand.
 
 This module is what tests and the demo hold; the parts live beside it: ``http`` (the server and its
-routing), ``webapi`` (the methods), ``state`` (what Slack stores), ``faults`` (injected failures and
-rate limits), ``oauth`` (installs and tokens) and ``blockkit`` (payload validation).
+routing), ``webapi`` (the methods), ``state`` (what Slack stores), ``socket_mode`` (Slack's side of
+Socket Mode), ``faults`` (injected failures and rate limits), ``oauth`` (installs and tokens) and
+``blockkit`` (payload validation).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.sandbox.blockkit import validate_payload
 from bot.sandbox.faults import Fault, FaultKind, Faults, RateLimiter
 from bot.sandbox.http import SandboxHttp
 from bot.sandbox.oauth import SandboxOAuth
+from bot.sandbox.socket_mode import SandboxSocketMode
 from bot.sandbox.state import (
     RecordedCall,
     ResponseUrlPost,
@@ -52,7 +54,9 @@ class SlackSandbox:
         self._lock = self._state.lock
         self._faults = Faults()
         self._rate_limits = RateLimiter(clock)
-        self._http = SandboxHttp(self._state, self.oauth, self._faults, self._rate_limits)
+        self.socket_mode = SandboxSocketMode(self._state)
+        """Slack's side of Socket Mode: connections, envelopes, acks (see `bot.sandbox.socket_mode`)."""
+        self._http = SandboxHttp(self._state, self.oauth, self._faults, self._rate_limits, self.socket_mode)
 
     # ----- what tests inspect, kept in the state ----------------------------------------------------
 
@@ -126,12 +130,14 @@ class SlackSandbox:
     # ----- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> SlackSandbox:
-        """Listen on an ephemeral localhost port in a daemon thread."""
+        """Listen on ephemeral localhost ports (the Web API, Socket Mode) in daemon threads."""
         self._http.start()
+        self.socket_mode.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; requests held by a timeout fault are released and dropped."""
+        self.socket_mode.stop()
         self._http.stop()
 
     def __enter__(self) -> SlackSandbox:

@@ -59,6 +59,8 @@ class SandboxWorkspace:
     users: list[SandboxUser]
     channels: list[SandboxChannel]
     bot_token: str = "xoxb-sandbox-token"
+    app_token: str = "xapp-1-A0ALIGNBOT-sandbox"
+    """The app-level token, for Socket Mode (`apps.connections.open`)."""
 
     @property
     def url(self) -> str:
