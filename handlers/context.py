@@ -10,9 +10,11 @@ from bot.domain.clock import Clock
 from bot.domain.question_bank import QuestionBank
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
+from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.modal_metadata import MetadataSeal
+from bot.slack.pipeline_presenter import PipelinePresenter
 from bot.slack.presenters import Presenter
 from storage.db import Database
 
@@ -35,6 +37,9 @@ class Services:
     pulses: PulseService
     insights: InsightService
     meetings: MeetingService
+    pipeline: PipelineService
+    """CRM pipeline records: imports of leads, deals and forecasts."""
+    pipeline_presenter: PipelinePresenter
     digests: DigestRunner
     """Sending a digest now, and when the next one is due."""
     installations: Installations | None

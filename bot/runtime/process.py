@@ -28,11 +28,13 @@ from bot.runtime.server import create_http_server
 from bot.runtime.settings import Settings
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
+from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
 from bot.slack.modal_metadata import MetadataSeal
+from bot.slack.pipeline_presenter import default_pipeline_presenter
 from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
@@ -129,6 +131,8 @@ class BotRuntime:
             pulses=pulses,
             insights=insights,
             meetings=meetings,
+            pipeline=PipelineService(self.database),
+            pipeline_presenter=default_pipeline_presenter(metadata_seal),
             digests=self.digests,
             installations=installations,
             schedule_changed=self._schedule_changed if scheduler else _nothing_scheduled_here,

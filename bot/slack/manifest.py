@@ -10,7 +10,7 @@ import json
 from urllib.parse import urljoin
 
 COMMAND = "/align"
-BOT_EVENTS = ("app_home_opened",)
+BOT_EVENTS = ("app_home_opened", "file_shared")
 #: What a multi-workspace app (OAuth) hears besides: when a workspace lets it go.
 INSTALLATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 
@@ -24,6 +24,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("im:write",),
     "files.completeUploadExternal": ("files:write",),
     "files.getUploadURLExternal": ("files:write",),
+    "files.info": ("files:read",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
     "views.open": (),

@@ -1,0 +1,43 @@
+"""Importing a CRM export into a workspace's pipeline records: all of the file or none of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from bot.domain.pipeline import Kind
+from bot.domain.pipeline_csv import ImportReport, Problem, Survey, records, survey
+from storage import pipeline as store
+from storage import workspaces as workspace_store
+from storage.db import Database
+
+
+@dataclass
+class PipelineService:
+    database: Database
+
+    def import_file(
+        self, team_id: str, stream: BinaryIO, kind: Kind | None = None, date_order: str | None = None
+    ) -> ImportReport:
+        """Read `stream` (seekable, bytes) once to check it; if nothing is wrong, read it again and store
+        every record in one transaction. `kind` and `date_order` (`dmy`, `mdy`) when the admin chose them."""
+        with self.database.session() as session:
+            config = workspace_store.load_config(session, team_id)
+        if config is None:
+            return ImportReport(_unusable("setup_first"))
+        found = survey(stream, kind, date_order)
+        if not found.importable:
+            return ImportReport(found)
+        assert found.kind is not None
+        with self.database.session() as session:
+            written = store.write(
+                session, team_id, found.kind, records(stream, found, team_id, ZoneInfo(config.timezone))
+            )
+        return ImportReport(found, written.added, written.changed, written.unchanged)
+
+
+def _unusable(code: str) -> Survey:
+    found = Survey()
+    found.add(Problem(0, code))
+    return found
