@@ -61,7 +61,7 @@ def handle_import_submission(ack: Ack, view: dict, client: WebClient, context: B
 def handle_file_shared(event: dict, client: WebClient, context: BoltContext) -> None:
     """A file shared in the bot's DM by a person (the bot's own exports land there too: not those)."""
     user_id, channel_id = event.get("user_id") or "", event.get("channel_id") or ""
-    if user_id == context.bot_user_id or not channel_id.startswith("D"):
+    if user_id == context.bot_user_id or not channel_id.startswith("D") or not event.get("file_id"):
         return
     services = services_of(context)
     file = client.files_info(file=event["file_id"])["file"]

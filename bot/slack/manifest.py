@@ -16,6 +16,7 @@ INSTALLATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
+    "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history"),

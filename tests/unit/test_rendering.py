@@ -18,6 +18,8 @@ from bot.domain.digest import compose
 from bot.domain.meetings import Adherence, MeetingForm, MeetingSettings, build_agenda
 from bot.domain.meetings import form_from_settings as meeting_form
 from bot.domain.nudges import ACTIONS, Nudge
+from bot.domain.pipeline import Kind
+from bot.domain.pipeline_csv import ImportReport, Problem, Survey
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import Composite, ItemMeta, Response, score
 from bot.domain.snapshot import ThresholdChange
@@ -464,6 +466,38 @@ CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
     for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
 ]
+PIPELINE_PROBLEMS = [
+    Problem(0, "setup_first"),
+    Problem(1, "empty_file"),
+    Problem(1, "unknown_kind"),
+    Problem(1, "missing_columns", value="record_id, amount"),
+    Problem(2, "missing_id", "Record ID"),
+    Problem(3, "conflicting_duplicate", "Record ID", "<L1>"),
+    Problem(4, "bad_date", "Create Date", "2026-13-01"),
+    Problem(5, "bad_amount", "Amount", "12abc"),
+    Problem(6, "bad_period", "Quarter", "Q5"),
+    Problem(7, "bad_flag", "Won", "perhaps"),
+    Problem(8, "mixed_date_orders", "Close Date", "3/25/2026"),
+    Problem(9, "not_text", value="utf-8"),
+    Problem(10, "not_csv", value="field larger than field limit"),
+]
+PIPELINE_SHAPE = {"kind": Kind.DEALS, "headers": ("Record ID", "Name *bold*"), "rows": 12}
+AMBIGUOUS_DATE = Problem(3, "ambiguous_date", "Created", "3/4/2026")
+CONTEXTS["pipeline_import"] = [
+    {
+        "report": ImportReport(Survey(**PIPELINE_SHAPE, empty_rows=2, duplicate_lines={4}), 10, 1, 1),
+        "surface": "slack",
+    },
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE), 0, 0, 12), "surface": "cli"},
+    {
+        "report": ImportReport(Survey(**PIPELINE_SHAPE, problems=PIPELINE_PROBLEMS, problem_count=40)),
+        "surface": "cli",
+    },
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "slack"},
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "cli"},
+]
+CONTEXTS["pipeline_import_modal"] = [{"private_metadata": "{}"}]
+CONTEXTS["pipeline_usage"] = [{}]
 LANGUAGES = ("en", "fa")
 renderer = Renderer()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from typing import Any
+from urllib.parse import quote
 
 from bot.sandbox.state import SandboxFile, SlackState
 from bot.sandbox.webapi.arguments import ApiError, Method, decoded, invalid_arguments, postable_conversation
@@ -85,8 +86,8 @@ def file_object(state: SlackState, ws: SandboxWorkspace, file: SandboxFile) -> d
         "filetype": file.name.rpartition(".")[2].lower() if "." in file.name else "binary",
         "user": file.user,
         "size": len(file.content or b""),
-        "url_private": f"{state.base_url}/files/{file.id}/{file.name}",
-        "permalink": f"{ws.url}files/{file.user}/{file.id}/{file.name}",
+        "url_private": f"{state.base_url}/files/{file.id}/{quote(file.name)}",
+        "permalink": f"{ws.url}files/{file.user}/{file.id}/{quote(file.name)}",
         "channels": list(file.channels),
     }
 
