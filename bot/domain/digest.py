@@ -14,6 +14,7 @@ from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
 if TYPE_CHECKING:
     from bot.domain.meetings import Adherence
+    from bot.domain.pipeline_digest import PipelineSection
 
 MAX_GAPS = 3
 MAX_COMMENTS = 3
@@ -62,6 +63,8 @@ class DigestView:
     """What the figures rest on: the closed rounds, and the threshold in force."""
     answering: int | None = None
     """The preview only: people who answered a round still open so far, when at least the threshold."""
+    pipeline: PipelineSection | None = None
+    """What the CRM pipeline says, beside the statements it speaks to (bot/domain/pipeline_digest.py)."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:

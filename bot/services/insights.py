@@ -31,6 +31,7 @@ from bot.domain.scoring import (
 )
 from bot.domain.snapshot import Snapshot, threshold_at
 from bot.domain.tallies import WEEK, WeeklyCounts, week_back
+from bot.services.pipeline import pipeline_section
 from bot.services.pulses import PulseService
 from storage import digests as digest_store
 from storage import insights as store
@@ -209,7 +210,12 @@ class InsightService:
             quiet,
         )
         current = history[-1]
-        return compose(
+        zone = ZoneInfo(timezone)
+        asked = set(dimension_of)
+        pipeline = pipeline_section(
+            self.database, team_id, local_day, zone, current.results, snapshot.threshold, asked
+        )
+        view = compose(
             week=local_day - timedelta(days=local_day.weekday()),
             now=current.results,
             last_week=history[-2].results if len(history) > 1 else None,
@@ -221,6 +227,7 @@ class InsightService:
             meetings=meetings.adherence,
             snapshot=snapshot,
         )
+        return replace(view, pipeline=pipeline)
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:
         """`/align digest preview`: the digest at the snapshot instant, and how many people have

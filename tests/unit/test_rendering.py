@@ -20,6 +20,9 @@ from bot.domain.meetings import form_from_settings as meeting_form
 from bot.domain.nudges import ACTIONS, Nudge
 from bot.domain.pipeline import Kind
 from bot.domain.pipeline_csv import ImportReport, Problem, Survey
+from bot.domain.pipeline_digest import PipelineLine, PipelineSection, StatementRatings
+from bot.domain.pipeline_figures import FORECAST_ACCURACY, HOURS_TO_FIRST_TOUCH
+from bot.domain.pipeline_figures import Figure as PipelineFigure
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import Composite, ItemMeta, Response, score
 from bot.domain.snapshot import ThresholdChange
@@ -462,6 +465,28 @@ CONTEXTS["digest"] += [
     {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], meetings=meetings)}
     for meetings in (Adherence(4, 3, 0.75), Adherence(0, 0, None))
 ]
+PIPELINE_SECTION = PipelineSection(
+    "2026-W10",
+    "2025-Q4",
+    (
+        PipelineLine(
+            FORECAST_ACCURACY,
+            PipelineFigure(FORECAST_ACCURACY, None, None, 0),
+            PipelineFigure(FORECAST_ACCURACY, 0.94, 0.75, 1),
+            (StatementRatings("hbr01", 2.0, None), StatementRatings("unknown", 3.5, 4.25)),
+        ),
+        PipelineLine(
+            HOURS_TO_FIRST_TOUCH,
+            PipelineFigure(HOURS_TO_FIRST_TOUCH, 6.5, 9.25, 12),
+            PipelineFigure(HOURS_TO_FIRST_TOUCH, None, None, 3, withheld=True),
+            (),
+        ),
+    ),
+    (("No budget <b>", 5), ("Wrong industry", 5)),
+)
+CONTEXTS["digest"].append(
+    {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], pipeline=PIPELINE_SECTION)}
+)
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
     for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
