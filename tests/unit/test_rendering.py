@@ -487,6 +487,9 @@ PIPELINE_SECTION = PipelineSection(
 CONTEXTS["digest"].append(
     {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], pipeline=PIPELINE_SECTION)}
 )
+CONTEXTS["home"].append(
+    {**CONTEXTS["home"][0], "last_digest": replace(CONTEXTS["home"][0]["last_digest"], pipeline=PIPELINE_SECTION)}
+)
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
     for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
