@@ -20,6 +20,7 @@ from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.jobs.digests import DigestRunner
+    from bot.jobs.pipeline_sync import PipelineSyncRunner
     from bot.slack.installations import Installations
 
 
@@ -40,6 +41,8 @@ class Services:
     pipeline: PipelineService
     """CRM pipeline records: imports of leads, deals and forecasts."""
     pipeline_presenter: PipelinePresenter
+    pipeline_sync: PipelineSyncRunner
+    """The daily CRM sync, and the HubSpot client a connection is checked with."""
     digests: DigestRunner
     """Sending a digest now, and when the next one is due."""
     installations: Installations | None

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.pipeline import Kind
+from bot.services.pipeline_sync import connect_hubspot
 from bot.slack.downloads import DownloadRefused, download_private
 from handlers.common import fetch_user, input_state, input_text, refusal, services_of, view_metadata
 from handlers.context import Services
@@ -25,17 +26,20 @@ CSV_FILETYPES = ("csv", "tsv", "text")
 
 def register(app: App) -> None:
     app.view("pipeline_import", middleware=[require_admin])(handle_import_submission)
+    app.view("pipeline_hubspot", middleware=[require_admin])(handle_hubspot_submission)
     app.event("file_shared")(handle_file_shared)
 
 
 def pipeline_command(invocation: Invocation) -> dict | None:
     services, language = invocation.services, invocation.language
-    action = invocation.parsed.args[0].lower() if invocation.parsed.args else ""
-    if action != "import" or len(invocation.parsed.args) > 1:
+    words = tuple(word.lower() for word in invocation.parsed.args)
+    if words not in (("import",), ("connect", "hubspot")):
         return services.pipeline_presenter.usage(language)
     if services.workspaces.config(invocation.team_id) is None:
         return invocation.presenter.notice(language, "setup_first")
-    return invocation.open_modal(services.pipeline_presenter.import_modal(language))
+    if words == ("import",):
+        return invocation.open_modal(services.pipeline_presenter.import_modal(language))
+    return invocation.open_modal(services.pipeline_presenter.hubspot_modal(language))
 
 
 def handle_import_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
@@ -56,6 +60,27 @@ def handle_import_submission(ack: Ack, view: dict, client: WebClient, context: B
             kind,
             input_text(values, "date_order"),
         )
+
+
+def handle_hubspot_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
+    """The token is checked against HubSpot, kept, and a first sync runs; the admin is told how it went."""
+    ack()
+    services, admin = services_of(context), admin_of(context)
+    token = input_text(view["state"]["values"], "token").strip()
+    language = view_metadata(services, view).get("language") or "en"
+    runner = services.pipeline_sync
+    report = connect_hubspot(
+        services.database, context.team_id, token, admin.id, services.clock.now(), runner.client(token)
+    )
+    logger.info(
+        "HubSpot connection for %s: %d leads, %d deals, error %s",
+        context.team_id,
+        report.leads,
+        report.deals,
+        report.error,
+    )
+    services.schedule_changed()
+    _reply(client, admin.id, services.pipeline_presenter.sync_report(language, report))
 
 
 def handle_file_shared(event: dict, client: WebClient, context: BoltContext) -> None:

@@ -677,6 +677,24 @@ class PipelineDeal(Base):
     source: Mapped[str | None] = mapped_column(String(16))
 
 
+class PipelineConnection(Base):
+    """A CRM the workspace's pipeline is synced from daily (HubSpot), with its access token."""
+
+    __tablename__ = "pipeline_connections"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(Text)
+    """Written and read only through `storage.pipeline.store_crm_token` / `crm_token`."""
+    connected_by: Mapped[str] = mapped_column(String(32))
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The last sync tried; the next is due a day later."""
+    last_error: Mapped[str | None] = mapped_column(String(64))
+
+
 class PipelineForecast(Base):
     """The forecast for one period and, once known, what actually closed."""
 

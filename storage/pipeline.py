@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import islice
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.pipeline import Deal, Forecast, Kind, Lead, Record, record_key
-from storage.models import PipelineDeal, PipelineForecast, PipelineLead
+from storage.models import PipelineConnection, PipelineDeal, PipelineForecast, PipelineLead
 
 BATCH = 1000
 MODELS = {Kind.LEADS: PipelineLead, Kind.DEALS: PipelineDeal, Kind.FORECAST: PipelineForecast}
@@ -99,3 +100,48 @@ def forecasts(session: Session, team_id: str) -> list[Forecast]:
         Forecast(row.period, amount(row.forecast_cents) or Decimal(0), amount(row.actual_cents))
         for row in rows
     ]
+
+
+# ----- connections to a CRM ------------------------------------------------------------------------
+
+
+def store_crm_token(
+    session: Session, team_id: str, provider: str, token: str, by: str, now: datetime
+) -> None:
+    """Keep a workspace's CRM token (one CRM per workspace; connecting again replaces it). The one place
+    a token is written: encrypting tokens at rest changes this function and `crm_token` only."""
+    connection = session.get(PipelineConnection, team_id)
+    if connection is None:
+        connection = PipelineConnection(team_id=team_id)
+        session.add(connection)
+    connection.provider, connection.token, connection.connected_by = provider, token, by
+    connection.connected_at, connection.synced_at, connection.last_error = now, None, None
+
+
+def crm_token(connection: PipelineConnection) -> str:
+    """The token as stored by `store_crm_token`."""
+    return connection.token
+
+
+def due_connections(session: Session, synced_before: datetime) -> list[tuple[str, str, str]]:
+    """(team id, provider, token) of every connection not synced since `synced_before`."""
+    rows = session.scalars(
+        select(PipelineConnection).where(
+            (PipelineConnection.synced_at.is_(None)) | (PipelineConnection.synced_at <= synced_before)
+        )
+    )
+    return [(row.team_id, row.provider, crm_token(row)) for row in rows]
+
+
+def sync_marks(session: Session) -> list[tuple[datetime | None, datetime]]:
+    """(last synced, connected) of every connection."""
+    return [
+        tuple(row)
+        for row in session.execute(select(PipelineConnection.synced_at, PipelineConnection.connected_at))
+    ]
+
+
+def mark_synced(session: Session, team_id: str, at: datetime, error: str | None) -> None:
+    connection = session.get(PipelineConnection, team_id)
+    if connection is not None:
+        connection.synced_at, connection.last_error = at, error

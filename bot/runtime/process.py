@@ -17,6 +17,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.question_bank import load_bank
 from bot.jobs.digests import DigestRunner
 from bot.jobs.meeting_reminders import MeetingRunner
+from bot.jobs.pipeline_sync import PipelineSyncRunner
 from bot.jobs.pulse_rounds import PulseRunner
 from bot.jobs.retention import RetentionRunner
 from bot.jobs.scheduler import Scheduler
@@ -113,8 +114,16 @@ class BotRuntime:
             default_language=settings.default_language,
         )
         self.retention = RetentionRunner(self.database, clock, settings.retention_months)
+        self.pipeline_sync = PipelineSyncRunner(self.database, clock, settings.hubspot_api_url)
         self.scheduler = (
-            Scheduler(self.runner, self.digests, self.meetings, self.retention, metrics=self.metrics)
+            Scheduler(
+                self.runner,
+                self.digests,
+                self.meetings,
+                self.retention,
+                self.pipeline_sync,
+                metrics=self.metrics,
+            )
             if scheduler
             else None
         )
@@ -132,6 +141,7 @@ class BotRuntime:
             insights=insights,
             meetings=meetings,
             pipeline=PipelineService(self.database),
+            pipeline_sync=self.pipeline_sync,
             pipeline_presenter=default_pipeline_presenter(metadata_seal),
             digests=self.digests,
             installations=installations,

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     """Where Slack sends the installer back (`…/slack/oauth_redirect`); needed only when the app has
     more than one redirect URL."""
     slack_api_url: str = SLACK_API_URL
+    hubspot_api_url: str = "https://api.hubapi.com"
+    """Where HubSpot's CRM API is (the sandbox's stand-in in tests and the demo)."""
     database_url: str | None = None
     data_dir: Path = Path("data")
     default_language: str = "en"
@@ -54,6 +56,13 @@ class Settings(BaseSettings):
     retention_months: int = 0
     """Answers, comments and deliveries older than this many months are deleted, their per-round
     counts kept; 0 keeps everything."""
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.pipeline_csv import ImportReport
+from bot.services.pipeline_sync import SyncReport
 from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.rendering import Renderer, default_renderer
 
@@ -24,6 +25,14 @@ class PipelinePresenter:
         return self._renderer.render(
             "pipeline_import_modal", language, private_metadata=self._seal.seal({"language": language})
         )
+
+    def hubspot_modal(self, language: str) -> Payload:
+        return self._renderer.render(
+            "pipeline_hubspot_modal", language, private_metadata=self._seal.seal({"language": language})
+        )
+
+    def sync_report(self, language: str, report: SyncReport) -> Payload:
+        return self._renderer.render("pipeline_sync", language, report=report)
 
     def usage(self, language: str) -> Payload:
         return self._renderer.render("pipeline_usage", language)

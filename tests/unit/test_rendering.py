@@ -29,6 +29,7 @@ from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.services.meetings import CheckView, MeetingSummary, ReminderView
+from bot.services.pipeline_sync import SyncReport
 from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.slack.chart import LABEL_KEYS
 from bot.slack.rendering import Renderer
@@ -488,7 +489,10 @@ CONTEXTS["digest"].append(
     {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], pipeline=PIPELINE_SECTION)}
 )
 CONTEXTS["home"].append(
-    {**CONTEXTS["home"][0], "last_digest": replace(CONTEXTS["home"][0]["last_digest"], pipeline=PIPELINE_SECTION)}
+    {
+        **CONTEXTS["home"][0],
+        "last_digest": replace(CONTEXTS["home"][0]["last_digest"], pipeline=PIPELINE_SECTION),
+    }
 )
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
@@ -526,6 +530,22 @@ CONTEXTS["pipeline_import"] = [
 ]
 CONTEXTS["pipeline_import_modal"] = [{"private_metadata": "{}"}]
 CONTEXTS["pipeline_usage"] = [{}]
+CONTEXTS["pipeline_hubspot_modal"] = [{"private_metadata": "{}"}]
+CONTEXTS["pipeline_sync"] = [
+    {"report": SyncReport(150, 3)},
+    *(
+        {"report": SyncReport(error=code)}
+        for code in (
+            "invalid_token",
+            "forbidden",
+            "unreachable",
+            "rate_limited",
+            "unavailable",
+            "unexpected_data",
+            "http_418",
+        )
+    ),
+]
 LANGUAGES = ("en", "fa")
 renderer = Renderer()
 

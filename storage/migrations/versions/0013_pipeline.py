@@ -66,8 +66,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "period", name=op.f("uq_pipeline_forecasts_team_id")),
     )
 
+    op.create_table(
+        "pipeline_connections",
+        sa.Column("team_id", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("token", sa.Text(), nullable=False),
+        sa.Column("connected_by", sa.String(length=32), nullable=False),
+        sa.Column("connected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["workspaces.team_id"],
+            name=op.f("fk_pipeline_connections_team_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_pipeline_connections")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("pipeline_connections")
     op.drop_table("pipeline_forecasts")
     op.drop_table("pipeline_deals")
     op.drop_table("pipeline_leads")
