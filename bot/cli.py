@@ -96,6 +96,24 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="encrypt every stored token with the first key (those stored unencrypted too)"
     )
 
+    pipeline = commands.add_parser(
+        "pipeline", help="bring CRM pipeline figures in", description="Bring CRM pipeline figures in."
+    )
+    pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
+    pipeline_import = pipeline_commands.add_parser(
+        "import",
+        help="import a CSV export of leads, deals or forecasts (all of it, or nothing)",
+        description="Import a Salesforce report or HubSpot export (CSV); the README lists the columns read.",
+    )
+    pipeline_import.add_argument("file", type=Path, help="the CSV file")
+    pipeline_import.add_argument("--workspace", required=True, metavar="TEAM_ID", help="the Slack team id")
+    pipeline_import.add_argument(
+        "--kind", choices=("leads", "deals", "forecast"), help="default: told by the columns"
+    )
+    pipeline_import.add_argument(
+        "--date-order", choices=("dmy", "mdy"), help="for dates like 3/4/2026: day first or month first"
+    )
+
     demo = commands.add_parser(
         "demo",
         help="run the bot against the local Slack sandbox and show a transcript",
@@ -134,6 +152,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         return _database(arguments, settings)
     if arguments.command == "secrets":
         return _secrets(arguments, settings)
+    if arguments.command == "pipeline":
+        return _pipeline_import(arguments, settings)
     if arguments.command == "demo":
         from bot.sandbox.demo import run_demo
 
@@ -198,6 +218,33 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
     verb = "wrote" if action is backup else "restored"
     print(f"{verb} {sum(counts.values())} rows in {len(counts)} tables ({arguments.file})")
     return 0
+
+
+def _pipeline_import(arguments: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the file was imported (or changed nothing), 2 with the reasons on stderr when not."""
+    from bot.domain.pipeline import Kind
+    from bot.services.pipeline import PipelineService
+    from bot.slack.pipeline_presenter import import_report_text
+    from storage import migrate
+    from storage.db import Database
+
+    try:
+        stream = arguments.file.open("rb")
+    except OSError as error:
+        print(f"alignbot: cannot read {arguments.file}: {error.strerror}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    database = Database(settings.effective_database_url)
+    try:
+        migrate.upgrade(database.engine)
+        kind = Kind(arguments.kind) if arguments.kind else None
+        with stream:
+            report = PipelineService(database).import_file(
+                arguments.workspace, stream, kind, arguments.date_order
+            )
+    finally:
+        database.dispose()
+    print(import_report_text(report), file=sys.stdout if report.imported else sys.stderr)
+    return 0 if report.imported else EXIT_CONFIG_ERROR
 
 
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:

@@ -8,13 +8,14 @@ from handlers import (
     home,
     installation,
     meetings,
+    pipeline,
     privacy,
     pulse_admin,
     pulse_answers,
     setup_modal,
 )
 
-MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers, digest, privacy, meetings)
+MODULES = (align_command, setup_modal, home, pulse_admin, pulse_answers, digest, privacy, meetings, pipeline)
 
 
 def register_all(app: App, many_workspaces: bool = False) -> None:

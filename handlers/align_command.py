@@ -16,6 +16,7 @@ from handlers.export import export_command
 from handlers.meetings import meeting_command
 from handlers.middleware import is_leader
 from handlers.peoples_time import away_command, holidays_command
+from handlers.pipeline import pipeline_command
 from handlers.privacy import forget_me_command
 from handlers.pulse_admin import pulse_command, questions_command
 from handlers.setup_modal import open_setup_modal
@@ -128,4 +129,5 @@ SUBCOMMAND_HANDLERS: dict[str, Callable[[Invocation], dict | None]] = {
     "export": export_command,
     "meeting": meeting_command,
     "forget-me": forget_me_command,
+    "pipeline": pipeline_command,
 }

@@ -11,14 +11,17 @@ from bot.domain.question_bank import QuestionBank
 from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
+from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.modal_metadata import MetadataSeal
+from bot.slack.pipeline_presenter import PipelinePresenter
 from bot.slack.presenters import Presenter
 from storage.db import Database
 
 if TYPE_CHECKING:
     from bot.jobs.digests import DigestRunner
+    from bot.jobs.pipeline_sync import PipelineSyncRunner
     from bot.jobs.pulse_rounds import PulseRunner
     from bot.slack.installations import Installations
 
@@ -39,6 +42,11 @@ class Services:
     action_items: ActionItemService
     """What leaders took on from the digest's nudges."""
     meetings: MeetingService
+    pipeline: PipelineService
+    """CRM pipeline records: imports of leads, deals and forecasts."""
+    pipeline_presenter: PipelinePresenter
+    pipeline_sync: PipelineSyncRunner
+    """The daily CRM sync, and the HubSpot client a connection is checked with."""
     digests: DigestRunner
     """Sending a digest now, and when the next one is due."""
     pulse_runner: PulseRunner

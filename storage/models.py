@@ -10,6 +10,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -721,3 +722,70 @@ encrypt_columns(
 )
 encrypt_columns(SQLAlchemyInstallationStore.build_bots_table(Base.metadata, SLACK_BOTS), *BOT_TOKENS)
 SQLAlchemyOAuthStateStore.build_oauth_states_table(Base.metadata, SLACK_OAUTH_STATES)
+
+
+class PipelineLead(Base):
+    """A lead from a CRM export or sync (see bot/domain/pipeline.py); `owner` is opaque, never a name."""
+
+    __tablename__ = "pipeline_leads"
+    __table_args__ = (UniqueConstraint("team_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    record_id: Mapped[str] = mapped_column(String(128))
+    owner: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    mql_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision: Mapped[str | None] = mapped_column(String(16))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    sql_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_touch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PipelineDeal(Base):
+    """A deal (opportunity); amounts in hundredths of the currency unit, exact on both stores."""
+
+    __tablename__ = "pipeline_deals"
+    __table_args__ = (UniqueConstraint("team_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    record_id: Mapped[str] = mapped_column(String(128))
+    owner: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    stage: Mapped[str | None] = mapped_column(String(255))
+    close_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str | None] = mapped_column(String(16))
+
+
+class PipelineConnection(Base):
+    """A CRM the workspace's pipeline is synced from daily (HubSpot), with its access token."""
+
+    __tablename__ = "pipeline_connections"
+
+    team_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(Text)
+    """Written and read only through `storage.pipeline.store_crm_token` / `crm_token`."""
+    connected_by: Mapped[str] = mapped_column(String(32))
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The last sync tried; the next is due a day later."""
+    last_error: Mapped[str | None] = mapped_column(String(64))
+
+
+class PipelineForecast(Base):
+    """The forecast for one period and, once known, what actually closed."""
+
+    __tablename__ = "pipeline_forecasts"
+    __table_args__ = (UniqueConstraint("team_id", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    forecast_cents: Mapped[int] = mapped_column(BigInteger)
+    actual_cents: Mapped[int | None] = mapped_column(BigInteger)

@@ -14,6 +14,9 @@ def exercise_every_surface(bot, driver, sandbox, clock) -> None:
     for text in ("help", "status", "language fa", "nonsense", "setup"):
         command(bot, driver, OWNER, text)
     driver.submit_view(OWNER, sandbox.latest_view_for(OWNER).view, VALID_INPUTS)
+    dm = sandbox.dm_channel_for(OWNER)  # a CRM export shared in the bot's DM (files.info, its download)
+    shared = sandbox.share_file(OWNER, "leads.csv", b"Lead ID,Created Date\nL1,2026-03-02\n", channel_id=dm)
+    driver.event({"type": "file_shared", "file_id": shared["id"], "user_id": OWNER, "channel_id": dm})
     driver.event({"type": "app_home_opened", "user": OWNER, "tab": "home"})
     driver.click(OWNER, "open_setup", block_id="home_admin", view=sandbox.home_views.get(OWNER, {"id": "V"}))
     assert bot.wait_idle()

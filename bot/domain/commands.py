@@ -27,6 +27,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("meeting", admin_only=True),
     Subcommand("digest", admin_only=True),
     Subcommand("export", admin_only=True),
+    Subcommand("pipeline", admin_only=True),
 )
 _BY_NAME = {subcommand.name: subcommand for subcommand in SUBCOMMANDS}
 

@@ -15,6 +15,7 @@ from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 if TYPE_CHECKING:
     from bot.domain.action_items import FollowUp
     from bot.domain.meetings import Adherence
+    from bot.domain.pipeline_digest import PipelineSection
 
 MAX_GAPS = 3
 MAX_COMMENTS = 3
@@ -105,6 +106,8 @@ class DigestView:
     """Some of the week's rounds went at each person's own time, and closed when the last window ended."""
     follow_ups: tuple[FollowUp, ...] = ()
     """Action items leaders took on, and how their topics moved since."""
+    pipeline: PipelineSection | None = None
+    """What the CRM pipeline says, beside the statements it speaks to (bot/domain/pipeline_digest.py)."""
 
 
 def change(now: Composite, then: Composite | None) -> float | None:

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.question_bank import load_bank
 from bot.jobs.digests import DigestRunner
 from bot.jobs.meeting_reminders import MeetingRunner
+from bot.jobs.pipeline_sync import PipelineSyncRunner
 from bot.jobs.pulse_rounds import PulseRunner
 from bot.jobs.retention import RetentionRunner
 from bot.jobs.scheduler import Scheduler
@@ -31,11 +32,13 @@ from bot.runtime.startup import SlackAccess, database_faults_explained, open_sec
 from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
+from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import build_client
 from bot.slack.installations import Installations
 from bot.slack.modal_metadata import MetadataSeal
+from bot.slack.pipeline_presenter import default_pipeline_presenter
 from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
@@ -129,8 +132,16 @@ class BotRuntime:
             default_language=settings.default_language,
         )
         self.retention = RetentionRunner(self.database, clock, settings.retention_months)
+        self.pipeline_sync = PipelineSyncRunner(self.database, clock, settings.hubspot_api_url)
         self.scheduler = (
-            Scheduler(self.runner, self.digests, self.meetings, self.retention, metrics=self.metrics)
+            Scheduler(
+                self.runner,
+                self.digests,
+                self.meetings,
+                self.retention,
+                self.pipeline_sync,
+                metrics=self.metrics,
+            )
             if scheduler
             else None
         )
@@ -148,6 +159,9 @@ class BotRuntime:
             insights=insights,
             action_items=ActionItemService(self.database, insights),
             meetings=meetings,
+            pipeline=PipelineService(self.database),
+            pipeline_sync=self.pipeline_sync,
+            pipeline_presenter=default_pipeline_presenter(metadata_seal),
             digests=self.digests,
             pulse_runner=self.runner,
             installations=installations,

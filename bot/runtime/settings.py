@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     """Where Slack sends the installer back (`…/slack/oauth_redirect`); needed only when the app has
     more than one redirect URL."""
     slack_api_url: str = SLACK_API_URL
+    hubspot_api_url: str = "https://api.hubapi.com"
+    """Where HubSpot's CRM API is (the sandbox's stand-in in tests and the demo)."""
     database_url: str | None = None
     data_dir: Path = Path("data")
     default_language: str = "en"
@@ -60,6 +62,13 @@ class Settings(BaseSettings):
     away_statuses: str = ""
     """Slack statuses that mean away, comma-separated: `:emoji:` codes and words (empty: the defaults of
     `bot.domain.availability`)."""
+
+    @field_validator("hubspot_api_url")
+    @classmethod
+    def _hubspot_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
+        return value.rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

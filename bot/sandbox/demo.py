@@ -22,6 +22,7 @@ from bot.domain.scoring import Composite
 from bot.domain.vocabulary import EVERYONE, MARKETING, SALES
 from bot.runtime.process import BotRuntime
 from bot.runtime.settings import Settings
+from bot.sandbox import demo_pipeline
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.transcript import Transcript
@@ -152,12 +153,34 @@ class DemoStory:
             f"{self.name(owner)} opens alignbot's Home tab",
             lambda: driver.event({"type": "app_home_opened", "user": owner, "tab": "home"}),
         )
+        self.share_pipeline()
         self.play_pulses()
         self.step(
             f"{self.name(owner)} opens the Home tab again: the digest at a glance",
             lambda: driver.event({"type": "app_home_opened", "user": owner, "tab": "home"}),
             people={owner},
         )
+
+    def share_pipeline(self) -> None:
+        """The CRM exports the digest's "What the pipeline says" is computed from, shared in a DM."""
+        owner, dm = OWNER, self.sandbox.dm_channel_for(OWNER)
+        exports = (
+            ("hubspot-contacts.csv", demo_pipeline.hubspot_contacts(), "its HubSpot contacts export"),
+            (
+                "opportunities.csv",
+                demo_pipeline.salesforce_opportunities(),
+                "a Salesforce opportunity report",
+            ),
+            ("forecast.csv", demo_pipeline.FORECAST, "the quarterly forecast"),
+        )
+        for name, content, what in exports:
+            file = self.sandbox.share_file(owner, name, content.encode("utf-8"), channel_id=dm)
+            event = {"type": "file_shared", "file_id": file["id"], "user_id": owner, "channel_id": dm}
+            self.step(
+                f"{self.name(owner)} drops {what} into the DM with alignbot",
+                lambda event=event: self.driver.event(event),
+                people={owner},
+            )
 
     def play_pulses(self) -> None:
         """A weekly pulse created in its modal; twelve weekly rounds, the first told in full."""

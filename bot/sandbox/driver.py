@@ -41,6 +41,7 @@ _STATE_KEYS = {
     "multi_channels_select": "selected_channels",
     "users_select": "selected_user",
     "multi_users_select": "selected_users",
+    "file_input": "files",
     "datepicker": "selected_date",
     "timepicker": "selected_time",
 }

@@ -27,6 +27,7 @@ from bot.sandbox.state import (
     SlackState,
 )
 from bot.sandbox.webapi import METHODS, ApiError
+from bot.sandbox.webapi.files import visible_to
 from bot.sandbox.workspace import SandboxWorkspace
 
 OAUTH_ACCESS = "oauth.v2.access"
@@ -102,6 +103,8 @@ class SandboxHttp:
             return self._handle_api(rest, url.query, headers, body)
         if kind == "upload" and rest:
             return self._handle_upload(rest, body)
+        if kind == "files" and rest:
+            return self._handle_download(rest.partition("/")[0], headers)
         if kind == "response" and rest:
             return self._handle_response_url(rest, body)
         return _text_reply(404, "not_found")
@@ -209,6 +212,16 @@ class SandboxHttp:
                 return _text_reply(404, "file_not_found")
             file.content = body
         return _text_reply(200, f"OK - {len(body)}")
+
+    def _handle_download(self, file_id: str, headers: dict[str, str]) -> Reply:
+        """A file's `url_private`: its bytes for a bot token of a workspace that may see it."""
+        with self._lock:
+            caller = self._caller({}, headers)
+            file = self._state.files.get(file_id)
+            if isinstance(caller, str) or file is None or not visible_to(caller, file):
+                return _text_reply(404, "file_not_found")
+            content = file.content or b""
+        return Reply(200, {"Content-Type": "application/octet-stream"}, content)
 
     def _handle_response_url(self, token: str, raw: bytes) -> Reply | None:
         received_at = self._state.clock()

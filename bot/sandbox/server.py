@@ -31,6 +31,7 @@ from bot.sandbox.state import (
     SandboxView,
     SlackState,
 )
+from bot.sandbox.webapi.files import file_object
 from bot.sandbox.workspace import SandboxWorkspace, default_workspace
 
 
@@ -212,6 +213,23 @@ class SlackSandbox:
         """Put a message from a person into a channel, as if they had typed it."""
         with self._lock:
             return self._state.store_message(channel_id, user_id, text, thread_ts=thread_ts, bot_id=None)
+
+    def share_file(
+        self, user_id: str, name: str, content: bytes, channel_id: str | None = None
+    ) -> dict[str, Any]:
+        """A person uploads a file (into `channel_id`, as a message, when given); the file object Slack
+        would put in a `file_input`'s state or return from files.info."""
+        workspace = self.workspace_of_user(user_id)
+        assert workspace is not None, f"{user_id} is in no workspace of the sandbox"
+        with self._lock:
+            file_id = self._state.next_id("F")
+            file = SandboxFile(file_id, name, len(content), user_id, int(self._state.clock()), title=name)
+            file.content, file.completed = content, True
+            if channel_id:
+                file.channels.append(channel_id)
+                self._state.store_message(channel_id, user_id, "", files=[file_id])
+            self._state.files[file_id] = file
+            return file_object(self._state, workspace, file)
 
     # ----- interactions: trigger ids and response URLs ----------------------------------------------
 

@@ -33,6 +33,7 @@ from bot.domain.scoring import (
 )
 from bot.domain.snapshot import Snapshot, threshold_at
 from bot.domain.tallies import WEEK, WeeklyCounts, week_back
+from bot.services.pipeline import pipeline_section
 from bot.services.pulses import PulseService
 from storage import action_items as action_store
 from storage import digests as digest_store
@@ -217,6 +218,11 @@ class InsightService:
             max_nudges=MAX_NUDGES,
         )
         current = history[-1]
+        zone = ZoneInfo(timezone)
+        asked = set(dimension_of)
+        pipeline = pipeline_section(
+            self.database, team_id, local_day, zone, current.results, snapshot.threshold, asked
+        )
         view = compose(
             week=local_day - timedelta(days=local_day.weekday()),
             now=current.results,
@@ -230,7 +236,11 @@ class InsightService:
             snapshot=snapshot,
         )
         return replace(
-            view, away=away, own_time=own_time, follow_ups=follow_ups(taken, current.results, local_day)
+            view,
+            away=away,
+            own_time=own_time,
+            follow_ups=follow_ups(taken, current.results, local_day),
+            pipeline=pipeline,
         )
 
     def preview(self, team_id: str, timezone: str) -> DigestView | None:

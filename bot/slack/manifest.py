@@ -10,12 +10,13 @@ import json
 from urllib.parse import urljoin
 
 COMMAND = "/align"
-BOT_EVENTS = ("app_home_opened",)
+BOT_EVENTS = ("app_home_opened", "file_shared")
 #: What a multi-workspace app (OAuth) hears besides: when a workspace lets it go.
 INSTALLATION_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
+    "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
     "conversations.history": ("channels:history", "groups:history", "im:history"),
@@ -24,6 +25,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.open": ("im:write",),
     "files.completeUploadExternal": ("files:write",),
     "files.getUploadURLExternal": ("files:write",),
+    "files.info": ("files:read",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
     "views.open": (),

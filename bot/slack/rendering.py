@@ -57,6 +57,8 @@ def _environment(language: str) -> Environment:
     environment.filters["date"] = lambda day: formatting.calendar_date(day, language)
     environment.filters["clock"] = lambda moment: formatting.clock(moment, language)
     environment.filters["moment"] = lambda instant: formatting.moment(instant, language)
+    # Labels that are not quantities ("2026-Q1", "2026-W22"): only their digits change.
+    environment.filters["label"] = lambda text: formatting.persian_digits(text) if language == "fa" else text
     environment.globals["language"] = language
     environment.globals["rtl"] = language == "fa"
     environment.globals["limits"] = {

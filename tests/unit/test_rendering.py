@@ -19,6 +19,11 @@ from bot.domain.digest import compose
 from bot.domain.meetings import Adherence, MeetingForm, MeetingSettings, build_agenda
 from bot.domain.meetings import form_from_settings as meeting_form
 from bot.domain.nudges import ACTIONS, Nudge
+from bot.domain.pipeline import Kind
+from bot.domain.pipeline_csv import ImportReport, Problem, Survey
+from bot.domain.pipeline_digest import PipelineLine, PipelineSection, StatementRatings
+from bot.domain.pipeline_figures import FORECAST_ACCURACY, HOURS_TO_FIRST_TOUCH
+from bot.domain.pipeline_figures import Figure as PipelineFigure
 from bot.domain.question_bank import load_bank
 from bot.domain.reach import NextReach
 from bot.domain.scoring import Composite, ItemMeta, Response, score
@@ -26,6 +31,7 @@ from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.services.meetings import CheckView, MeetingSummary, ReminderView
+from bot.services.pipeline_sync import SyncReport
 from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
 from bot.slack.chart import HEATMAP_LABEL_KEYS, LABEL_KEYS
 from bot.slack.rendering import Renderer
@@ -569,9 +575,85 @@ CONTEXTS["pulse_message"] += [
     {"view": replace(OPEN_VIEW, preview=True, cadence_name="Weekly", reach=r), "threshold": 5}
     for r in REACHES
 ]
+PIPELINE_SECTION = PipelineSection(
+    "2026-W10",
+    "2025-Q4",
+    (
+        PipelineLine(
+            FORECAST_ACCURACY,
+            PipelineFigure(FORECAST_ACCURACY, None, None, 0),
+            PipelineFigure(FORECAST_ACCURACY, 0.94, 0.75, 1),
+            (StatementRatings("hbr01", 2.0, None), StatementRatings("unknown", 3.5, 4.25)),
+        ),
+        PipelineLine(
+            HOURS_TO_FIRST_TOUCH,
+            PipelineFigure(HOURS_TO_FIRST_TOUCH, 6.5, 9.25, 12),
+            PipelineFigure(HOURS_TO_FIRST_TOUCH, None, None, 3, withheld=True),
+            (),
+        ),
+    ),
+    (("No budget <b>", 5), ("Wrong industry", 5)),
+)
+CONTEXTS["digest"].append(
+    {**CONTEXTS["digest"][0], "view": replace(CONTEXTS["digest"][0]["view"], pipeline=PIPELINE_SECTION)}
+)
+CONTEXTS["home"].append(
+    {
+        **CONTEXTS["home"][0],
+        "last_digest": replace(CONTEXTS["home"][0]["last_digest"], pipeline=PIPELINE_SECTION),
+    }
+)
 CONTEXTS["notice"] += [
     {"kind": kind, "name": "Pipeline <review>", "when": NOW}
     for kind in ("meeting_skip_next", "agenda_added", "rsvp_going")
+]
+PIPELINE_PROBLEMS = [
+    Problem(0, "setup_first"),
+    Problem(1, "empty_file"),
+    Problem(1, "unknown_kind"),
+    Problem(1, "missing_columns", value="record_id, amount"),
+    Problem(2, "missing_id", "Record ID"),
+    Problem(3, "conflicting_duplicate", "Record ID", "<L1>"),
+    Problem(4, "bad_date", "Create Date", "2026-13-01"),
+    Problem(5, "bad_amount", "Amount", "12abc"),
+    Problem(6, "bad_period", "Quarter", "Q5"),
+    Problem(7, "bad_flag", "Won", "perhaps"),
+    Problem(8, "mixed_date_orders", "Close Date", "3/25/2026"),
+    Problem(9, "not_text", value="utf-8"),
+    Problem(10, "not_csv", value="field larger than field limit"),
+]
+PIPELINE_SHAPE = {"kind": Kind.DEALS, "headers": ("Record ID", "Name *bold*"), "rows": 12}
+AMBIGUOUS_DATE = Problem(3, "ambiguous_date", "Created", "3/4/2026")
+CONTEXTS["pipeline_import"] = [
+    {
+        "report": ImportReport(Survey(**PIPELINE_SHAPE, empty_rows=2, duplicate_lines={4}), 10, 1, 1),
+        "surface": "slack",
+    },
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE), 0, 0, 12), "surface": "cli"},
+    {
+        "report": ImportReport(Survey(**PIPELINE_SHAPE, problems=PIPELINE_PROBLEMS, problem_count=40)),
+        "surface": "cli",
+    },
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "slack"},
+    {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "cli"},
+]
+CONTEXTS["pipeline_import_modal"] = [{"private_metadata": "{}"}]
+CONTEXTS["pipeline_usage"] = [{}]
+CONTEXTS["pipeline_hubspot_modal"] = [{"private_metadata": "{}"}]
+CONTEXTS["pipeline_sync"] = [
+    {"report": SyncReport(150, 3)},
+    *(
+        {"report": SyncReport(error=code)}
+        for code in (
+            "invalid_token",
+            "forbidden",
+            "unreachable",
+            "rate_limited",
+            "unavailable",
+            "unexpected_data",
+            "http_418",
+        )
+    ),
 ]
 LANGUAGES = ("en", "fa")
 renderer = Renderer()

@@ -1,10 +1,12 @@
-"""files.getUploadURLExternal and files.completeUploadExternal; the bytes go to the upload URL between."""
+"""files.getUploadURLExternal and files.completeUploadExternal (the bytes go to the upload URL between),
+and files.info; a file's bytes are read from its `url_private` with a bot token that may see it."""
 
 from __future__ import annotations
 
 import json
 import mimetypes
 from typing import Any
+from urllib.parse import quote
 
 from bot.sandbox.state import SandboxFile, SlackState
 from bot.sandbox.webapi.arguments import ApiError, Method, decoded, invalid_arguments, postable_conversation
@@ -57,10 +59,22 @@ def files_complete_upload_external(
             bot_id=ws.bot_id,
             files=[file.id for file, _ in files],
         )
-    return {"ok": True, "files": [_file_object(state, ws, file) for file, _ in files]}
+    return {"ok": True, "files": [file_object(state, ws, file) for file, _ in files]}
 
 
-def _file_object(state: SlackState, ws: SandboxWorkspace, file: SandboxFile) -> dict[str, Any]:
+def files_info(state: SlackState, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+    file = state.files.get(params.get("file") or "")
+    if file is None or not visible_to(ws, file):
+        raise ApiError("file_not_found")
+    return {"ok": True, "file": file_object(state, ws, file)}
+
+
+def visible_to(ws: SandboxWorkspace, file: SandboxFile) -> bool:
+    """A workspace's bot sees the files its own people and its bot shared, once they are complete."""
+    return file.completed and (file.user == ws.bot_user_id or ws.user(file.user) is not None)
+
+
+def file_object(state: SlackState, ws: SandboxWorkspace, file: SandboxFile) -> dict[str, Any]:
     mimetype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     return {
         "id": file.id,
@@ -72,8 +86,8 @@ def _file_object(state: SlackState, ws: SandboxWorkspace, file: SandboxFile) -> 
         "filetype": file.name.rpartition(".")[2].lower() if "." in file.name else "binary",
         "user": file.user,
         "size": len(file.content or b""),
-        "url_private": f"{state.base_url}/files/{file.id}/{file.name}",
-        "permalink": f"{ws.url}files/{file.user}/{file.id}/{file.name}",
+        "url_private": f"{state.base_url}/files/{file.id}/{quote(file.name)}",
+        "permalink": f"{ws.url}files/{file.user}/{file.id}/{quote(file.name)}",
         "channels": list(file.channels),
     }
 
@@ -81,4 +95,5 @@ def _file_object(state: SlackState, ws: SandboxWorkspace, file: SandboxFile) -> 
 METHODS: dict[str, Method] = {
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
+    "files.info": files_info,
 }

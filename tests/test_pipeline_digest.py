@@ -1,0 +1,111 @@
+"""The digest's "What the pipeline says": CRM figures imported in Slack, checked against sums done by
+hand, beside the two teams' ratings of the statements they speak to; never per owner, never for few."""
+
+from __future__ import annotations
+
+from bot.sandbox.workspace import LEADERSHIP_CHANNEL, OWNER
+from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
+    MONDAY_9_BERLIN,
+    SALES_TEAM,
+    answer_round,
+    close_round,
+    create_pulse,
+    run_at,
+    text_of,
+)
+
+LEAD_HEADER = (
+    "Record ID,Create Date,MQL Date,Lead Status,Rejection Reason,SQL Date,First Touch Date,Owner ID\n"
+)
+
+
+def lead_rows() -> str:
+    """Week 10 of 2026 (2–8 March): 12 MQLs, 6 SQLs, 5 rejected; week 9: 10 MQLs, 3 SQLs; Q4 2025: 5
+    MQLs, all rejected for "No budget". Owners rotate over five ids."""
+    rows = []
+    for n in range(12):  # MQL on Tuesday 3 March at 10:00 Berlin; first touch n + 1 hours later
+        status, reason, sql = ("Qualified", "", "2026-03-05") if n < 6 else ("", "", "")
+        if 6 <= n < 11:
+            status, reason = "Unqualified", "Wrong industry"
+        rows.append(
+            f"W10-{n},2026-03-01,2026-03-03 10:00,{status},{reason},{sql},2026-03-03 {11 + n}:00,owner{n % 5}"
+        )
+    for n in range(10):
+        sql = "2026-02-26" if n < 3 else ""
+        rows.append(f"W9-{n},2026-02-23,2026-02-24 10:00,,,{sql},,owner{n % 5}")
+    for n in range(5):
+        rows.append(f"Q4-{n},2025-11-02,2025-11-03 10:00,Unqualified,No budget,,,owner{n}")
+    return LEAD_HEADER + "\n".join(rows) + "\n"
+
+
+DEALS = (
+    "Deal ID,Create Date,Amount,Deal Stage,Close Date,Source,Owner ID\n"
+    + "".join(f'M{n},2025-10-01,"10,000",Closed Won,2025-11-{10 + n},Marketing,owner{n}\n' for n in range(3))
+    + "".join(f'S{n},2025-10-01,"5,000",Closed Won,2025-12-{10 + n},Sales,owner{3 + n}\n' for n in range(2))
+    + 'L1,2025-10-01,"90,000",Closed Lost,2025-12-01,Marketing,owner4\n'
+)
+FORECAST = "Period,Forecast,Actual\n2025-Q3,80000,60000\n2025-Q4,100000,94000\n"
+
+
+def share(bot, driver, sandbox, name: str, content: str) -> str:
+    dm = sandbox.dm_channel_for(OWNER)
+    file = sandbox.share_file(OWNER, name, content.encode(), channel_id=dm)
+    driver.event({"type": "file_shared", "file_id": file["id"], "user_id": OWNER, "channel_id": dm})
+    assert bot.wait_idle()
+    return sandbox.ephemerals_to(OWNER)[-1].text
+
+
+def test_the_digest_shows_the_pipeline_beside_what_each_team_believes(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    assert share(bot, driver, sandbox, "leads.csv", lead_rows()).startswith("Imported 27 leads")
+    assert share(bot, driver, sandbox, "deals.csv", DEALS).startswith("Imported 6 deals")
+    assert share(bot, driver, sandbox, "forecast.csv", FORECAST).startswith("Imported 2 forecast periods")
+    clock.set(MONDAY_9_BERLIN)
+    assert bot.digests.run_due() >= 1
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    text = text_of({"blocks": digest.blocks})
+    section = text[text.index("*What the pipeline says*") :]
+    # 1 − |94,000 − 100,000| ÷ 100,000 = 94 %; the quarter before: 1 − 20,000 ÷ 80,000 = 75 %
+    assert "*Forecast accuracy*\nLast quarter (2025-Q4): *94%* (+19 points on the period before)" in section
+    # 6 of 12 MQLs became SQLs last week; 3 of 10 the week before
+    assert (
+        "*MQLs that became SQLs*\nLast quarter (2025-Q4): *0%* · last week (2026-W10): *50%* (+20 points"
+        in section
+    )
+    # 5 of 12 rejected (42 %), none the week before; last quarter all 5, each for "No budget"
+    assert (
+        "*MQLs rejected by sales*\nLast quarter (2025-Q4): *100%* · last week (2026-W10): *42%* (+42 points"
+        in section
+    )
+    # touched 1, 2, … 12 hours after becoming MQLs: the median is 6.5 hours
+    assert (
+        "*Median time from MQL to first sales touch*\n"
+        "Last quarter (2025-Q4): — · last week (2026-W10): *6.5 h*" in section
+    )
+    # won last quarter: 30,000 marketing-sourced of 40,000 (the lost 90,000 is no revenue)
+    assert "*Marketing-sourced share of won revenue*\nLast quarter (2025-Q4): *75%*" in section
+    assert "Why sales rejected MQLs last quarter: No budget (5)." in section
+    assert "“Our actual sales usually land close to the sales forecast.”: sales" in section
+    assert not any(f"owner{n}" in text for n in range(5))  # no owner, by id or otherwise
+
+
+def test_many_leads_of_one_owner_show_no_figure(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    rows = "".join(f"A{n},2026-03-01,2026-03-03 10:00,Qualified,,2026-03-05,,solo\n" for n in range(9))
+    share(bot, driver, sandbox, "one owner.csv", LEAD_HEADER + rows)
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    text = text_of({"blocks": digest.blocks})
+    # nine MQLs, all one person's: fewer owners than the threshold (5), so nothing about them is shown
+    assert "What the pipeline says" not in text and "MQLs that became SQLs" not in text
