@@ -768,8 +768,13 @@ def test_every_nudge_action_has_words_in_the_digest():
 
 
 # What may keep Latin digits in Persian text: Slack ids and mentions, commands in code spans, links,
-# IANA timezone names, and the YYYY-MM-DD date format people type into a text field (shown with an example).
-_KEPT_LATIN = re.compile(r"<[#@!][^>]*>|`[^`]*`|https?://\S+|\b[A-Za-z]+/[A-Za-z_]+\b|مثلاً 2026-12-25")
+# IANA timezone names, the YYYY-MM-DD date format people type into a text field (shown with an example),
+# the shape of a HubSpot token as the placeholder of the field it is pasted into, and what a CRM file
+# itself holds: its encodings' names and its dates as written in it.
+_KEPT_LATIN = re.compile(
+    r"<[#@!][^>]*>|`[^`]*`|https?://\S+|\b[A-Za-z]+/[A-Za-z_]+\b|مثلاً 2026-12-25|\bpat-[a-z0-9]+-…"
+    r"|\b(?i:utf)-(?:8|16)\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{4}-(?:Q\d|W\d{1,2}|\d{2})\b"
+)
 _NOT_READ = {"value", "action_id", "block_id", "callback_id", "private_metadata", "url", "slack_file"}
 _NOT_READ |= {"initial_value", "min_value", "max_value", "initial_time", "initial_date", "initial_users"}
 _NOT_READ |= {"initial_conversations", "initial_channels", "initial_conversation", "initial_channel"}
