@@ -188,22 +188,21 @@ class DigestRunner:
                 (p.digest_id, p.destination, p.team_id, p.message_ts, p.channel_id)
                 for p in store.posts_without_chart(session)
             ]
+        figures: dict[int, tuple] = {}  # per digest, its trend and dimensions, whatever the language
         for digest_id, destination, team_id, ts, channel in waiting:
             with self.database.session() as session:
                 digest = session.get(Digest, digest_id)
                 config = workspace_store.load_config(session, team_id)
             language = self._language(team_id, destination, config.default_language)
             at, week = digest.scheduled_at, digest.week.isoformat()
+            if digest_id not in figures:
+                trend, rows = self.insights.trend(team_id, at), self.insights.dimension_rows(team_id, at)
+                figures[digest_id] = trend, rows
+            trend, rows = figures[digest_id]
             _items, dimensions = self.insights.texts(team_id, language)
             pictures = [
-                (
-                    f"alignment-{week}-{language}.png",
-                    self.presenter.trend_chart(language, self.insights.trend(team_id, at)),
-                ),
-                (
-                    f"dimensions-{week}-{language}.png",
-                    self.presenter.heatmap(language, self.insights.dimension_rows(team_id, at), dimensions),
-                ),
+                (f"alignment-{week}-{language}.png", self.presenter.trend_chart(language, trend)),
+                (f"dimensions-{week}-{language}.png", self.presenter.heatmap(language, rows, dimensions)),
             ]
             file_id = store.NO_PICTURES
             try:
