@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.meetings import Agenda, CheckedMeeting, DimensionGap, MeetingSettings
 from bot.domain.meetings import Reminder as DueReminder
-from bot.domain.nudges import Nudge
+from bot.domain.nudges import Nudge, still_readable
 from bot.domain.scoring import DimensionMean
 from storage.models import (
     Meeting,
@@ -233,7 +233,7 @@ def agenda_from_json(data: Mapping) -> Agenda:
     return Agenda(
         weakest=tuple(DimensionMean(**d) for d in data["weakest"]),
         gaps=tuple(DimensionGap(**g) for g in data["gaps"]),
-        nudges=tuple(Nudge(**n) for n in data["nudges"]),
+        nudges=tuple(nudge for nudge in (Nudge(**n) for n in data["nudges"]) if still_readable(nudge)),
         joint_activity=data["joint_activity"],
         extra_items=tuple(data["extra_items"]),
     )

@@ -110,6 +110,17 @@ ACTIONS = (
 )
 
 
+_EVIDENCE_NEEDED = {"low_dimension": ("target", "target_stage"), "next_stage": ("target_stage",)}
+
+
+def still_readable(nudge: Nudge) -> bool:
+    """Whether a nudge stored earlier (a meeting reminder's agenda) can be shown by this version: its
+    advice still exists and its evidence has what the templates read. Older ones are left out."""
+    return nudge.action in ACTIONS and all(
+        key in nudge.evidence for key in _EVIDENCE_NEEDED.get(nudge.kind, ())
+    )
+
+
 def target_stage(stage: str | None) -> str:
     """The band a dimension is held to: the next stage's (Integrated's own once there); Defined's
     while the stage is unknown."""

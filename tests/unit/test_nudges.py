@@ -17,6 +17,7 @@ from bot.domain.nudges import (
     Nudge,
     WeekSnapshot,
     nudges,
+    still_readable,
 )
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import (
@@ -550,3 +551,23 @@ def test_every_number_in_a_nudge_comes_from_a_shown_figure(weeks, threshold, max
             key = nudge.evidence.get("item", nudge.evidence.get("dimension"))
             assert not figures[SALES, key].withheld and not figures[MARKETING, key].withheld
     assert nudges(snapshots, DIMENSION_OF, max_nudges=max_nudges) == found
+
+
+def test_a_nudge_stored_by_an_earlier_version_is_left_out_rather_than_shown_half():
+    """A meeting reminder's agenda keeps its nudges as JSON; an upgrade may rename an action or add
+    evidence the templates read, and re-rendering such a reminder must not fail."""
+    current = Nudge(
+        "k",
+        "low_dimension",
+        ACTIONS[0],
+        {"dimension": "d", "target": 3.0, "target_stage": "aligned"},
+        "leaders",
+        1,
+    )
+    renamed = Nudge(
+        "k", "next_stage", "define_processes_and_roles", {"target_stage": "defined"}, "leaders", 1
+    )
+    missing_target = Nudge("k", "low_dimension", ACTIONS[0], {"dimension": "d", "mean": 2.1}, "leaders", 1)
+    assert still_readable(current)
+    assert not still_readable(renamed)
+    assert not still_readable(missing_target)
