@@ -131,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    if arguments.command == "secrets" and arguments.secrets_command == "new-key":
+        from storage.secrets import SecretBox
+
+        print(SecretBox.new_key())  # needs no settings: it is how a malformed key is replaced
+        return 0
     settings = None
     try:
         settings = load_settings()
@@ -186,11 +191,8 @@ def _secrets(arguments: argparse.Namespace, settings: Settings) -> int:
     from storage import migrate
     from storage.db import Database
     from storage.models import Base
-    from storage.secrets import SecretBox, rotate_all
+    from storage.secrets import rotate_all
 
-    if arguments.secrets_command == "new-key":
-        print(SecretBox.new_key())
-        return 0
     box = settings.secret_box
     if box is None:
         raise ConfigError("ALIGNBOT_SECRET_KEYS is not set: expected the keys, the new one first")

@@ -26,6 +26,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 #: A write that changes nothing: refused all the same by a read-only database (see `write_refusal`).
 NO_OP_WRITE = "UPDATE alembic_version SET version_num = version_num WHERE 1 = 0"
 SQLITE_HEADER = b"SQLite format 3\x00"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 
 
 def normalise_url(url: str) -> str:
@@ -152,7 +153,6 @@ class Database:
         self.engine.dispose()
 
 
-LOCK_NOT_AVAILABLE = "55P03"
 #: PostgreSQL's refusals at connection time, by what libpq reports (it gives no SQLSTATE then).
 _POSTGRES_REFUSALS = {
     "does not exist": "the database {database!r} does not exist on {server}: create it or fix the name",
@@ -193,8 +193,8 @@ def _sqlite_problem(database_file: Path) -> str | None:
     """Looks at the file and its folder for what stops SQLite using them (its own message, `unable to
     open database file`, names no cause)."""
     folder = database_file.parent
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if not folder.exists():
+        existing = next(p for p in folder.parents if p.exists())
         return f"cannot create the folder {folder}: {existing} is not writable"
     if database_file.exists():
         try:

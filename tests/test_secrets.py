@@ -122,3 +122,9 @@ def test_neither_the_keys_nor_the_client_secret_are_logged(settings):
     redact = redactor_for(keyed)
     line = redact(f"client secret {keyed.slack_client_secret}, keys {NEW_KEY} and {SECRET_KEY}")
     assert line == f"client secret {REDACTED}, keys {REDACTED} and {REDACTED}"
+
+
+def test_a_new_key_is_printed_even_while_the_keys_set_are_malformed(tmp_path):
+    printed = alignbot("secrets", "new-key", cwd=tmp_path, env={"ALIGNBOT_SECRET_KEYS": "not-a-key"})
+    assert printed.returncode == 0
+    SecretBox([printed.stdout.strip()])  # a valid Fernet key

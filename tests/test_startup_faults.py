@@ -189,3 +189,20 @@ def test_a_postgresql_in_read_only_mode_is_not_ready(sandbox, tmp_path):
             )
         finally:
             bot.stop()
+
+
+def test_a_token_slack_rejects_once_it_answers_again_stops_the_bot(sandbox, tmp_path):
+    sandbox.inject_fault("auth.test", "server_error")  # the first look finds Slack down
+    environment = bot_environment(
+        sandbox, f"sqlite:///{tmp_path / 'alignbot.db'}", slack_bot_token="xoxb-revoked"
+    )
+    bot = BotProcess.serve(environment, tmp_path / "bot")
+    try:
+        assert bot.wait_exit(timeout=60) == 2
+        last = bot.log_entries()[-1]
+        assert (last["level"], last["message"]) == (
+            "CRITICAL",
+            "SLACK_BOT_TOKEN is invalid: Slack rejects it (invalid_auth)",
+        )
+    finally:
+        bot.stop()

@@ -246,8 +246,9 @@ class BotRuntime:
         self._ended.set()
 
     def readiness(self) -> tuple[bool, dict]:
-        """/readyz: ready while the database answers at the schema this code expects, not shutting
-        down, and, on the replica that leads, while its scheduler runs."""
+        """/readyz: ready while the database answers at the schema this code expects and takes writes,
+        Slack's API has answered the bot token, the bot is not shutting down, and, on the replica that
+        leads, while its scheduler runs."""
         details = {"leader": self.leadership is not None and self.leadership.is_leader}
         if self._stopping:
             return False, details | {"reason": "shutting down"}
