@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain import schedule
-from storage.secrets import encrypt_columns
+from storage.secrets import EncryptedString, encrypt_columns
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -769,8 +769,8 @@ class PipelineConnection(Base):
         ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
     )
     provider: Mapped[str] = mapped_column(String(16))
-    token: Mapped[str] = mapped_column(Text)
-    """Written and read only through `storage.pipeline.store_crm_token` / `crm_token`."""
+    token: Mapped[str] = mapped_column(EncryptedString())
+    """Encrypted at rest with the Slack tokens' keys (`ALIGNBOT_SECRET_KEYS`, storage/secrets.py)."""
     connected_by: Mapped[str] = mapped_column(String(32))
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime())
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -108,8 +108,8 @@ def forecasts(session: Session, team_id: str) -> list[Forecast]:
 def store_crm_token(
     session: Session, team_id: str, provider: str, token: str, by: str, now: datetime
 ) -> None:
-    """Keep a workspace's CRM token (one CRM per workspace; connecting again replaces it). The one place
-    a token is written: encrypting tokens at rest changes this function and `crm_token` only."""
+    """Keep a workspace's CRM token (one CRM per workspace; connecting again replaces it), encrypted at
+    rest by its column's type like the Slack tokens."""
     connection = session.get(PipelineConnection, team_id)
     if connection is None:
         connection = PipelineConnection(team_id=team_id)
@@ -119,7 +119,7 @@ def store_crm_token(
 
 
 def crm_token(connection: PipelineConnection) -> str:
-    """The token as stored by `store_crm_token`."""
+    """The token, decrypted as it is read."""
     return connection.token
 
 
