@@ -24,14 +24,12 @@ from bot.domain.cadence import CadenceSettings
 from bot.domain.local_time import PersonalTimes
 from bot.domain.people import SlackUser
 from bot.domain.quiet_hours import QuietHours
+from bot.services.pulses import MANUAL_ROUND_PREFIX
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Delivery, PostStatus, PulseRound
 
 logger = logging.getLogger(__name__)
-
-MANUAL_ROUND_PREFIX = "now:"
-"""`occurrence_key` of a round an admin started by hand: it goes to everyone at once."""
 
 
 class PeoplesTime:
@@ -101,7 +99,7 @@ class PeoplesTime:
         own_calendar, away_until = calendars_chosen.get(recipient.user.id), away_dates.get(recipient.user.id)
         zone = local_time.person_zone(recipient.user.tz, workspace_timezone)
         scheduled = pulse_round.scheduled_at
-        if not pulse_round.occurrence_key.startswith(MANUAL_ROUND_PREFIX):
+        if not pulse_round.occurrence_key.startswith(MANUAL_ROUND_PREFIX):  # by hand: everyone at once
             scheduled = local_time.scheduled_for(settings.recurrence, scheduled, zone)
         calendars = (own_calendar,) if own_calendar else settings.holiday_calendars
         columns: dict[str, Any] = {"timezone": zone}

@@ -261,7 +261,13 @@ class PulseRunner:
             occurrence = schedule.next_occurrence(settings.recurrence, after)
             if occurrence is None:
                 continue
-            audience = self._recipients(team_id, config, cadence, chosen, people)
+            try:
+                audience = self._recipients(team_id, config, cadence, chosen, people)
+            except SlackApiError as error:  # the listing still shows the rest
+                logger.warning(
+                    "%s: Slack would not list its audience: %s", cadence.name, error.response.get("error")
+                )
+                continue
             members = [Member(r.user, calendars.get(r.user.id), away_dates.get(r.user.id)) for r in audience]
             found[cadence.name] = next_reach(
                 settings, occurrence, members, config.timezone, self.away_statuses
@@ -272,16 +278,25 @@ class PulseRunner:
         """A copy held back while its person was away goes out once they are back, if their window is
         still open."""
         with self.database.session() as session:
-            for delivery, pulse_round in store.away_deliveries(session, now):
-                settings = store.settings_of(session.get(Cadence, pulse_round.cadence_id))
-                try:
-                    back = self.people.came_back(settings, delivery, pulse_round, now)
-                except SlackApiError as error:  # asked again on the next run
-                    logger.warning(
-                        "could not read who is back in %s: %s", delivery.team_id, error.response.get("error")
-                    )
-                    continue
-                if back is not None:
+            held = [
+                (delivery, pulse_round, store.settings_of(session.get(Cadence, pulse_round.cadence_id)))
+                for delivery, pulse_round in store.away_deliveries(session, now)
+            ]
+        returned = {}
+        for delivery, pulse_round, settings in held:  # asking Slack, outside any transaction
+            try:
+                back = self.people.came_back(settings, delivery, pulse_round, now)
+            except SlackApiError as error:  # asked again on the next run
+                logger.warning(
+                    "could not read who is back in %s: %s", delivery.team_id, error.response.get("error")
+                )
+                continue
+            if back is not None:
+                returned[delivery.id] = back
+        with self.database.session() as session:
+            for delivery_id, back in returned.items():
+                delivery = session.get(Delivery, delivery_id, with_for_update=True)
+                if delivery is not None and delivery.status == PostStatus.AWAY:
                     for column, value in back.items():
                         setattr(delivery, column, value)
 
@@ -421,8 +436,6 @@ class PulseReminders:
                 number = max(due, default=0)
                 if number <= reminded or (delivery.closes_at and delivery.closes_at <= now):
                     continue
-                if self.runner.people.away(delivery, now):
-                    continue  # not while away; a later run sends it if they are back in time
                 if store.claim_reminder(session, delivery, number, now):
                     for earlier in range(1, number):
                         if store.claim_reminder(session, delivery, earlier, now):
@@ -441,10 +454,12 @@ class PulseReminders:
         key = f"{reminder.delivery_id}:{reminder.number}"
         return Envelope(reminder, reminder.team_id, delivery.user_id, key, since)
 
-    def compose(self, envelope: Envelope) -> Message:
+    def compose(self, envelope: Envelope) -> Message | Outcome:
         reminder = envelope.row
         with self.runner.database.session() as session:
             delivery = session.get(Delivery, reminder.delivery_id)
+        if self.runner.people.away(delivery, self.runner.clock.now()):
+            return Outcome(PostStatus.PENDING)  # not while away: claimed anew by later runs, in time or not
         view = self.runner.pulses.view(delivery.round_id, delivery.user_id, reminder=reminder.number)
         return self.runner.present(delivery.team_id, delivery.language, view)
 

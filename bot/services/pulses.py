@@ -21,6 +21,9 @@ from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Cadence, Delivery, PulseRound
 
+MANUAL_ROUND_PREFIX = "now:"
+"""Starts the `occurrence_key` of a round an admin started by hand (`/align pulse now`)."""
+
 SCORES = (1, 2, 3, 4, 5)
 
 
@@ -275,7 +278,7 @@ class PulseService:
             started = store.add_round(
                 session,
                 cadence,
-                f"now:{request_key}"[:64],
+                f"{MANUAL_ROUND_PREFIX}{request_key}"[:64],
                 now,
                 now + settings.answer_window,
                 self.choose_items(session, cadence),
