@@ -2,8 +2,9 @@
 
 No Slack credentials are needed. The bot runs over HTTP exactly as in production, on a fresh
 SQLite database; a driver plays Slack, sending signed requests as people type and click.
-Twelve simulated weeks pass in seconds: the company starts in the Defined stage and moves
-towards Aligned, while marketing keeps seeing some things a point rosier than sales does.
+Twelve simulated weeks pass in seconds, starting with a baseline (every scored statement once):
+the company starts in the Defined stage and moves towards Aligned, while marketing keeps seeing
+some things a point rosier than sales does.
 """
 
 from __future__ import annotations
@@ -183,28 +184,39 @@ class DemoStory:
             )
 
     def play_pulses(self) -> None:
-        """A weekly pulse created in its modal; twelve weekly rounds, the first told in full."""
+        """A baseline for the first Tuesday and a weekly pulse from the next, created in their modal;
+        twelve weekly rounds, the first (the baseline) told in full."""
         owner = OWNER
         driver = self.driver
+        today = self.clock.now().date()
+        tuesday = today + timedelta(days=(1 - today.weekday()) % 7)
+        # no quiet hours: the story follows one moment (07:00 is still night in Los Angeles)
+        when = {"send_time": "10:00", "timezone": "America/New_York", "options": []}
         self.step(
             f"{self.name(owner)} types /align pulse add", lambda: driver.slash_command(owner, "pulse add")
         )
         form = self.sandbox.latest_view_for(owner).view
-        pulse = {
+        baseline = {"name": "Baseline", "kind": "baseline", "start_date": tuesday.isoformat(), **when}
+        self.step(
+            f"{self.name(owner)} saves a baseline for Tuesday at 10:00 New York time: every scored"
+            " statement once, for a first stage in week one",
+            lambda: driver.submit_view(owner, form, baseline),
+        )
+        self.quietly("/align pulse add again", lambda: driver.slash_command(owner, "pulse add"))
+        form = self.sandbox.latest_view_for(owner).view
+        weekly = {
             "name": "Weekly",
             "weekdays": ["1"],
-            "send_time": "10:00",
-            "timezone": "America/New_York",
-            "start_date": self.clock.now().date().isoformat(),
-            "options": [],  # no quiet hours: the story follows one moment (07:00 is still night in LA)
+            "start_date": (tuesday + timedelta(weeks=1)).isoformat(),
         }
         self.step(
-            f"{self.name(owner)} saves a weekly pulse, Tuesdays at 10:00 New York time",
-            lambda: driver.submit_view(owner, form, pulse),
+            f"{self.name(owner)} saves a weekly pulse, Tuesdays at 10:00 New York time from the week after",
+            lambda: driver.submit_view(owner, form, {**weekly, **when}),
         )
         self.step(f"{self.name(owner)} types /align pulse", lambda: driver.slash_command(owner, "pulse"))
         with self.bot.database.session() as session:  # a new pulse's rotation is shuffled at random:
-            session.scalars(select(Cadence)).one().seed = "demo"  # the same statements every run
+            for cadence in session.scalars(select(Cadence)):
+                cadence.seed = "demo"  # the same statements every run
         self.create_meeting()
         first = self.bot.runner.next_wakeup()
         self.first_week(first)
@@ -243,7 +255,7 @@ class DemoStory:
         rng = random.Random("demo-week-0")
         self.clock.set(start)
         self.step(
-            "Week 1: Tuesday 10:00 in New York, the round goes out",
+            "Week 1: Tuesday 10:00 in New York, the baseline goes out: all 20 scored statements",
             self.bot.runner.run_due,
             people={member, both},
         )
