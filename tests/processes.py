@@ -89,7 +89,7 @@ def alignbot(
         env={**clean, "PYTHONPATH": str(REPO), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a guard against a hang, not a speed limit (the demo runs for a minute or more)
         preexec_fn=bound_by_file_modes if modes_bind else None,
     )
 
