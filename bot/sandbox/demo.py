@@ -10,6 +10,7 @@ some things a point rosier than sales does.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import sys
 from collections.abc import Callable
@@ -610,7 +611,9 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
             digest, persian_digest = story.digest_text(), story.persian_digest_text()
         problems = sandbox.invalid_payloads()
         pngs = [f for f in sandbox.files.values() if f.content and f.name.endswith(".png")]
-        charts = [max(pngs, key=lambda f: f.name)] if pngs else []  # the last digest's (named by its week)
+        # the last digest's pictures, in both languages (each file is named by its week)
+        last_week = max((_week_of(f.name) for f in pngs), default=None)
+        charts = sorted((f for f in pngs if _week_of(f.name) == last_week), key=lambda f: f.name)
         calendars = {f.name: f for f in sandbox.files.values() if f.content and f.name.endswith(".ics")}
     header = [
         "alignbot demo: the real bot, served over HTTP, against the local Slack sandbox (no Slack account).",
@@ -633,3 +636,9 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
         print(f"invalid Block Kit was sent: {problems}", file=sys.stderr)
         return 1
     return 0
+
+
+def _week_of(file_name: str) -> str:
+    """The week a digest picture is of, from its name (`trend-2026-05-25-en.png`)."""
+    found = re.search(r"\d{4}-\d{2}-\d{2}", file_name)
+    return found.group(0) if found else ""
