@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.export import rows, to_csv
+from bot.domain.pipeline_digest import export_rows
 from bot.services.insights import TREND_WEEKS
+from bot.services.pipeline import weekly_figures
 
 if TYPE_CHECKING:
     from handlers.common import Invocation
@@ -24,7 +27,16 @@ def export_command(invocation: Invocation) -> dict:
         for end, results in services.insights.weekly_results(team_id, as_of, TREND_WEEKS)
     ]
     items, dimensions = services.insights.texts(team_id, language)
-    content = to_csv(rows(weeks, items, dimensions)).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    config = services.workspaces.config(team_id)
+    pipeline = weekly_figures(
+        services.database,
+        team_id,
+        [week for week, _ in weeks],
+        ZoneInfo(config.timezone),
+        config.anonymity_threshold,
+    )
+    table = rows(weeks, items, dimensions) + export_rows(pipeline)
+    content = to_csv(table).encode("utf-8-sig")  # the BOM makes Excel read UTF-8
     comment = present.notice(language, "export_ready")["text"]
     try:
         channel = invocation.client.conversations_open(users=invocation.user.id)["channel"]["id"]

@@ -74,7 +74,7 @@ def write(session: Session, team_id: str, kind: Kind, records: Iterable[Record])
             else:
                 written.unchanged += 1
         if new:
-            session.execute(insert(model), new)
+            session.execute(insert(model.__table__), new)  # Core: one executemany, not a statement per shape
         if changed:
             session.execute(update(model), changed)
         written.added, written.changed = written.added + len(new), written.changed + len(changed)

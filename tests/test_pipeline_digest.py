@@ -3,6 +3,9 @@ hand, beside the two teams' ratings of the statements they speak to; never per o
 
 from __future__ import annotations
 
+import csv
+import io
+
 from bot.sandbox.workspace import LEADERSHIP_CHANNEL, OWNER
 from tests.conversation import (
     FIRST_ROUND,
@@ -11,6 +14,7 @@ from tests.conversation import (
     SALES_TEAM,
     answer_round,
     close_round,
+    command,
     create_pulse,
     run_at,
     text_of,
@@ -109,3 +113,26 @@ def test_many_leads_of_one_owner_show_no_figure(bot, driver, sandbox, clock):
     text = text_of({"blocks": digest.blocks})
     # nine MQLs, all one person's: fewer owners than the threshold (5), so nothing about them is shown
     assert "What the pipeline says" not in text and "MQLs that became SQLs" not in text
+
+
+def test_the_csv_export_carries_the_weekly_pipeline_figures(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    share(bot, driver, sandbox, "leads.csv", lead_rows())
+    command(bot, driver, OWNER, "export")
+    (export,) = [f for f in sandbox.files.values() if f.name.startswith("alignbot-results")]
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
+    pipeline = {(r["week"], r["id"]): r for r in rows if r["level"] == "pipeline"}
+    # the week holding 5 March, when the round closed: 2026-W10, as in the digest's hand computation
+    assert (
+        pipeline["2026-03-05", "mql_to_sql"]["mean"],
+        pipeline["2026-03-05", "mql_to_sql"]["respondents"],
+    ) == (
+        "0.5",
+        "12",
+    )
+    assert pipeline["2026-02-26", "mql_to_sql"]["mean"] == "0.3"
+    assert not any(r["id"].startswith("owner") or "owner" in r["name"] for r in rows)

@@ -3,7 +3,9 @@ how sales and marketing rated them, so leaders see where perception and numbers 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.domain.pipeline_figures import FIGURES, STATEMENTS, Figure, PipelineFigures
 from bot.domain.scoring import Results
@@ -64,3 +66,31 @@ def section(
     if not lines:
         return None
     return PipelineSection(week.period, quarter.period, lines, quarter.reasons)
+
+
+def export_rows(weeks: Iterable[tuple[date, PipelineFigures]]) -> list[tuple]:
+    """The pipeline's weekly figures as rows of the admin's CSV export (bot/domain/export.py's columns:
+    the figure in `mean`, how many records it rests on in `respondents`; withheld ones empty)."""
+    out = []
+    for week, figures in weeks:
+        for name in FIGURES:
+            figure = figures.figures[name]
+            if figure.value is None and not figure.withheld:
+                continue
+            value = None if figure.value is None else round(figure.value, 3)
+            status = "withheld" if figure.withheld else "shown"
+            out.append(
+                (
+                    week.isoformat(),
+                    "everyone",
+                    "pipeline",
+                    name,
+                    name,
+                    None if figure.withheld else figure.count,
+                    value,
+                    None,
+                    None,
+                    status,
+                )
+            )
+    return out

@@ -39,6 +39,7 @@ _TIME = (
 )
 _ISO = re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + r"$")
 _NUMERIC = re.compile(r"(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})" + _TIME + r"$")
+_LETTER = re.compile(r"[A-Za-z]{3}")
 _NAMED_FORMATS = ("%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%d-%b-%Y")
 
 
@@ -86,6 +87,9 @@ def _valid(year: int, month: int, day: int) -> bool:
 
 
 def _named(cleaned: str) -> datetime | None:
+    """A date with its month's name (`Mar 4, 2026`); only such a cell is tried, strptime being slow."""
+    if not _LETTER.search(cleaned):
+        return None
     for pattern in _NAMED_FORMATS:
         try:
             return datetime.strptime(cleaned, pattern)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.pipeline import Kind
 from bot.domain.pipeline_csv import ImportReport, Problem, Survey, records, survey
 from bot.domain.pipeline_digest import PipelineSection, section
-from bot.domain.pipeline_figures import QUARTER, WEEK, compute, period_before, period_of
+from bot.domain.pipeline_figures import QUARTER, WEEK, PipelineFigures, compute, period_before, period_of
 from bot.domain.scoring import Results
 from storage import pipeline as store
 from storage import workspaces as workspace_store
@@ -63,6 +63,28 @@ def pipeline_section(
             store.leads(session, team_id), store.deals(session, team_id), forecasts, quarter, zone, threshold
         )
     return section(by_week, by_quarter, results, asked)
+
+
+def weekly_figures(
+    database: Database, team_id: str, weeks: list[date], zone: ZoneInfo, threshold: int
+) -> list[tuple[date, PipelineFigures]]:
+    """The pipeline's figures for each week starting on one of `weeks` (the export's weeks)."""
+    with database.session() as session:
+        forecasts = store.forecasts(session, team_id)
+        return [
+            (
+                week,
+                compute(
+                    store.leads(session, team_id),
+                    store.deals(session, team_id),
+                    forecasts,
+                    period_of(week, WEEK),
+                    zone,
+                    threshold,
+                ),
+            )
+            for week in weeks
+        ]
 
 
 def _unusable(code: str) -> Survey:
