@@ -10,7 +10,7 @@ from storage.models import PipelineDeal, PipelineForecast, PipelineLead
 from tests.conversation import Person, row_counts, set_up_workspace, text_of
 from tests.processes import REPO, alignbot
 
-EXAMPLES = REPO / "examples" / "pipeline"
+EXAMPLES = REPO / "docs" / "pipeline-examples"
 LEADS = (EXAMPLES / "hubspot-contacts.csv").read_bytes()
 DEALS = (EXAMPLES / "salesforce-opportunities.csv").read_bytes()
 PIPELINE_TABLES = ("pipeline_leads", "pipeline_deals", "pipeline_forecasts")

@@ -25,7 +25,7 @@ from bot.domain.pipeline_values import (
     parse_period,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pipeline"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "pipeline-examples"
 BERLIN = ZoneInfo("Europe/Berlin")
 LEADS = (
     "Record ID,Create Date,Became a Marketing Qualified Lead Date,Lead Status,Rejection Reason,"
