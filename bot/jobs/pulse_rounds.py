@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
-from bot.slack.client import channel_members
+from bot.slack.client import Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import pulses as store
@@ -40,7 +41,7 @@ from storage.workspaces import stale_claims
 
 logger = logging.getLogger(__name__)
 
-#: Deliveries claimed, posted and recorded together.
+#: Closed DMs updated (and marked) together.
 BATCH_SIZE = 50
 
 
@@ -52,6 +53,8 @@ class RunReport:
     failed: int = 0
     reminders: int = 0
     rounds_closed: int = 0
+    unconfirmed: int = 0
+    """Posts given up because no look-up could confirm them (reported, never sent twice)."""
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -64,6 +67,7 @@ class PulseRunner:
         presenter: Presenter,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
+        transport: Transport | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -74,9 +78,12 @@ class PulseRunner:
         self.configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
-        self.outbox = Outbox(database, clock, slack_for)
+        self.outbox = Outbox(database, clock, slack_for, transport=transport)
         #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
         self.stopping = self.outbox.stopping
+        #: Drains pending DMs on any replica, leader or not (see `drain`); its own `stopping`.
+        self.drain_outbox = Outbox(database, clock, slack_for, transport=self.outbox.transport)
+        self.drain_stopping = self.drain_outbox.stopping
         self.dms = PulseDMs(self)
         self.channel_posts = ChannelPosts(self)
         self.reminders = PulseReminders(self)
@@ -84,7 +91,8 @@ class PulseRunner:
     # ----- the loop ----------------------------------------------------------------------------------
 
     def run_due(self) -> RunReport:
-        """Do everything due by now. Serialised within the process; the database serialises processes."""
+        """Do everything due by now. Serialised within the process; the database serialises processes.
+        The closing updates go out after the lock is released: no run waits on Slack for another."""
         with self._lock:
             report = RunReport()
             now = self.clock.now()
@@ -92,7 +100,7 @@ class PulseRunner:
             self._plan(now, report)
             self._build_audiences()
             for mailbox in (self.dms, self.channel_posts, self.reminders):
-                self.outbox.recover(mailbox)
+                report.unconfirmed += self.outbox.recover(mailbox)
             self.outbox.send(self.channel_posts)
             dms = self.outbox.send(self.dms)
             errors = [outcome.error or "unknown" for outcome in dms if outcome.status == PostStatus.FAILED]
@@ -100,8 +108,14 @@ class PulseRunner:
             report.failed, report.errors = len(errors), dict(Counter(errors))
             reminders = self.outbox.send(self.reminders)
             report.reminders = sum(outcome.status == PostStatus.SENT for outcome in reminders)
-            self._close(now, report)
-            return report
+            closed = self._close(now, report)
+        self._update_closed(closed)
+        return report
+
+    def drain(self) -> int:
+        """Send the DMs the leader planned and no process has claimed yet: every replica does, so the
+        fan-out grows with the replicas. Returns how many were settled."""
+        return len(self.drain_outbox.send(self.dms))
 
     def next_wakeup(self) -> datetime | None:
         """The next instant something falls due (an occurrence, a reminder, a window closing)."""
@@ -232,7 +246,8 @@ class PulseRunner:
 
     # ----- 3. closing --------------------------------------------------------------------------------
 
-    def _close(self, now: datetime, report: RunReport) -> None:
+    def _close(self, now: datetime, report: RunReport) -> list[tuple[int, str, list]]:
+        """Close the rounds due to close; returns them, for `_update_closed`."""
         with self.database.session() as session:
             closed = []
             for pulse_round in store.rounds_to_close(session, now):
@@ -240,6 +255,11 @@ class PulseRunner:
                 posts = [(p.channel_id, p.message_ts) for p in store.channel_posts(session, pulse_round.id)]
                 closed.append((pulse_round.id, pulse_round.team_id, posts))
         report.rounds_closed += len(closed)
+        return closed
+
+    def _update_closed(self, closed: list[tuple[int, str, list]]) -> None:
+        """Show each closed round as closed: its channel posts, then every DM, a batch at a time, all
+        through the paced outbox (Tier 3 for chat.update); an edit done twice is harmless."""
         for round_id, team_id, posts in closed:
             self._close_channel_posts(round_id, team_id, posts)
         while True:
@@ -250,10 +270,15 @@ class PulseRunner:
                 ]
             if not batch:
                 return
-            for delivery_id, team_id, user_id, round_id, language, channel, ts in batch:
-                message = self.present(team_id, language, self.pulses.view(round_id, user_id))
-                self.outbox.update(team_id, channel, ts, message)
-                with self.database.session() as session:
+            updates = [
+                self.outbox.update(
+                    team_id, channel, ts, self.present(team_id, language, self.pulses.view(round_id, user_id))
+                )
+                for _, team_id, user_id, round_id, language, channel, ts in batch
+            ]
+            wait(updates)
+            with self.database.session() as session:
+                for delivery_id, *_ in batch:
                     session.get(Delivery, delivery_id).closed_notice = True
 
     def _close_channel_posts(self, round_id: int, team_id: str, posts: list[tuple[str, str | None]]) -> None:
@@ -262,7 +287,7 @@ class PulseRunner:
             if ts is None:
                 continue
             message = self.present(team_id, None, view)
-            self.outbox.update(team_id, channel, ts, message)
+            self.outbox.update(team_id, channel, ts, message).result()
 
     def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
@@ -284,7 +309,7 @@ class PulseDMs(RowMailbox):
         self.runner = runner
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
-        claimed = store.claim_deliveries(session, now, BATCH_SIZE)
+        claimed = store.claim_deliveries(session, now, self.runner.outbox.room)
         return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
 
     def address(self, delivery: Delivery) -> tuple[str, object]:

@@ -350,6 +350,8 @@ class _SandboxHTTPServer(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _SandboxHTTPServer
+    protocol_version = "HTTP/1.1"
+    """Connections kept alive between requests, as Slack's are (every answer has a Content-Length)."""
 
     def do_GET(self) -> None:
         self._dispatch()
