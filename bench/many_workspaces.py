@@ -141,7 +141,7 @@ def run(
                 for n in range(replicas)
             ]
             try:
-                urls = [process.wait_listening() for process in processes]
+                urls = [process.wait_listening(timeout=120) for process in processes]  # a loaded machine
                 result |= fan_out(sandbox, workspaces * members, cap, members, rtt_ms)
                 result["failed"] = failed_deliveries(url)
                 result["leaders"] = sum(readiness(url)[1]["leader"] for url in urls)

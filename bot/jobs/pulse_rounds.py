@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 #: Closed DMs updated (and marked) together.
 BATCH_SIZE = 50
+#: Rounds whose audience is read from Slack at once.
+AUDIENCE_WORKERS = 8
 
 
 @dataclass
@@ -178,17 +180,22 @@ class PulseRunner:
     # ----- 2. who gets each new round ----------------------------------------------------------------
 
     def _build_audiences(self) -> None:
+        """Each new round's audience, several workspaces at once: each waits on Slack, not on the others
+        (on PostgreSQL every replica starts sending a round's DMs as soon as its rows are written)."""
         with self.database.session() as session:
             waiting = [(r.id, r.team_id, r.cadence_id) for r in store.rounds_needing_audience(session)]
-        for round_id, team_id, cadence_id in waiting:
-            try:
-                self._build_audience(round_id, team_id, cadence_id)
-            except SlackApiError as error:  # one workspace's trouble (a revoked token) holds up no other
-                logger.warning(
-                    "round %s: Slack would not list its audience (%s); the next run tries again",
-                    round_id,
-                    error.response.get("error"),
-                )
+        with ThreadPoolExecutor(AUDIENCE_WORKERS, thread_name_prefix="alignbot-audience") as pool:
+            list(pool.map(lambda waiting_round: self._try_building_audience(*waiting_round), waiting))
+
+    def _try_building_audience(self, round_id: int, team_id: str, cadence_id: int) -> None:
+        try:
+            self._build_audience(round_id, team_id, cadence_id)
+        except SlackApiError as error:  # one workspace's trouble (a revoked token) holds up no other
+            logger.warning(
+                "round %s: Slack would not list its audience (%s); the next run tries again",
+                round_id,
+                error.response.get("error"),
+            )
 
     def _build_audience(self, round_id: int, team_id: str, cadence_id: int) -> None:
         with self.database.session() as session:
