@@ -1,8 +1,8 @@
 """Many workspaces on one deployment: every workspace's pulse due at the same minute, then taps from
 all of them, on one replica and on two (PostgreSQL, real `serve --http` processes, leader election on).
 
-    .venv/bin/python -m bench.many_workspaces --postgres SERVER_URL [--workspaces 100] [--members 200]
-        [--replicas 1 2] [--workspace-cap 6000] [--taps 2000] [--concurrency 50]
+    .venv/bin/python -m bench.many_workspaces [--postgres SERVER_URL] [--workspaces 100] [--members 200]
+        [--replicas 1 2] [--rtt-ms 100] [--workspace-cap 300] [--taps 2000] [--concurrency 50]
 
 Each run: a fresh database; the app installed in every workspace through the OAuth flow; each
 workspace set up with a weekly DM pulse on Tuesdays at 10:00 Berlin; then the replicas start on a
@@ -13,20 +13,26 @@ at a time.
 
 The floor: Slack's limits are per workspace (and app), so workspaces do not slow each other down.
 chat.postMessage allows about one message a second per channel, and every DM is a channel of its
-own; `--workspace-cap N` models the workspace-wide cap Slack does not publish (N a minute). The
-last DM can go out at the earliest max(1 s, members / (N / 60)) after the round starts.
+own; `--workspace-cap N` models the workspace-wide cap Slack does not publish (N a minute, answered
+`rate_limited` beyond it), and the replicas are told the same pace (SLACK_POSTS_PER_MINUTE). With
+`--rtt-ms`, every request to the sandbox takes that round trip. The last DM can go out at the
+earliest members / (N / 60) plus one round trip after the round starts (1 s without a cap).
+`--taps 0` measures the fan-out alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import func, select
 
 from bench.common import FIRST_ROUND, SIGNING_SECRET, START, bench_database, machine, percentile, set_up
 from bench.tap_latency import hammer
@@ -36,6 +42,8 @@ from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
+from storage.db import Database
+from storage.models import Delivery, PostStatus
 from tests.processes import BotProcess, bot_environment, readiness
 
 #: The replicas start on a clock this long before the round falls due: time to boot and elect a leader.
@@ -44,7 +52,7 @@ LEAD = timedelta(seconds=20)
 
 def sandbox_of(workspaces: int, members: int) -> SlackSandbox:
     teams = [generated_workspace(members, team_id=f"T0BENCH{n:03d}") for n in range(workspaces)]
-    sandbox = SlackSandbox(teams[0])
+    sandbox = SlackSandbox(teams[0])  # no round trip while installing: set-up is not measured
     for workspace in teams[1:]:
         sandbox.add_workspace(workspace)
     return sandbox
@@ -102,13 +110,21 @@ def tap_payloads(sandbox: SlackSandbox, signers: dict[str, SlackDriver], taps: i
 
 
 def run(
-    postgres: str, replicas: int, workspaces: int, members: int, cap: int | None, taps: int, concurrency: int
+    postgres: str,
+    replicas: int,
+    workspaces: int,
+    members: int,
+    cap: int | None,
+    rtt_ms: float,
+    taps: int,
+    concurrency: int,
 ) -> dict:
     with bench_database(postgres) as url, sandbox_of(workspaces, members) as sandbox:
         started = time.perf_counter()
         install_and_set_up(sandbox, url)
         result = {"replicas": replicas, "setup_s": time.perf_counter() - started}
-        sandbox.enable_rate_limits({"chat.postMessage": cap} if cap else None)
+        sandbox.enable_rate_limits(workspace_cap=cap)
+        sandbox.set_round_trip(rtt_ms)
         sandbox.clear()
         environment = bot_environment(
             sandbox,
@@ -117,6 +133,7 @@ def run(
             slack_client_secret=sandbox.oauth.client_secret,
             slack_signing_secret=SIGNING_SECRET,
             leader_check_seconds="1",
+            **({"slack_posts_per_minute": str(cap)} if cap else {}),
         )
         with tempfile.TemporaryDirectory(prefix="alignbot-bench-") as folder:
             processes = [
@@ -124,17 +141,29 @@ def run(
                 for n in range(replicas)
             ]
             try:
-                urls = [process.wait_listening() for process in processes]
-                result |= fan_out(sandbox, workspaces * members, cap, members)
+                urls = [process.wait_listening(timeout=120) for process in processes]  # a loaded machine
+                result |= fan_out(sandbox, workspaces * members, cap, members, rtt_ms)
+                result["failed"] = failed_deliveries(url)
                 result["leaders"] = sum(readiness(url)[1]["leader"] for url in urls)
-                result |= tap_all(sandbox, urls, taps, concurrency)
+                if taps:
+                    result |= tap_all(sandbox, urls, taps, concurrency)
             finally:
                 for process in processes:
                     process.stop()
         return result
 
 
-def fan_out(sandbox: SlackSandbox, expected: int, cap: int | None, members: int) -> dict:
+def failed_deliveries(url: str) -> int:
+    """Deliveries recorded as failed (a rate limit must never be one)."""
+    database = Database(url)
+    try:
+        with database.session() as session:
+            return session.scalar(select(func.count()).where(Delivery.status == PostStatus.FAILED)) or 0
+    finally:
+        database.dispose()
+
+
+def fan_out(sandbox: SlackSandbox, expected: int, cap: int | None, members: int, rtt_ms: float) -> dict:
     """Wait for the leader to send every DM; when the last went out, from the round's first call."""
     deadline = time.monotonic() + 1800
     while len(posts := round_posts(sandbox)) < expected and time.monotonic() < deadline:
@@ -144,7 +173,7 @@ def fan_out(sandbox: SlackSandbox, expected: int, cap: int | None, members: int)
     return {
         "sent": len(posts),
         "round_s": max(call.received_at for call in posts) - first_call,
-        "floor_s": max(1.0, members / (cap / 60)) if cap else 1.0,
+        "floor_s": (members / (cap / 60) if cap else 1.0) + rtt_ms / 1000,
         "rate_limited": sandbox.rate_limited_calls,
         "duplicates": sum(count - 1 for count in channels.values()),
     }
@@ -185,23 +214,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--postgres", required=True, help="a PostgreSQL server URL (scratch databases there)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server URL (scratch databases there)",
+    )
     parser.add_argument("--workspaces", type=int, default=100)
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--workspace-cap", type=int, help="messages per minute in each workspace")
+    parser.add_argument("--rtt-ms", type=float, default=0, help="the round trip of every request")
     parser.add_argument("--taps", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("slack_bolt").setLevel(logging.ERROR)
     cap = arguments.workspace_cap
-    print(f"machine: {machine()}; {arguments.workspaces} workspaces × {arguments.members} people")
     print(
-        "| replicas | cap /min | DMs | last DM after (s) | floor (s) | 429s | duplicates "
-        "| taps acked/s | p50 ack (ms) | p99 ack (ms) | taps processed/s |"
+        f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}; "
+        f"{arguments.workspaces} workspaces × {arguments.members} people; rtt {arguments.rtt_ms:g} ms"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| replicas | cap /min | DMs | last DM after (s) | floor (s) | last/floor | rate-limited answers "
+        "| failed | duplicates | taps acked/s | p50 ack (ms) | p99 ack (ms) | taps processed/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for replicas in arguments.replicas:
         row = run(
             arguments.postgres,
@@ -209,13 +246,20 @@ def main() -> None:
             arguments.workspaces,
             arguments.members,
             cap,
+            arguments.rtt_ms,
             arguments.taps,
             arguments.concurrency,
         )
+        taps = (
+            f"{row['acked_per_s']:.0f} | {row['p50_ms']:.0f} | {row['p99_ms']:.0f} "
+            f"| {row['processed_per_s']:.0f}"
+            if arguments.taps
+            else "— | — | — | —"
+        )
         print(
             f"| {replicas} | {cap or '—'} | {row['sent']} | {row['round_s']:.1f} | {row['floor_s']:.1f} "
-            f"| {row['rate_limited']} | {row['duplicates']} | {row['acked_per_s']:.0f} | {row['p50_ms']:.0f} "
-            f"| {row['p99_ms']:.0f} | {row['processed_per_s']:.0f} |",
+            f"| {row['round_s'] / row['floor_s']:.2f} | {row['rate_limited']} | {row['failed']} "
+            f"| {row['duplicates']} | {taps} |",
             flush=True,
         )
         print(f"  (set-up {row['setup_s']:.0f} s; leaders among the replicas: {row['leaders']})", flush=True)

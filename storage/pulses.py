@@ -6,7 +6,7 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -27,7 +27,7 @@ from storage.models import (
     PulseRound,
     Reminder,
 )
-from storage.workspaces import claim_pending, insert_once, installed
+from storage.workspaces import claim_some, insert_once, installed
 
 OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
 
@@ -237,10 +237,22 @@ def add_deliveries(
     return count
 
 
-def claim_deliveries(session: Session, now: datetime, limit: int) -> list[Delivery]:
-    """Up to `limit` pending deliveries, now `sending` for this process (see `claim_pending`)."""
+def claim_deliveries(session: Session, now: datetime, room: Callable[[str], int]) -> list[Delivery]:
+    """Pending deliveries that are due, now `sending` for this process: from every workspace with some,
+    as many as `room(team_id)` says it can send soon (see `claim_some`), so workspaces go out side by side."""
     due = or_(Delivery.due_at.is_(None), Delivery.due_at <= now)
-    return claim_pending(session, Delivery, now, limit, due, attempts=Delivery.attempts + 1)
+    teams = session.scalars(
+        select(Delivery.team_id)
+        .where(Delivery.status == PostStatus.PENDING, installed(Delivery), due)
+        .distinct()
+    ).all()
+    claimed: list[Delivery] = []
+    for team_id in sorted(teams):
+        if (limit := room(team_id)) > 0:
+            claimed += claim_some(
+                session, Delivery, now, limit, Delivery.team_id == team_id, due, attempts=Delivery.attempts + 1
+            )
+    return claimed
 
 
 def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:

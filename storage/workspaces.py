@@ -80,6 +80,44 @@ def claim_pending(
     return claimed
 
 
+def claim_some(
+    session: Session,
+    model: type[Base],
+    now: datetime,
+    limit: int,
+    *where: ColumnElement[bool],
+    **also: object,
+) -> list:
+    """Move up to `limit` pending rows of `model` (matching `where`) to `sending` in one statement.
+
+    On PostgreSQL the rows are chosen `FOR UPDATE SKIP LOCKED`, so replicas claiming at once take
+    different rows instead of waiting for each other; the update's own `pending` condition keeps a row
+    from being claimed twice on any database (SQLite serialises writers anyway).
+    """
+    key = list(model.__table__.primary_key.columns)[0]
+    chosen = (
+        select(key)
+        .where(model.status == PostStatus.PENDING, installed(model), *where)
+        .order_by(key)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    won = session.scalars(
+        update(model)
+        .where(key.in_(chosen.scalar_subquery()), model.status == PostStatus.PENDING)
+        .values(status=PostStatus.SENDING, claimed_at=now, **also)
+        .returning(key)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not won:
+        return []
+    return list(
+        session.scalars(
+            select(model).where(key.in_(won)).order_by(key).execution_options(populate_existing=True)
+        )
+    )
+
+
 def stale_claims(session: Session, model: type[Base], before: datetime) -> list:
     """Rows of `model` claimed before `before` and never settled: their sender went quiet mid-post
     (a crash, an answer that never came), so whether Slack has the message is to be looked up."""

@@ -62,6 +62,7 @@ def settings(sandbox: SlackSandbox, database_url: str) -> Settings:
         slack_api_url=sandbox.api_url,
         database_url=database_url,
         default_timezone="UTC",
+        slack_pace_ahead=False,  # the sandbox has no limits unless a test asks: paced only when told
     )
 
 

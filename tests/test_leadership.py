@@ -98,14 +98,18 @@ def test_two_replicas_elect_one_leader_and_a_takeover_mid_round_delivers_everyon
             posted_by_first = sum(pulses_posted(sandbox).values())
             recorded_by_first = list(deliveries(url).values()).count("sent")
             assert 0 < posted_by_first < PEOPLE
-            assert recorded_by_first < posted_by_first  # it died between posting and recording
+            # Answers are recorded as they come (every replica drains the outbox); what was in flight
+            # when it died is left claimed, for the next leader to look up before anything is resent.
+            assert recorded_by_first <= posted_by_first
             assert hung not in pulses_posted(sandbox)
 
             wait_until(lambda: readiness(second.url)[1]["leader"], TAKEOVER_LIMIT_SECONDS, "no takeover")
             assert time.monotonic() - killed_at < TAKEOVER_LIMIT_SECONDS
+            # Each post the first left unconfirmed is looked up (conversations.open, .history) at
+            # Slack's Tier 3 pace, 50 a minute after a burst, before anything is sent again.
             wait_until(
                 lambda: set(deliveries(url).values()) == {"sent"},
-                60,
+                120,
                 "the round never completed after the takeover",
             )
             assert metrics_of(second.url)[LEADER] == 1

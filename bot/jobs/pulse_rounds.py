@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ from bot.domain.workspace_setup import WorkspaceConfig
 from bot.jobs.peoples_time import PeoplesTime, reminder_instants
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
-from bot.slack.client import channel_members
+from bot.slack.client import Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import pulses as store
@@ -44,8 +45,10 @@ from storage.workspaces import stale_claims
 
 logger = logging.getLogger(__name__)
 
-#: Deliveries claimed, posted and recorded together.
+#: Closed DMs updated (and marked) together.
 BATCH_SIZE = 50
+#: Rounds whose audience is read from Slack at once.
+AUDIENCE_WORKERS = 8
 
 
 @dataclass
@@ -56,6 +59,8 @@ class RunReport:
     failed: int = 0
     reminders: int = 0
     rounds_closed: int = 0
+    unconfirmed: int = 0
+    """Posts given up because no look-up could confirm them (reported, never sent twice)."""
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -69,6 +74,7 @@ class PulseRunner:
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
         away_statuses: AwayStatuses | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -81,9 +87,12 @@ class PulseRunner:
         self.people = PeoplesTime(database, slack_for, self.away_statuses)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
-        self.outbox = Outbox(database, clock, slack_for)
+        self.outbox = Outbox(database, clock, slack_for, transport=transport)
         #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
         self.stopping = self.outbox.stopping
+        #: Drains pending DMs on any replica, leader or not (see `drain`); its own `stopping`.
+        self.drain_outbox = Outbox(database, clock, slack_for, transport=self.outbox.transport)
+        self.drain_stopping = self.drain_outbox.stopping
         self.dms = PulseDMs(self)
         self.channel_posts = ChannelPosts(self)
         self.reminders = PulseReminders(self)
@@ -91,7 +100,8 @@ class PulseRunner:
     # ----- the loop ----------------------------------------------------------------------------------
 
     def run_due(self) -> RunReport:
-        """Do everything due by now. Serialised within the process; the database serialises processes."""
+        """Do everything due by now. Serialised within the process; the database serialises processes.
+        The closing updates go out after the lock is released: no run waits on Slack for another."""
         with self._lock:
             report = RunReport()
             now = self.clock.now()
@@ -102,7 +112,7 @@ class PulseRunner:
             self._build_audiences()
             self._send_to_those_back(now)
             for mailbox in (self.dms, self.channel_posts, self.reminders):
-                self.outbox.recover(mailbox)
+                report.unconfirmed += self.outbox.recover(mailbox)
             self.outbox.send(self.channel_posts)
             dms = self.outbox.send(self.dms)
             errors = [outcome.error or "unknown" for outcome in dms if outcome.status == PostStatus.FAILED]
@@ -110,8 +120,14 @@ class PulseRunner:
             report.failed, report.errors = len(errors), dict(Counter(errors))
             reminders = self.outbox.send(self.reminders)
             report.reminders = sum(outcome.status == PostStatus.SENT for outcome in reminders)
-            self._close(now, report)
-            return report
+            closed = self._close(now, report)
+        self._update_closed(closed)
+        return report
+
+    def drain(self) -> int:
+        """Send the DMs the leader planned and no process has claimed yet: every replica does, so the
+        fan-out grows with the replicas. Returns how many were settled."""
+        return len(self.drain_outbox.send(self.dms))
 
     def next_wakeup(self) -> datetime | None:
         """The next instant something falls due (an occurrence, a reminder, a window closing)."""
@@ -176,17 +192,22 @@ class PulseRunner:
     # ----- 2. who gets each new round ----------------------------------------------------------------
 
     def _build_audiences(self) -> None:
+        """Each new round's audience, several workspaces at once: each waits on Slack, not on the others
+        (on PostgreSQL every replica starts sending a round's DMs as soon as its rows are written)."""
         with self.database.session() as session:
             waiting = [(r.id, r.team_id, r.cadence_id) for r in store.rounds_needing_audience(session)]
-        for round_id, team_id, cadence_id in waiting:
-            try:
-                self._build_audience(round_id, team_id, cadence_id)
-            except SlackApiError as error:  # one workspace's trouble (a revoked token) holds up no other
-                logger.warning(
-                    "round %s: Slack would not list its audience (%s); the next run tries again",
-                    round_id,
-                    error.response.get("error"),
-                )
+        with ThreadPoolExecutor(AUDIENCE_WORKERS, thread_name_prefix="alignbot-audience") as pool:
+            list(pool.map(lambda waiting_round: self._try_building_audience(*waiting_round), waiting))
+
+    def _try_building_audience(self, round_id: int, team_id: str, cadence_id: int) -> None:
+        try:
+            self._build_audience(round_id, team_id, cadence_id)
+        except SlackApiError as error:  # one workspace's trouble (a revoked token) holds up no other
+            logger.warning(
+                "round %s: Slack would not list its audience (%s); the next run tries again",
+                round_id,
+                error.response.get("error"),
+            )
 
     def _build_audience(self, round_id: int, team_id: str, cadence_id: int) -> None:
         with self.database.session() as session:
@@ -307,7 +328,8 @@ class PulseRunner:
 
     # ----- 3. closing --------------------------------------------------------------------------------
 
-    def _close(self, now: datetime, report: RunReport) -> None:
+    def _close(self, now: datetime, report: RunReport) -> list[tuple[int, str, list]]:
+        """Close the rounds due to close; returns them, for `_update_closed`."""
         with self.database.session() as session:
             closed = []
             for pulse_round in store.rounds_to_close(session, now):
@@ -315,6 +337,11 @@ class PulseRunner:
                 posts = [(p.channel_id, p.message_ts) for p in store.channel_posts(session, pulse_round.id)]
                 closed.append((pulse_round.id, pulse_round.team_id, posts))
         report.rounds_closed += len(closed)
+        return closed
+
+    def _update_closed(self, closed: list[tuple[int, str, list]]) -> None:
+        """Show each closed round as closed: its channel posts, then every DM, a batch at a time, all
+        through the paced outbox (Tier 3 for chat.update); an edit done twice is harmless."""
         for round_id, team_id, posts in closed:
             self._close_channel_posts(round_id, team_id, posts)
         while True:
@@ -325,10 +352,15 @@ class PulseRunner:
                 ]
             if not batch:
                 return
-            for delivery_id, team_id, user_id, round_id, language, channel, ts in batch:
-                message = self.present(team_id, language, self.pulses.view(round_id, user_id))
-                self.outbox.update(team_id, channel, ts, message)
-                with self.database.session() as session:
+            updates = [
+                self.outbox.update(
+                    team_id, channel, ts, self.present(team_id, language, self.pulses.view(round_id, user_id))
+                )
+                for _, team_id, user_id, round_id, language, channel, ts in batch
+            ]
+            wait(updates)
+            with self.database.session() as session:
+                for delivery_id, *_ in batch:
                     session.get(Delivery, delivery_id).closed_notice = True
 
     def _close_channel_posts(self, round_id: int, team_id: str, posts: list[tuple[str, str | None]]) -> None:
@@ -337,7 +369,7 @@ class PulseRunner:
             if ts is None:
                 continue
             message = self.present(team_id, None, view)
-            self.outbox.update(team_id, channel, ts, message)
+            self.outbox.update(team_id, channel, ts, message).result()
 
     def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
@@ -359,7 +391,7 @@ class PulseDMs(RowMailbox):
         self.runner = runner
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
-        claimed = store.claim_deliveries(session, now, BATCH_SIZE)
+        claimed = store.claim_deliveries(session, now, self.runner.outbox.room)
         return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
 
     def address(self, delivery: Delivery) -> tuple[str, object]:

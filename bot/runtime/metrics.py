@@ -73,7 +73,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "alignbot_pulse_deliveries",
-            "Pulse messages the scheduler delivered, by outcome: sent or failed.",
+            "Pulse messages the scheduler delivered, by outcome: sent, failed, or unconfirmed (Slack may"
+            " have it but no look-up could say: reported, never sent twice).",
             ["outcome"],
             registry=registry,
         )
@@ -118,6 +119,7 @@ class Metrics:
             self.rounds.labels("closed").inc(result.rounds_closed)
             self.deliveries.labels("sent").inc(result.sent)
             self.deliveries.labels("failed").inc(result.failed)
+            self.deliveries.labels("unconfirmed").inc(result.unconfirmed)
             self.reminders.inc(result.reminders)
         elif isinstance(runner, DigestRunner) and isinstance(result, int):
             self.digests.inc(result)

@@ -23,6 +23,7 @@ from bot.jobs.retention import RetentionRunner
 from bot.jobs.scheduler import Scheduler
 from bot.runtime.app import build_app
 from bot.runtime.background import TrackedExecutor
+from bot.runtime.drain import Drainer
 from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server, probes_app, waitress_server
@@ -35,10 +36,11 @@ from bot.services.meetings import MeetingService
 from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
 from bot.services.workspaces import WorkspaceService
-from bot.slack.client import build_client
+from bot.slack.client import PooledSlack, build_client
 from bot.slack.installations import Installations
 from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.pipeline_presenter import default_pipeline_presenter
+from bot.slack.pacing import Pacer
 from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
@@ -112,6 +114,15 @@ class BotRuntime:
         # What the scheduled work sends with: each workspace's installation (OAuth), or the bot token.
         slack_for = installations.client_for if installations else lambda _team_id: app_client
 
+        # Every scheduled post and edit goes through one paced transport (limits are per workspace).
+        self.slack_transport = PooledSlack(
+            slack_for,
+            Pacer(
+                settings.slack_posts_per_minute,
+                settings.slack_distributed_app,
+                ahead=settings.slack_pace_ahead,
+            ),
+        )
         self.runner = PulseRunner(
             self.database,
             clock,
@@ -120,6 +131,11 @@ class BotRuntime:
             slack_for,
             default_language=settings.default_language,
             away_statuses=AwayStatuses.from_setting(settings.away_statuses.split(",")),
+            transport=self.slack_transport,
+        )
+        # Every replica sends what the leader planned (PostgreSQL; on SQLite one process does all).
+        self.drainer = (
+            Drainer(self.runner) if scheduler and self.database.engine.dialect.name == "postgresql" else None
         )
         self.digests = DigestRunner(self.database, clock, insights, presenter, slack_for)
         self.meetings = MeetingRunner(
@@ -210,6 +226,8 @@ class BotRuntime:
             self.slack_access.check()
         if self.leadership is not None:
             self.leadership.start(elected=self._lead, deposed=self._stop_leading, woken=self.scheduler.wake)
+        if self.drainer is not None:
+            self.drainer.start()
         self.connection.open()
         return self
 
@@ -291,8 +309,11 @@ class BotRuntime:
         if not self.executor.wait_idle(timeout=LISTENER_GRACE_SECONDS):
             logger.warning("listeners still running after %s s; waiting for them", LISTENER_GRACE_SECONDS)
         self.executor.shutdown(wait=True)
+        if self.drainer is not None:
+            self.drainer.stop()
         if self.leadership is not None:
             self.leadership.stop()
+        self.slack_transport.close()
         self.database.dispose()
 
     def __enter__(self) -> BotRuntime:

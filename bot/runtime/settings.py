@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
         return value.rstrip("/")
+    slack_posts_per_minute: int = 300
+    """chat.postMessage a minute per workspace the outbox keeps to (Slack's unpublished cap)."""
+    slack_distributed_app: bool = False
+    """A commercially distributed app outside the Marketplace: conversations.history once a minute."""
+    slack_pace_ahead: bool = True
+    """Keep to Slack's limits before it complains; off only against a sandbox without limits (tests):
+    the outbox then slows down only when told to."""
 
     @field_validator("slack_api_url")
     @classmethod
@@ -154,6 +161,13 @@ class Settings(BaseSettings):
         if value.lower() not in LOG_FORMATS:
             raise ValueError("expected text or json")
         return value.lower()
+
+    @field_validator("slack_posts_per_minute")
+    @classmethod
+    def _posts_per_minute(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("expected a positive number of messages a minute")
+        return value
 
     @field_validator("leader_check_seconds")
     @classmethod

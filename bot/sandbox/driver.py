@@ -299,7 +299,8 @@ class SlackDriver:
         }
         payload["channel"] = {"id": channel_id}
         payload["message"] = dict(message or {})
-        payload["response_url"] = self.sandbox.issue_response_url(channel_id, user_id)
+        message_ts = (message or {}).get("ts")
+        payload["response_url"] = self.sandbox.issue_response_url(channel_id, user_id, message_ts)
         return payload
 
     def submit_view(self, user_id: str, view: Mapping[str, Any], inputs: Mapping[str, Any]) -> DriverResponse:

@@ -2,20 +2,24 @@
 or a response_url, as Slack's edge would.
 
 It works out which workspace a token acts in, answers the OAuth exchange, applies injected faults
-and rate limits, and records every request in the state, whatever it answered.
+and rate limits, and records every request in the state, whatever it answered. With a round trip
+set (``rtt_ms``), every answer (Web API, upload URL, response_url) comes that much later, half on
+the way in and half on the way out, as it would from Slack over the internet.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox.blockkit import validate_payload
-from bot.sandbox.faults import RESPONSE_URL_FAULT_NAME, Fault, FaultKind, Faults, RateLimiter
+from bot.sandbox.faults import RESPONSE_URL_FAULT_NAME, Fault, FaultKind, Faults
 from bot.sandbox.oauth import OAuthError, SandboxOAuth
+from bot.sandbox.ratelimits import RateLimiter
 from bot.sandbox.socket_mode import CONNECTIONS_OPEN, SandboxSocketMode, SocketModeError
 from bot.sandbox.state import (
     RESPONSE_URL_MAX_USES,
@@ -58,14 +62,16 @@ class SandboxHttp:
         self._socket_mode = socket_mode
         self._faults = faults
         self._rate_limits = rate_limits
+        self.rtt_seconds = 0.0
+        """The round trip every request takes (0: answered at once, as tests want)."""
         self._lock = state.lock
         self._stopping = threading.Event()
         self._server: _SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._stopping.clear()
-        self._server = _SandboxHTTPServer(("127.0.0.1", 0), self)
+        self._server = _SandboxHTTPServer((host, port), self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.02},  # how long stop() waits; the 0.5 s default slows every test
@@ -97,6 +103,14 @@ class SandboxHttp:
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
         """The reply to one request; None to drop the connection unanswered (a timeout fault)."""
+        if self.rtt_seconds:
+            time.sleep(self.rtt_seconds / 2)  # the request's way to Slack
+        reply = self._route(path, headers, body)
+        if self.rtt_seconds:
+            time.sleep(self.rtt_seconds / 2)  # the answer's way back
+        return reply
+
+    def _route(self, path: str, headers: dict[str, str], body: bytes) -> Reply | None:
         url = urlsplit(path)
         kind, _, rest = url.path.strip("/").partition("/")
         if kind == "api" and rest:
@@ -190,10 +204,13 @@ class SandboxHttp:
                 return {"ok": False, "error": error.error}, 200, {}
         if isinstance(caller, str):
             return {"ok": False, "error": caller}, 200, {}
-        retry_after = self._rate_limits.wait(caller.team_id, method, params)
-        if retry_after:
+        limited = self._rate_limits.check(caller.team_id, method, params)
+        if limited is not None:
             self._state.rate_limited_calls += 1
-            return dict(_RATELIMITED), 429, {"Retry-After": str(retry_after)}
+            retry_after = {"Retry-After": str(limited.retry_after)} if limited.retry_after else {}
+            return {"ok": False, "error": limited.error}, limited.status, retry_after
+        if method == "conversations.history":
+            params = self._rate_limits.history_page(params)
         try:
             return METHODS[method](self._state, caller, params), 200, {}
         except ApiError as error:
@@ -258,6 +275,9 @@ class SandboxHttp:
         url.uses += 1
         text = body.get("text") or ""
         blocks, attachments = body.get("blocks"), body.get("attachments")
+        original = _truthy(body.get("delete_original")) or _truthy(body.get("replace_original"))
+        if original and self._change_original(url, body):
+            return _text_reply(200, "ok")
         if body.get("response_type") == "in_channel":
             ws = state.workspace_of_user(url.user_id) or state.workspace
             state.store_message(
@@ -268,6 +288,37 @@ class SandboxHttp:
                 SandboxEphemeral(url.channel_id, url.user_id, state.next_ts(), text, blocks, attachments)
             )
         return _text_reply(200, "ok")
+
+    def _change_original(self, url: IssuedResponseUrl, body: dict[str, Any]) -> bool:
+        """Replace or delete the message the response_url came from, as Slack does; False when there is
+        none (a slash command's response_url, or a message since deleted)."""
+        state = self._state
+        if url.message_ts is None:
+            return False
+        messages = state.messages.get(url.channel_id, [])
+        message = next((m for m in messages if m.ts == url.message_ts), None)
+        ephemeral = next(
+            (e for e in state.ephemerals if e.ts == url.message_ts and e.user == url.user_id), None
+        )
+        original = message or ephemeral
+        if original is None:
+            return False
+        if _truthy(body.get("delete_original")):
+            if message is not None:
+                messages.remove(message)
+            else:
+                state.ephemerals.remove(ephemeral)
+            return True
+        original.text = body.get("text") or ""
+        original.blocks, original.attachments = body.get("blocks"), body.get("attachments")
+        if message is not None:
+            message.edited_ts = state.next_ts()
+        return True
+
+
+def _truthy(value: Any) -> bool:
+    """A JSON flag as Slack reads it: true, or the strings "true"/"1"."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _fault_reply(fault: Fault) -> Reply | None:
@@ -330,6 +381,8 @@ class _SandboxHTTPServer(ThreadingHTTPServer):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _SandboxHTTPServer
+    protocol_version = "HTTP/1.1"
+    """Connections kept alive between requests, as Slack's are (every answer has a Content-Length)."""
 
     def do_GET(self) -> None:
         self._dispatch()

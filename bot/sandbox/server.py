@@ -7,7 +7,8 @@ can imitate Slack's rate limits and edge failures on demand.
 
 This module is what tests and the demo hold; the parts live beside it: ``http`` (the server and its
 routing), ``webapi`` (the methods), ``state`` (what Slack stores), ``socket_mode`` (Slack's side of
-Socket Mode), ``faults`` (injected failures and rate limits), ``oauth`` (installs and tokens) and
+Socket Mode), ``faults`` (injected failures), ``ratelimits`` (Slack's limits per workspace and
+method), ``oauth`` (installs and tokens) and
 ``blockkit`` (payload validation).
 """
 
@@ -18,9 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox.blockkit import validate_payload
-from bot.sandbox.faults import Fault, FaultKind, Faults, RateLimiter
+from bot.sandbox.faults import Fault, FaultKind, Faults
 from bot.sandbox.http import SandboxHttp
 from bot.sandbox.oauth import SandboxOAuth
+from bot.sandbox.ratelimits import RateLimiter
 from bot.sandbox.socket_mode import SandboxSocketMode
 from bot.sandbox.state import (
     RecordedCall,
@@ -49,7 +51,12 @@ class SlackSandbox:
     valid from the start (the single-token mode); ``oauth`` issues tokens through the install flow.
     """
 
-    def __init__(self, workspace: SandboxWorkspace | None = None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        workspace: SandboxWorkspace | None = None,
+        clock: Callable[[], float] = time.time,
+        rtt_ms: float = 0,
+    ):
         self._state = SlackState(workspace or default_workspace(), clock)
         self.oauth = SandboxOAuth(clock)
         self._lock = self._state.lock
@@ -58,6 +65,7 @@ class SlackSandbox:
         self.socket_mode = SandboxSocketMode(self._state)
         """Slack's side of Socket Mode: connections, envelopes, acks (see `bot.sandbox.socket_mode`)."""
         self._http = SandboxHttp(self._state, self.oauth, self._faults, self._rate_limits, self.socket_mode)
+        self.set_round_trip(rtt_ms)
 
     # ----- what tests inspect, kept in the state ----------------------------------------------------
 
@@ -130,11 +138,17 @@ class SlackSandbox:
 
     # ----- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> SlackSandbox:
-        """Listen on ephemeral localhost ports (the Web API, Socket Mode) in daemon threads."""
-        self._http.start()
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackSandbox:
+        """Listen (by default on ephemeral localhost ports: the Web API, Socket Mode) in daemon threads."""
+        self._http.start(host, port)
         self.socket_mode.start()
         return self
+
+    def set_round_trip(self, rtt_ms: float) -> None:
+        """Answer every request (Web API, upload URL, response_url) `rtt_ms` after it was sent, as
+        Slack does across the internet (about 100 ms from Europe). Wall time, not the clock: keep it 0
+        in tests."""
+        self._http.rtt_seconds = rtt_ms / 1000
 
     def stop(self) -> None:
         """Stop serving; requests held by a timeout fault are released and dropped."""
@@ -238,21 +252,31 @@ class SlackSandbox:
         with self._lock:
             return self._state.issue_trigger(user_id)
 
-    def issue_response_url(self, channel_id: str, user_id: str) -> str:
-        """A response_url on the sandbox: 5 uses within 30 minutes of sandbox clock."""
+    def issue_response_url(self, channel_id: str, user_id: str, message_ts: str | None = None) -> str:
+        """A response_url on the sandbox: 5 uses within 30 minutes of sandbox clock. `message_ts` is the
+        message the interaction came from, which `replace_original` and `delete_original` act on."""
         with self._lock:
-            token = self._state.issue_response_url(channel_id, user_id)
+            token = self._state.issue_response_url(channel_id, user_id, message_ts)
         return f"{self.base_url}/response/{token}"
 
     # ----- rate limits and faults ------------------------------------------------------------------
 
-    def enable_rate_limits(self, per_minute: dict[str, int] | None = None, message_burst: int = 3) -> None:
+    def enable_rate_limits(
+        self,
+        per_minute: dict[str, int] | None = None,
+        message_burst: int = 3,
+        workspace_cap: int | None = None,
+        distributed_app: bool = False,
+    ) -> None:
         """Answer 429 like Slack once a method exceeds its tier (``per_minute`` overrides the tiers).
 
-        chat.postMessage is limited per channel: a burst of ``message_burst``, then 1 per second.
+        chat.postMessage is limited per channel: a burst of ``message_burst``, then 1 per second;
+        with ``workspace_cap``, also to that many a minute in each workspace, answered HTTP 200
+        ``rate_limited``. ``distributed_app``: conversations.history as Slack limits a commercially
+        distributed app outside the Marketplace, one call a minute of at most 15 messages.
         """
         with self._lock:
-            self._rate_limits.enable(per_minute, message_burst)
+            self._rate_limits.enable(per_minute, message_burst, workspace_cap, distributed_app)
 
     def inject_fault(
         self,

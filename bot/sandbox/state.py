@@ -154,6 +154,8 @@ class IssuedResponseUrl:
     user_id: str
     issued_at: float
     uses: int = 0
+    message_ts: str | None = None
+    """The message the interaction came from: `replace_original` / `delete_original` act on it."""
 
 
 class SlackState:
@@ -223,10 +225,12 @@ class SlackState:
         self.triggers[trigger_id] = IssuedTrigger(user_id, self.clock())
         return trigger_id
 
-    def issue_response_url(self, channel_id: str, user_id: str) -> str:
+    def issue_response_url(self, channel_id: str, user_id: str, message_ts: str | None = None) -> str:
         """The token of a new response_url (its path on the sandbox is ``/response/{token}``)."""
         token = self.next_id("R")
-        self.response_urls[token] = IssuedResponseUrl(channel_id, user_id, self.clock())
+        self.response_urls[token] = IssuedResponseUrl(
+            channel_id, user_id, self.clock(), message_ts=message_ts
+        )
         return token
 
     # ----- conversations, messages, views ----------------------------------------------------------

@@ -1,9 +1,20 @@
-"""The Web API client every Slack call goes through: it waits out 429s and retries what is safe to retry."""
+"""The Web API clients every Slack call goes through: `build_client`'s waits out 429s and retries
+what is safe to retry; `PooledSlack` keeps many of the outbox's calls in flight, paced."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+import aiohttp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
@@ -12,6 +23,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+from bot.slack.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +82,172 @@ def channel_members(client: WebClient, channel: str) -> list[str]:
     except SlackApiError as error:
         logger.warning("conversations.members %s failed: %s", channel, error.response.get("error"))
     return members
+
+
+# ----- many calls in flight: the outbox's transport ----------------------------------------------
+
+#: Slack's ways of saying "slow down": HTTP 429 `ratelimited`, and chat.postMessage's `rate_limited`.
+RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
+#: Seconds a call may spend waiting out Slack's rate-limit answers before it is handed back: well
+#: within the outbox's lease on a claim (`bot.slack.outbox.STALE_AFTER`).
+RATE_LIMIT_WAIT_BUDGET = 60.0
+#: Methods whose arguments go as JSON (Slack reads the others form-encoded).
+JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish"})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What Slack answered one call: the HTTP status and the JSON body. `status` None: no answer came
+    after the request went out (a dropped connection, a timeout), so Slack may have acted on it."""
+
+    status: int | None
+    body: Mapping[str, Any]
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.body.get("ok"))
+
+    @property
+    def error(self) -> str:
+        if self.status is None:
+            return str(self.body.get("error") or "no_answer")
+        return str(self.body.get("error") or f"http_{self.status}")[:64]
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429 or self.error in RATE_LIMITED
+
+
+class Transport(Protocol):
+    """How the outbox calls Slack: a call in flight, its answer in a future."""
+
+    def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]: ...
+
+
+class PooledSlack:
+    """Web API calls from one event loop (a daemon thread) over one aiohttp session: pooled,
+    kept-alive connections, as many calls in flight as the pacer lets through.
+
+    Each call waits for its slot in its workspace's bucket for the method (`bot.slack.pacing`). A
+    rate-limit answer (429 + Retry-After, `ratelimited`, `rate_limited`) slows the bucket down and the
+    call waits its turn again: never a failure. Only when its next turn would come after
+    `wait_budget` seconds of waiting in all is the rate-limit answer handed back, for the caller to
+    try again later (a claim must not outlive its lease while it waits). Nothing else is retried:
+    the outbox decides what an error means.
+    """
+
+    def __init__(
+        self,
+        credentials: Callable[[str], WebClient],
+        pacer: Pacer,
+        timeout: float = 30.0,
+        connections: int = 256,
+        wait_budget: float = RATE_LIMIT_WAIT_BUDGET,
+    ) -> None:
+        self._credentials = credentials
+        self.pacer = pacer
+        self._timeout = timeout
+        self._connections = connections
+        self.wait_budget = wait_budget
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._in_flight: Counter[tuple[str, str]] = Counter()
+        self._counting = threading.Lock()
+
+    def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]:
+        client = self._credentials(team_id)  # in the caller's thread: it may read the database
+        url = client.base_url.rstrip("/") + "/" + method
+        loop = self._running_loop()
+        with self._counting:
+            self._in_flight[(team_id, method)] += 1
+        future = asyncio.run_coroutine_threadsafe(
+            self._call(team_id, method, url, client.token, params), loop
+        )
+        future.add_done_callback(lambda _: self._landed(team_id, method))
+        return future
+
+    def room(self, team_id: str, method: str, ahead: float) -> int:
+        """How many more calls of `method` in the workspace to start now: what its pace lets through
+        within `ahead` seconds, less those already in flight (at least one when none is)."""
+        per_second = self.pacer.per_second(team_id, method)
+        with self._counting:
+            in_flight = self._in_flight[(team_id, method)]
+        if per_second is None:
+            return 0 if in_flight else 1
+        return max(math.ceil(per_second * ahead) - in_flight, 0 if in_flight else 1)
+
+    def _landed(self, team_id: str, method: str) -> None:
+        with self._counting:
+            self._in_flight[(team_id, method)] -= 1
+
+    def close(self) -> None:
+        """Close the connections and stop the loop; a later call starts them again."""
+        with self._starting:
+            loop, thread = self._loop, self._thread
+            if loop is None or thread is None:
+                return
+            if self._session is not None:
+                asyncio.run_coroutine_threadsafe(self._session.close(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+            self._loop = self._thread = self._session = None
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._starting:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=loop.run_forever, name="alignbot-slack", daemon=True)
+                self._thread.start()
+                self._session = asyncio.run_coroutine_threadsafe(self._new_session(), loop).result()
+                self._loop = loop
+            return self._loop
+
+    async def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=30)
+        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout))
+
+    async def _call(
+        self, team_id: str, method: str, url: str, token: str | None, params: Mapping[str, Any]
+    ) -> Answer:
+        waited = 0.0
+        answer = Answer(429, {"ok": False, "error": "ratelimited"})  # what the pace alone says
+        while True:
+            delay = self.pacer.reserve(team_id, method)
+            if waited + delay > self.wait_budget:
+                return answer  # the last "slow down", for the caller to try again later
+            await asyncio.sleep(delay)
+            waited += delay
+            answer = await self._request(method, url, token, params)
+            if not answer.rate_limited:
+                if answer.ok:
+                    self.pacer.accepted(team_id, method)
+                return answer
+            self.pacer.slow_down(team_id, method, answer.retry_after)
+            logger.info("%s in %s: Slack said to slow down (%s)", method, team_id, answer.error)
+
+    async def _request(self, method: str, url: str, token: str | None, params: Mapping[str, Any]) -> Answer:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if method in JSON_METHODS:
+            body: dict[str, Any] = {"json": dict(params)}
+        else:
+            body = {"data": {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}}
+        try:
+            async with self._session.post(url, headers=headers, **body) as response:
+                try:
+                    decoded = await response.json(content_type=None)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    decoded = {}
+                retry_after = response.headers.get("Retry-After")
+                return Answer(
+                    response.status,
+                    decoded if isinstance(decoded, dict) else {},
+                    float(retry_after) if retry_after else None,
+                )
+        except aiohttp.ClientConnectorError:  # never reached Slack; a look-up confirms it, as after a 5xx
+            return Answer(503, {"ok": False, "error": "connect_failed"})
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return Answer(None, {"ok": False, "error": type(error).__name__})

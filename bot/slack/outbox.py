@@ -17,23 +17,22 @@ so one workspace's trouble (a revoked token, a full rate limit) holds up no othe
 
 from __future__ import annotations
 
-import http.client
 import logging
-import socket
 import threading
-import urllib.error
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
+from bot.slack.client import Answer, PooledSlack, Transport
+from bot.slack.pacing import Pacer
 from storage.db import Database
 from storage.models import Base, PostStatus
 from storage.workspaces import claim_pending, stale_claims
@@ -44,13 +43,34 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
 #: Claims of a row that counts them, after which an unsettled answer is final.
 MAX_ATTEMPTS = 5
-#: Posts in flight at once for a mailbox that works in batches.
-SEND_WORKERS = 4
+#: How long a post may stay unconfirmed (no look-up possible) before it is reported and given up.
+UNCONFIRMED_AFTER = timedelta(hours=1)
+UNCONFIRMED = "unconfirmed"
+#: How often a batch mailbox is claimed again and its answers recorded, while posts are in flight.
+CLAIM_EVERY = 0.2
+#: A workspace's posts are claimed this far ahead of its pace: enough to keep it busy between claims.
+CLAIM_AHEAD = 2.0
+#: Posts claimed at once per workspace from a transport that does not pace.
+MAX_IN_FLIGHT = 64
+#: Answers in a row, all unsettled, after which a run stops claiming (Slack is struggling).
+STRUGGLING_AFTER = 20
+#: Pages of a conversation's history read to look for one post (15 messages a page for some apps).
+LOOKUP_PAGES = 3
 METADATA_EVENT = "alignbot"
-#: Slack errors worth another try later; any other error is final for that message.
-TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-#: What a dropped connection or a timeout looks like from slack_sdk: we cannot know if Slack acted.
-UNCERTAIN = (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException)
+#: Slack errors worth another try later; any other error is final for that message. Rate limits
+#: are waited out by the transport; one still answered means "later", never "failed".
+TRANSIENT_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+#: A 5xx answer: look the post up before deciding (Slack may have posted it all the same).
+LOOK_NOW = "look_now"
+#: What a look-up can say besides "found": the post is not there, or no look-up was possible.
+NOT_THERE, UNKNOWN = object(), object()
 #: Outcomes that leave a row to be tried again, now or once its claim is stale.
 UNSETTLED = (PostStatus.PENDING, PostStatus.SENDING)
 
@@ -91,9 +111,10 @@ class Mailbox(Protocol):
     kind: str
     """The metadata field its keys go under (`delivery_id`, `channel_post`, ...)."""
     in_batches: bool
-    """True: `claim` returns one batch at a time, posted SEND_WORKERS at once, and the next batch is
-    claimed until none is left, the process is stopping, or Slack is struggling. False: `claim`
-    returns everything due, posted in turn, once a run."""
+    """True: `claim` returns what is due a batch at a time (each workspace as much as `Outbox.room`
+    allows), claimed again while posts are in flight, until none is left, the process is stopping,
+    or Slack is struggling. False: `claim` returns everything due, once a run. Either way the posts
+    go out concurrently, each paced in its workspace."""
 
     def claim(self, session: Session, now: datetime) -> Sequence[Envelope]:
         """Move rows that are due to `sending` and address them."""
@@ -145,108 +166,149 @@ class Outbox:
         clock: Clock,
         slack_for: Callable[[str], WebClient],
         stopping: threading.Event | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
         self.slack_for = slack_for
+        #: Every call to Slack, many in flight, each paced (shared by the process's runners).
+        self.transport = transport or PooledSlack(slack_for, Pacer())
         #: Set while the process shuts down or hands the scheduler over: nothing more is claimed after
-        #: the batch in flight, and the rest stays pending for the next run (here or on another replica).
+        #: the posts in flight, and the rest stays pending for the next run (here or on another replica).
         self.stopping = stopping or threading.Event()
 
-    def recover(self, mailbox: Mailbox) -> None:
-        """Settle the claims whose sender went quiet: found in Slack → sent; not found → pending again."""
+    def recover(self, mailbox: Mailbox) -> int:
+        """Settle the claims whose sender went quiet: found in Slack → sent; not there → pending again.
+        While no look-up can say (Slack keeps refusing it), the claim stays: it is never posted again
+        on a guess. After UNCONFIRMED_AFTER of that, it is reported and given up, not sent twice.
+        Returns how many were given up so."""
+        now, unconfirmed = self.clock.now(), 0
         with self.database.session() as session:
-            stale = mailbox.stale(session, self.clock.now() - STALE_AFTER)
+            stale = mailbox.stale(session, now - STALE_AFTER)
         for envelope in stale:
             found = self._look_up(envelope, envelope.since, mailbox.kind)
-            if found:
+            if found is UNKNOWN:
+                if envelope.since is not None and now - envelope.since >= UNCONFIRMED_AFTER:
+                    unconfirmed += 1
+                    logger.error(
+                        "%s %s to %s: no look-up could confirm it in %s; reported, not sent again",
+                        mailbox.kind,
+                        envelope.key,
+                        envelope.to,
+                        UNCONFIRMED_AFTER,
+                    )
+                    with self.database.session() as session:
+                        mailbox.record(session, envelope, Outcome(PostStatus.FAILED, error=UNCONFIRMED))
+                continue
+            if found is not NOT_THERE:
                 logger.info("%s %s was sent before a crash: recorded, not resent", mailbox.kind, envelope.key)
             with self.database.session() as session:
-                mailbox.record(session, envelope, found or Outcome(PostStatus.PENDING))
+                mailbox.record(
+                    session, envelope, Outcome(PostStatus.PENDING) if found is NOT_THERE else found
+                )
+        return unconfirmed
 
     def send(self, mailbox: Mailbox) -> list[Outcome]:
-        """Claim what is due, post it and record each outcome; returns the outcomes, for the reports."""
-        if mailbox.in_batches:
-            return self._send_in_batches(mailbox)
-        if self.stopping.is_set():
-            return []
-        with self.database.session() as session:
-            envelopes = mailbox.claim(session, self.clock.now())
-        outcomes = []
-        for envelope in envelopes:  # each recorded as soon as it is known
-            outcomes += self._record(mailbox, [(envelope, self._deliver(mailbox, envelope))])
+        """Claim what is due, post it and record each outcome; returns the outcomes, for the reports.
+
+        Posts go out concurrently, paced per workspace: a batch mailbox is claimed again and again,
+        each workspace only as much as its pace lets out soon (`room`), so every workspace sends at
+        once and a large one holds up no other."""
+        outcomes: list[Outcome] = []
+        flight: dict[Future[Outcome], Envelope] = {}
+        claiming, last_claim, unsettled_in_a_row = not self.stopping.is_set(), 0.0, 0
+        while claiming or flight:
+            if claiming and (not flight or time.monotonic() - last_claim >= CLAIM_EVERY):
+                last_claim = time.monotonic()
+                with self.database.session() as session:
+                    envelopes = mailbox.claim(session, self.clock.now())
+                for envelope in envelopes:
+                    flight[self._start(mailbox, envelope)] = envelope
+                # A batch mailbox is claimed again until a claim finds nothing with nothing in flight
+                # (an empty claim while posts are out may only mean every workspace is at its pace).
+                claiming = mailbox.in_batches and bool(envelopes or flight) and not self.stopping.is_set()
+            if not flight:
+                continue
+            done, _ = wait(flight, timeout=CLAIM_EVERY, return_when=ALL_COMPLETED)
+            answered = [(flight.pop(future), future.result()) for future in done]
+            if not answered:
+                continue
+            settled = self._record(mailbox, answered)
+            outcomes += settled
+            for outcome in settled:
+                unsettled_in_a_row = unsettled_in_a_row + 1 if outcome.status in UNSETTLED else 0
+            if unsettled_in_a_row >= STRUGGLING_AFTER:
+                claiming = False  # Slack is struggling: leave the rest for the next run
         return outcomes
 
-    def update(self, team_id: str, channel: str, ts: str, message: Message) -> None:
-        """Edit a posted message in place. Editing twice is harmless, so there is nothing to look up;
-        Slack's refusal is logged and left."""
-        try:
-            self.slack_for(team_id).chat_update(channel=channel, ts=ts, **message)
-        except SlackApiError as error:
-            logger.warning("updating %s in %s: %s", ts, channel, error.response.get("error"))
+    def room(self, team_id: str) -> int:
+        """How many more of the workspace's posts to claim now: what its pace lets out within
+        CLAIM_AHEAD, less what is in flight (by any outbox on the same transport)."""
+        if isinstance(self.transport, PooledSlack):
+            return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
+        return MAX_IN_FLIGHT
+
+    def update(self, team_id: str, channel: str, ts: str, message: Message) -> Future[Answer]:
+        """Edit a posted message in place, paced with every other call to Slack. Editing twice is
+        harmless, so there is nothing to look up; Slack's refusal is logged and left."""
+        future = self.transport.call(team_id, "chat.update", {"channel": channel, "ts": ts, **message})
+        future.add_done_callback(lambda done: _log_refused_update(done.result(), channel, ts))
+        return future
 
     # ----- the state machine -----------------------------------------------------------------------
 
-    def _send_in_batches(self, mailbox: Mailbox) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        with ThreadPoolExecutor(max_workers=SEND_WORKERS, thread_name_prefix="alignbot-send") as pool:
-            while not self.stopping.is_set():
-                with self.database.session() as session:
-                    batch = mailbox.claim(session, self.clock.now())
-                if not batch:
-                    break
-                answers = list(pool.map(lambda envelope: self._deliver(mailbox, envelope), batch))
-                settled = self._record(mailbox, list(zip(batch, answers, strict=True)))
-                outcomes += settled
-                logger.info(
-                    "%s: %s sent, %s failed in a batch of %s",
-                    mailbox.kind,
-                    sum(o.status == PostStatus.SENT for o in settled),
-                    sum(o.status == PostStatus.FAILED for o in settled),
-                    len(batch),
-                )
-                if all(answer.status in UNSETTLED for answer in answers):
-                    break  # Slack is struggling: leave the rest for the next run
-        return outcomes
-
-    def _deliver(self, mailbox: Mailbox, envelope: Envelope) -> Outcome:
+    def _start(self, mailbox: Mailbox, envelope: Envelope) -> Future[Outcome]:
         """Look first if an earlier claim may have posted it; then post, unless there is nothing to say."""
         if envelope.since is not None:
             found = self._look_up(envelope, envelope.since, mailbox.kind)
-            if found:
-                return found
+            if found is UNKNOWN:
+                return _done(Outcome(PostStatus.SENDING, error="lookup_refused"))
+            if found is not NOT_THERE:
+                return _done(found)
         message = mailbox.compose(envelope)
         if isinstance(message, Outcome):
-            return message
-        return self._post(mailbox.kind, envelope, message)
+            return _done(message)
+        params = {
+            "channel": envelope.to,
+            "metadata": {"event_type": METADATA_EVENT, "event_payload": {mailbox.kind: envelope.key}},
+            **message,
+        }
+        outcome: Future[Outcome] = Future()
+        posted = self.transport.call(envelope.team_id, "chat.postMessage", params)
+        posted.add_done_callback(lambda done: outcome.set_result(self._classify(done.result())))
+        return outcome
 
-    def _post(self, kind: str, envelope: Envelope, message: Message) -> Outcome:
-        """chat.postMessage with the key in the message metadata, its answer classified."""
-        try:
-            answer = self.slack_for(envelope.team_id).chat_postMessage(
-                channel=envelope.to,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {kind: envelope.key}},
-                **message,
-            )
-        except SlackApiError as error:
-            status = error.response.status_code
-            if status >= 500:  # Slack may have posted all the same: look now, before anything is resent
-                since = self.clock.now() - STALE_AFTER
-                return self._look_up(envelope, since, kind) or Outcome(
-                    PostStatus.PENDING, error=f"http_{status}"
-                )
-            code = str(error.response.get("error") or f"http_{status}")[:64]
-            return Outcome(PostStatus.PENDING if code in TRANSIENT_ERRORS else PostStatus.FAILED, error=code)
-        except UNCERTAIN as error:
-            return Outcome(PostStatus.SENDING, error=type(error).__name__)
-        return Outcome(PostStatus.SENT, answer["channel"], answer["ts"])
+    def _classify(self, answer: Answer) -> Outcome:
+        """A post's answer as an outcome; a 5xx leaves it `sending` for an immediate look-up."""
+        if answer.ok:
+            return Outcome(PostStatus.SENT, answer.body["channel"], answer.body["ts"])
+        if answer.status is None:
+            return Outcome(PostStatus.SENDING, error=answer.error)
+        if answer.status >= 500:
+            return Outcome(PostStatus.SENDING, error=LOOK_NOW)
+        if answer.rate_limited or answer.error in TRANSIENT_ERRORS:
+            return Outcome(PostStatus.PENDING, error=answer.error)
+        return Outcome(PostStatus.FAILED, error=answer.error)
 
     def _record(self, mailbox: Mailbox, answered: list[tuple[Envelope, Outcome]]) -> list[Outcome]:
         """Write down each outcome (one transaction); an unknown one keeps its claim for a later look-up.
-        A row that counts its claims fails for good once it has had MAX_ATTEMPTS without an answer."""
+        After a 5xx (Slack may have posted all the same) the post is looked up first: found → sent,
+        not there → pending, no look-up possible → the claim stays for `recover`. A row that counts
+        its claims fails for good once it has had MAX_ATTEMPTS without an answer."""
+        looked_up = []
+        for envelope, outcome in answered:
+            if outcome.error == LOOK_NOW:
+                found = self._look_up(envelope, self.clock.now() - STALE_AFTER, mailbox.kind)
+                if found is NOT_THERE:
+                    outcome = Outcome(PostStatus.PENDING, error="server_error")
+                elif found is UNKNOWN:
+                    outcome = Outcome(PostStatus.SENDING, error="server_error")
+                else:
+                    outcome = found
+            looked_up.append((envelope, outcome))
         settled = []
         with self.database.session() as session:
-            for envelope, outcome in answered:
+            for envelope, outcome in looked_up:
                 if outcome.status in UNSETTLED and envelope.attempts >= MAX_ATTEMPTS:
                     outcome = Outcome(PostStatus.FAILED, error=outcome.error)
                 if outcome.status == PostStatus.FAILED:
@@ -258,50 +320,67 @@ class Outbox:
                 settled.append(outcome)
         return settled
 
-    def _look_up(self, envelope: Envelope, since: datetime, kind: str) -> Outcome | None:
-        """`sent`, where it landed, if a message carrying the envelope's key is in its conversation."""
-        client = self.slack_for(envelope.team_id)
-        channel = conversation(client, envelope.to)
-        ts = channel and find_in_history(client, channel, since, kind, envelope.key)
-        return Outcome(PostStatus.SENT, channel, ts) if ts else None
+    def _look_up(self, envelope: Envelope, since: datetime, kind: str) -> Outcome | object:
+        """`sent`, where it landed, if a message carrying the envelope's key is in its conversation;
+        NOT_THERE if Slack's history says it is not; UNKNOWN if Slack would not say (rate-limited
+        beyond the wait, an error): then nothing may be posted again."""
+        channel = self._conversation(envelope)
+        if channel is None:
+            return UNKNOWN
+        cursor = None
+        for _page in range(LOOKUP_PAGES):
+            params = {
+                "channel": channel,
+                "oldest": f"{since.timestamp() - 5:.6f}",
+                "include_all_metadata": True,
+                "limit": 200,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            answer = self.transport.call(envelope.team_id, "conversations.history", params).result()
+            if not answer.ok:
+                logger.warning(
+                    "could not read %s's history to look for %s=%s: %s",
+                    channel,
+                    kind,
+                    envelope.key,
+                    answer.error,
+                )
+                return UNKNOWN
+            for message in answer.body.get("messages", []):
+                if _carries(message, kind, envelope.key):
+                    return Outcome(PostStatus.SENT, channel, message["ts"])
+            cursor = (answer.body.get("response_metadata") or {}).get("next_cursor")
+            if not answer.body.get("has_more") or not cursor:
+                return NOT_THERE
+        return UNKNOWN
+
+    def _conversation(self, envelope: Envelope) -> str | None:
+        """Where the envelope's messages land: its channel, or the bot's DM with the person."""
+        if not is_person(envelope.to):
+            return envelope.to
+        answer = self.transport.call(envelope.team_id, "conversations.open", {"users": envelope.to}).result()
+        if not answer.ok:
+            logger.warning("could not open the DM with %s: %s", envelope.to, answer.error)
+            return None
+        return answer.body["channel"]["id"]
 
 
-def conversation(client: WebClient, to: str) -> str | None:
-    """Where messages to `to` land: a channel id as is; a person's id becomes the bot's DM with them."""
-    if not is_person(to):
-        return to
-    try:
-        return client.conversations_open(users=to)["channel"]["id"]
-    except SlackApiError as error:
-        logger.warning("could not open the DM with %s: %s", to, error.response.get("error"))
-        return None
+def _done(outcome: Outcome) -> Future[Outcome]:
+    future: Future[Outcome] = Future()
+    future.set_result(outcome)
+    return future
+
+
+def _carries(message: dict, kind: str, key: object) -> bool:
+    metadata = message.get("metadata") or {}
+    return metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get(kind) == key
+
+
+def _log_refused_update(answer: Answer, channel: str, ts: str) -> None:
+    if not answer.ok:
+        logger.warning("updating %s in %s: %s", ts, channel, answer.error)
 
 
 def is_person(destination: str) -> bool:
     """A user id (a DM), as opposed to a channel id."""
     return destination.startswith(("U", "W"))
-
-
-def find_in_history(client: WebClient, channel: str, since: datetime, kind: str, key: object) -> str | None:
-    """The ts of our message carrying `kind: key` in its metadata, posted in `channel` since `since`."""
-    try:
-        history = client.conversations_history(
-            channel=channel, oldest=f"{since.timestamp() - 5:.6f}", include_all_metadata=True, limit=200
-        )
-    except SlackApiError as error:
-        logger.warning(
-            "could not read %s's history to look for %s=%s: %s",
-            channel,
-            kind,
-            key,
-            error.response.get("error"),
-        )
-        return None
-    for message in history["messages"]:
-        metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == METADATA_EVENT
-            and metadata.get("event_payload", {}).get(kind) == key
-        ):
-            return message["ts"]
-    return None

@@ -4,15 +4,15 @@ outcome ends up on the row."""
 
 from __future__ import annotations
 
-import urllib.error
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web import SlackResponse
 
 from bot.domain.clock import ManualClock
+from bot.slack import outbox as outbox_module
+from bot.slack.client import Answer
 from bot.slack.outbox import MAX_ATTEMPTS, STALE_AFTER, Envelope, Outbox, Outcome, RowMailbox
 from storage import digests as store
 from storage.db import Database
@@ -26,9 +26,11 @@ BATCH = 2
 
 
 class FakeSlack:
-    """chat.postMessage, conversations.history and conversations.open, each post answered as scripted.
+    """The outbox's transport with chat.postMessage, conversations.history and conversations.open,
+    each post answered as scripted.
 
-    `posted` keeps the message in the channel, as Slack would, before any scripted failure.
+    `posted` keeps the message in the channel, as Slack would, before any scripted failure. A
+    scripted `ratelimited` is what the real transport hands back once it has waited long enough.
     """
 
     def __init__(self) -> None:
@@ -36,7 +38,13 @@ class FakeSlack:
         self.script: list[str] = []
         self.posts = 0
 
-    def chat_postMessage(self, channel: str, metadata: dict, **message) -> dict:  # noqa: N802 (Slack's name)
+    def call(self, team_id: str, method: str, params: dict) -> Future[Answer]:
+        answer = getattr(self, method.replace(".", "_"))(**params)
+        future: Future[Answer] = Future()
+        future.set_result(answer)
+        return future
+
+    def chat_postMessage(self, channel: str, metadata: dict, **message) -> Answer:  # noqa: N802 (Slack's name)
         self.posts += 1
         answer = self.script.pop(0) if self.script else "ok"
         landed = f"D{channel}" if channel.startswith("U") else channel
@@ -44,34 +52,31 @@ class FakeSlack:
             ts = f"{1000 + self.posts}.000100"
             self.history.setdefault(landed, []).append({"ts": ts, "metadata": metadata, **message})
         if answer in ("lost", "lost_after_posting"):
-            raise urllib.error.URLError("timed out")
+            return Answer(None, {"ok": False, "error": "TimeoutError"})
         if answer in ("5xx", "5xx_after_posting"):
-            raise slack_error("internal_error", 503)
+            return Answer(503, {})
         if answer != "ok":
-            raise slack_error(answer, 429 if answer == "ratelimited" else 200)
-        return {"channel": landed, "ts": ts}
+            return Answer(429 if answer == "ratelimited" else 200, {"ok": False, "error": answer})
+        return Answer(200, {"ok": True, "channel": landed, "ts": ts})
 
-    def conversations_history(self, channel: str, **_options) -> dict:
-        return {"messages": list(reversed(self.history.get(channel, [])))}
+    def conversations_history(self, channel: str, **_options) -> Answer:
+        return Answer(200, {"ok": True, "messages": list(reversed(self.history.get(channel, [])))})
 
-    def conversations_open(self, users: str) -> dict:
-        return {"channel": {"id": f"D{users}"}}
+    def conversations_open(self, users: str) -> Answer:
+        return Answer(200, {"ok": True, "channel": {"id": f"D{users}"}})
 
     def messages(self, channel: str) -> list[dict]:
         return self.history.get(channel, [])
 
 
-def slack_error(code: str, status: int) -> SlackApiError:
-    response = SlackResponse(
-        client=None,
-        http_verb="POST",
-        api_url="https://slack.test/api/chat.postMessage",
-        req_args={},
-        data={"ok": False, "error": code},
-        headers={},
-        status_code=status,
-    )
-    return SlackApiError(code, response)
+class ByTeam:
+    """One scripted Slack per workspace."""
+
+    def __init__(self, slacks: dict[str, FakeSlack]) -> None:
+        self.slacks = slacks
+
+    def call(self, team_id: str, method: str, params: dict) -> Future[Answer]:
+        return self.slacks[team_id].call(team_id, method, params)
 
 
 class Posts(RowMailbox):
@@ -123,7 +128,7 @@ def slack() -> FakeSlack:
 
 @pytest.fixture
 def outbox(database, clock, slack) -> Outbox:
-    return Outbox(database, clock, lambda _team_id: slack)
+    return Outbox(database, clock, lambda _team_id: None, transport=slack)
 
 
 def add_posts(database: Database, *destinations: str, team_id: str = ACME) -> None:
@@ -162,7 +167,7 @@ def test_a_5xx_that_did_not_post_leaves_the_row_pending_for_the_next_try(databas
     add_posts(database, CHANNEL)
     slack.script = ["5xx"]
     outbox.send(Posts())
-    assert (row(database, CHANNEL).status, row(database, CHANNEL).error) == ("pending", "http_503")
+    assert (row(database, CHANNEL).status, row(database, CHANNEL).error) == ("pending", "server_error")
     outbox.send(Posts())
     assert len(slack.messages(CHANNEL)) == 1
     assert row(database, CHANNEL).status == "sent"
@@ -244,7 +249,10 @@ def test_nothing_is_claimed_while_stopping(database, outbox, slack):
     assert row(database, CHANNEL).status == "pending"
 
 
-def test_batches_stop_when_slack_is_struggling_and_leave_the_rest_pending(database, outbox, slack):
+def test_batches_stop_when_slack_is_struggling_and_leave_the_rest_pending(
+    database, outbox, slack, monkeypatch
+):
+    monkeypatch.setattr(outbox_module, "STRUGGLING_AFTER", 2)
     add_posts(database, "C1", "C2", "C3")
     slack.script = ["ratelimited", "ratelimited"]
     outcomes = outbox.send(Posts(in_batches=True))
@@ -255,11 +263,11 @@ def test_batches_stop_when_slack_is_struggling_and_leave_the_rest_pending(databa
 def test_one_workspaces_refusal_holds_up_no_other(database, clock):
     acme, globex = FakeSlack(), FakeSlack()
     globex.script = ["not_authed"]
-    outbox = Outbox(database, clock, {ACME: acme, GLOBEX: globex}.get)
+    outbox = Outbox(database, clock, lambda _team_id: None, transport=ByTeam({ACME: acme, GLOBEX: globex}))
     add_posts(database, "C0GLOBEX", team_id=GLOBEX)
     add_posts(database, CHANNEL, team_id=ACME)
     outcomes = outbox.send(Posts())
-    assert [o.status for o in outcomes] == [PostStatus.FAILED, PostStatus.SENT]
+    assert sorted(o.status for o in outcomes) == [PostStatus.FAILED, PostStatus.SENT]
     assert len(acme.messages(CHANNEL)) == 1
     with database.session() as session:
         assert session.get(DigestPost, (2, CHANNEL)).status == "sent"
