@@ -250,7 +250,13 @@ def claim_deliveries(session: Session, now: datetime, room: Callable[[str], int]
     for team_id in sorted(teams):
         if (limit := room(team_id)) > 0:
             claimed += claim_some(
-                session, Delivery, now, limit, Delivery.team_id == team_id, due, attempts=Delivery.attempts + 1
+                session,
+                Delivery,
+                now,
+                limit,
+                Delivery.team_id == team_id,
+                due,
+                attempts=Delivery.attempts + 1,
             )
     return claimed
 

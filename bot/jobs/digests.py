@@ -22,6 +22,7 @@ from bot.domain import schedule
 from bot.domain.clock import Clock
 from bot.domain.people import choose_language
 from bot.services.insights import InsightService
+from bot.slack.client import Transport
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox, is_person
 from bot.slack.presenters import Presenter
 from storage import digests as store
@@ -42,6 +43,7 @@ class DigestRunner:
         insights: InsightService,
         presenter: Presenter,
         slack_for: Callable[[str], WebClient],
+        transport: Transport | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -49,7 +51,7 @@ class DigestRunner:
         self.presenter = presenter
         self.slack_for = slack_for
         self._lock = threading.Lock()
-        self.outbox = Outbox(database, clock, slack_for)
+        self.outbox = Outbox(database, clock, slack_for, transport=transport)
         self.posts = DigestPosts(self)
         self.failure_notices = FailureNotices(self)
 

@@ -41,7 +41,7 @@ from bot.domain.question_bank import QuestionBank
 from bot.domain.quiet_hours import QuietHours
 from bot.services.meetings import CHECK_WINDOW, MeetingService
 from bot.services.workspaces import ConfigsOfRun
-from bot.slack.client import channel_members
+from bot.slack.client import Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import meetings as store
@@ -74,6 +74,7 @@ class MeetingRunner:
         bank: QuestionBank,
         slack_for: Callable[[str], WebClient],
         default_language: str = "en",
+        transport: Transport | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -84,7 +85,7 @@ class MeetingRunner:
         self.default_language = default_language
         self.configs = ConfigsOfRun(database, default_language)
         self._lock = threading.Lock()
-        self.outbox = Outbox(database, clock, slack_for)
+        self.outbox = Outbox(database, clock, slack_for, transport=transport)
         self.reminders = ReminderPosts(self)
         self.checks = CheckDMs(self)
 

@@ -39,8 +39,8 @@ from bot.services.workspaces import WorkspaceService
 from bot.slack.client import PooledSlack, build_client
 from bot.slack.installations import Installations
 from bot.slack.modal_metadata import MetadataSeal
-from bot.slack.pipeline_presenter import default_pipeline_presenter
 from bot.slack.pacing import Pacer
+from bot.slack.pipeline_presenter import default_pipeline_presenter
 from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
@@ -137,7 +137,9 @@ class BotRuntime:
         self.drainer = (
             Drainer(self.runner) if scheduler and self.database.engine.dialect.name == "postgresql" else None
         )
-        self.digests = DigestRunner(self.database, clock, insights, presenter, slack_for)
+        self.digests = DigestRunner(
+            self.database, clock, insights, presenter, slack_for, transport=self.slack_transport
+        )
         self.meetings = MeetingRunner(
             self.database,
             clock,
@@ -146,6 +148,7 @@ class BotRuntime:
             bank,
             slack_for,
             default_language=settings.default_language,
+            transport=self.slack_transport,
         )
         self.retention = RetentionRunner(self.database, clock, settings.retention_months)
         self.pipeline_sync = PipelineSyncRunner(self.database, clock, settings.hubspot_api_url)

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
         return value.rstrip("/")
+
     slack_posts_per_minute: int = 300
     """chat.postMessage a minute per workspace the outbox keeps to (Slack's unpublished cap)."""
     slack_distributed_app: bool = False
