@@ -121,7 +121,7 @@ class PulseRunner:
             reminders = self.outbox.send(self.reminders)
             report.reminders = sum(outcome.status == PostStatus.SENT for outcome in reminders)
             closed = self._close(now, report)
-        self._update_closed(closed)
+        self._update_closed(closed, now)
         return report
 
     def drain(self) -> int:
@@ -339,7 +339,7 @@ class PulseRunner:
         report.rounds_closed += len(closed)
         return closed
 
-    def _update_closed(self, closed: list[tuple[int, str, list]]) -> None:
+    def _update_closed(self, closed: list[tuple[int, str, list]], now: datetime) -> None:
         """Show each closed round as closed: its channel posts, then every DM, a batch at a time, all
         through the paced outbox (Tier 3 for chat.update); an edit done twice is harmless."""
         for round_id, team_id, posts in closed:
