@@ -16,6 +16,7 @@ from tests.conversation import (
     FIRST_ROUND,
     answers,
     check_dms,
+    confirm_held,
     create_meeting,
     create_pulse,
     open_check_comment,
@@ -173,6 +174,7 @@ def test_edited_meeting_check_metadata_is_refused(bot, driver, sandbox, clock):
     for person in (SALESPEOPLE[0], MARKETERS[0]):
         rsvp(bot, driver, post, person, "going")
     run_meetings_at(bot, clock, FIRST_MEETING + timedelta(hours=1))
+    confirm_held(bot, driver, sandbox)  # the owner says it took place: the others are asked
     victim_dm, dm = check_dms(sandbox, MARKETERS[0])[0], check_dms(sandbox, SALESPEOPLE[0])[0]
     modal = open_check_comment(bot, driver, dm, SALESPEOPLE[0], shown_in=victim_dm)
     sandbox.clear()

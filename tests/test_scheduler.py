@@ -24,7 +24,8 @@ def test_the_scheduler_sends_the_round_when_it_falls_due(bot, driver, sandbox, c
         return report
 
     bot.runner.run_due = run_and_signal
-    bot.runner.clock = RunningClock(FIRST_ROUND - timedelta(milliseconds=300))  # due in 0.3 s
+    # due in 0.3 s, for the runner and the outbox it sends through (each delivery is due at its moment)
+    bot.runner.clock = bot.runner.outbox.clock = RunningClock(FIRST_ROUND - timedelta(milliseconds=300))
     scheduler = Scheduler(bot.runner)
     scheduler.start()
     try:
