@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from slack_bolt import Ack, BoltContext, BoltResponse, Respond
 from slack_sdk import WebClient
@@ -37,16 +38,9 @@ def require_admin(
     if services.workspaces.may_administer(context.team_id, user):
         context["admin"] = user
         return next_()
-    logger.warning("%s by %s, who is not an admin, was refused", body.get("type"), user.id)
-    submitted = body.get("type") == "view_submission"
-    shown_in = view_metadata(services, body["view"]).get("language") if submitted else None  # as opened
-    language = shown_in or services.workspaces.language_for(context.team_id, user)
-    reply = refusal(services, context.team_id, language)
-    if context.response_url:
-        respond(replace_original=False, response_type="ephemeral", **reply)
-    else:
-        client.chat_postMessage(channel=user.id, **reply)
-    return ack()
+    return _refuse(
+        ack, body, client, context, respond, user, "an admin", partial(refusal, services, context.team_id)
+    )
 
 
 def require_leader(
@@ -65,11 +59,27 @@ def require_leader(
     if is_leader(services, client, context.team_id, user):
         context["admin"] = user
         return next_()
-    logger.warning("%s by %s, who is not a leader, was refused", body.get("type"), user.id)
+    leaders_only = partial(services.presenter.notice, kind="leaders_only")
+    return _refuse(ack, body, client, context, respond, user, "a leader", leaders_only)
+
+
+def _refuse(
+    ack: Ack,
+    body: dict,
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    user: SlackUser,
+    role: str,
+    reply_in: Callable[[str], dict],
+) -> BoltResponse | None:
+    """Answer someone who is not `role` and change nothing: under a message ephemerally, elsewhere (a
+    modal, the Home tab) by DM, in the language the modal was opened in if it was one."""
+    logger.warning("%s by %s, who is not %s, was refused", body.get("type"), user.id, role)
+    services = services_of(context)
     submitted = body.get("type") == "view_submission"
-    shown_in = view_metadata(services, body["view"]).get("language") if submitted else None
-    language = shown_in or services.workspaces.language_for(context.team_id, user)
-    reply = services.presenter.notice(language, "leaders_only")
+    shown_in = view_metadata(services, body["view"]).get("language") if submitted else None  # as opened
+    reply = reply_in(shown_in or services.workspaces.language_for(context.team_id, user))
     if context.response_url:
         respond(replace_original=False, response_type="ephemeral", **reply)
     else:
