@@ -46,6 +46,7 @@ LABEL_KEYS = frozenset(
         "week_axis",
         "no_data",
         "interval",
+        "baseline",
     }
 )
 HEATMAP_LABEL_KEYS = frozenset({"heatmap_title", "sales", "marketing", "gap", "withheld", "no_data"})
@@ -160,6 +161,22 @@ def render_trend(points: Sequence[TrendPoint], language: str, labels: Mapping[st
             in_layout=False,
         )
         lines.append(line)
+
+    # The baseline's week (every scored statement, asked once): a dotted line, named at its foot.
+    for point in points:
+        if point.baseline:
+            at = date2num(point.week)
+            axes.axvline(at, color="#555555", linestyle=":", linewidth=1.2, zorder=1)
+            axes.annotate(
+                text["baseline"],
+                (at, 20),
+                xytext=(-3 if rtl else 3, 3),
+                textcoords="offset points",
+                ha="right" if rtl else "left",
+                va="bottom",
+                fontproperties=_font(8),
+                color="#333333",
+            )
 
     ticks = _date_ticks(weeks)
     axes.set_xticks(date2num(ticks), _tick_labels(ticks, language), fontproperties=_font(8))
@@ -301,5 +318,6 @@ def render_heatmap(
     axes.tick_params(length=0)
     for spine in axes.spines.values():
         spine.set_visible(False)
-    axes.set_title(text["heatmap_title"], fontproperties=_font(13))
+    # Over the whole figure, not the cells: the title is wider than the three columns.
+    figure.suptitle(text["heatmap_title"], fontproperties=_font(13))
     return _png(figure)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, timedelta
 from io import BytesIO
 
@@ -41,6 +42,7 @@ ENGLISH = {
     "week_axis": "Week",
     "no_data": "No scores yet: every group is below the anonymity threshold",
     "interval": "Everyone: 95% interval",
+    "baseline": "Baseline",
     "heatmap_title": "Each dimension, 1 to 5",
     "gap": "Gap (marketing − sales)",
     "withheld": "Too few answers",
@@ -59,6 +61,7 @@ PERSIAN = {
     "week_axis": "هفتهٔ گزارش",
     "no_data": "هنوز امتیازی نیست؛ هیچ گروهی به آستانهٔ ناشناس‌ماندن نرسیده (ژ چ پ گ)",
     "interval": "همه: بازهٔ اطمینان ۹۵٪",
+    "baseline": "سنجش پایه",
     "heatmap_title": "هر محور، از ۱ تا ۵",
     "gap": "اختلاف (بازاریابی − فروش)",
     "withheld": "پاسخ کافی نیست",
@@ -219,6 +222,14 @@ def test_the_company_interval_is_drawn_as_a_band() -> None:
     ]
 
     assert render_trend(banded, "en", ENGLISH) != render_trend(plain, "en", ENGLISH)
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_the_baseline_week_is_marked(language: str) -> None:
+    plain = weekly(6)
+    marked = [replace(plain[0], baseline=True), *plain[1:]]
+
+    assert render_trend(marked, language, LABELS[language]) != render_trend(plain, language, LABELS[language])
 
 
 def test_english_ticks_carry_the_year_under_the_first_tick_and_at_new_year() -> None:
