@@ -43,8 +43,8 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     outcome = services.pulses.answer(context.team_id, user_id, round_id, item_id, score)
     language = outcome.view.language if outcome.view else "en"
     if outcome.status == "saved" and not _is_channel_post(body):
-        threshold = services.workspaces.threshold(context.team_id)
-        respond(replace_original=True, **services.presenter.pulse_message(language, outcome.view, threshold))
+        message = services.presenter.pulse_message(language, outcome.view, outcome.threshold)
+        respond(replace_original=True, **message)
         return
     reply = services.presenter.pulse_tap_reply(language, outcome.status, outcome.view, outcome.statement)
     respond(replace_original=False, response_type="ephemeral", **reply)

@@ -16,6 +16,7 @@ from bot.domain.question_bank import Item, QuestionBank
 from bot.domain.reach import NextReach
 from bot.domain.scoring import WINDOW_WEEKS
 from bot.domain.vocabulary import DEPARTMENTS
+from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -91,6 +92,8 @@ class TapOutcome:
     status: str
     view: PulseView | None = None
     statement: Statement | None = None
+    threshold: int = DEFAULT_ANONYMITY_THRESHOLD
+    """The anonymity threshold the message is shown with, read in the tap's own transaction."""
 
 
 class PulseService:
@@ -361,7 +364,8 @@ class PulseService:
             if view.completed and delivery.completed_at is None:
                 delivery.completed_at = now
             statement = next(s for s in view.statements if s.item_id == item_id)
-            return TapOutcome("saved", view, statement)
+            threshold = workspace_store.anonymity_threshold(session, team_id) or DEFAULT_ANONYMITY_THRESHOLD
+            return TapOutcome("saved", view, statement, threshold)
 
     def choose_department(
         self, team_id: str, user_id: str, round_id: int, department: str
