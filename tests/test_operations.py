@@ -65,7 +65,7 @@ def test_metrics_count_requests_slack_calls_and_a_scheduled_round(scheduling_bot
     bot.scheduler.scheduler.get_job("safety").modify(next_run_time=datetime.now(UTC))  # the minute tick, now
     sent = ("alignbot_pulse_deliveries_total", (("outcome", "sent"),))
     wait_until(
-        lambda: metrics_of(bot.url).get(sent) == len(ELIGIBLE), 30, "the scheduler never sent the round"
+        lambda: metrics_of(bot.url).get(sent) == len(ELIGIBLE), 90, "the scheduler never sent the round"
     )
     assert all(len(pulse_dms(sandbox, person)) == 1 for person in ELIGIBLE)
 

@@ -127,6 +127,12 @@ class Metrics:
     def api_call_observer(self) -> RetryHandler:
         return _ApiCallObserver(self)
 
+    def observe_api_call(self, method: str, outcome: str, retry: bool) -> None:
+        """One Web API attempt: `ok`, `error` or `429`; `retry` when it repeats an earlier one."""
+        self.api_calls.labels(method, outcome).inc()
+        if retry:
+            self.api_retries.labels(method).inc()
+
 
 class _ApiCallObserver(RetryHandler):
     """Counts every Web API attempt. slack_sdk shows each answer (a 200 too) to the client's retry
@@ -154,7 +160,5 @@ class _ApiCallObserver(RetryHandler):
             outcome = "ok"
         else:
             outcome = "error"
-        self.metrics.api_calls.labels(method, outcome).inc()
-        if state.current_attempt > 0:
-            self.metrics.api_retries.labels(method).inc()
+        self.metrics.observe_api_call(method, outcome, retry=state.current_attempt > 0)
         return False

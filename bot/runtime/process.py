@@ -122,6 +122,7 @@ class BotRuntime:
                 settings.slack_distributed_app,
                 ahead=settings.slack_pace_ahead,
             ),
+            observe=self.metrics.observe_api_call,
         )
         self.runner = PulseRunner(
             self.database,

@@ -144,7 +144,10 @@ class PooledSlack:
         timeout: float = 30.0,
         connections: int = 256,
         wait_budget: float = RATE_LIMIT_WAIT_BUDGET,
+        observe: Callable[[str, str, bool], None] | None = None,
     ) -> None:
+        """`observe(method, outcome, retry)` is told of every attempt (the metrics): `ok`, `error`, `429`."""
+        self._observe = observe
         self._credentials = credentials
         self.pacer = pacer
         self._timeout = timeout
@@ -213,7 +216,7 @@ class PooledSlack:
     async def _call(
         self, team_id: str, method: str, url: str, token: str | None, params: Mapping[str, Any]
     ) -> Answer:
-        waited = 0.0
+        waited, attempts = 0.0, 0
         answer = Answer(429, {"ok": False, "error": "ratelimited"})  # what the pace alone says
         while True:
             delay = self.pacer.reserve(team_id, method)
@@ -222,6 +225,10 @@ class PooledSlack:
             await asyncio.sleep(delay)
             waited += delay
             answer = await self._request(method, url, token, params)
+            if self._observe is not None:
+                outcome = "429" if answer.status == 429 else "ok" if answer.ok else "error"
+                self._observe(method, outcome, attempts > 0)
+            attempts += 1
             if not answer.rate_limited:
                 if answer.ok:
                     self.pacer.accepted(team_id, method)
