@@ -104,7 +104,8 @@ def scratch_postgres() -> Iterator[str]:
 
 
 def bot_environment(sandbox: SlackSandbox, database_url: str, **settings: str) -> dict[str, str]:
-    """The environment of a bot process: the sandbox's credentials, the database, JSON logs."""
+    """The environment of a bot process: the sandbox's credentials, the database, JSON logs, and no
+    pacing ahead (the sandbox has no limits unless a test sets them: see `conftest.settings`)."""
     inherited = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ")}
     return {
         **inherited,
@@ -114,6 +115,7 @@ def bot_environment(sandbox: SlackSandbox, database_url: str, **settings: str) -
         "SLACK_API_URL": sandbox.api_url,
         "DATABASE_URL": database_url,
         "LOG_FORMAT": "json",
+        "SLACK_PACE_AHEAD": "false",
         **{name.upper(): value for name, value in settings.items()},
     }
 

@@ -108,6 +108,7 @@ def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, san
         bot.services.insights,
         bot.services.presenter,
         lambda _team_id: bot.app.client,
+        transport=bot.runner.outbox.transport,  # the sandbox's unpaced transport, as the bot's own
     )
     assert replica.run_due() == 0
     looked_in = {call.params["channel"] for call in sandbox.calls_to("conversations.history")}

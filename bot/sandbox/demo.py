@@ -603,6 +603,7 @@ def run_demo(output: str, out: Callable[[str], object] = print) -> int:
             slack_signing_secret=signing_secret,
             slack_api_url=sandbox.api_url,
             database_url=f"sqlite:///{database_file.resolve()}",
+            slack_pace_ahead=False,  # twelve weeks in minutes: this sandbox has no rate limits to keep to
         )
         clock = ManualClock(DEMO_START)
         with BotRuntime(settings, clock=clock, scheduler=False) as bot:
