@@ -21,6 +21,8 @@ from tests.conversation import (
     ELIGIBLE,
     FIRST_ROUND,
     MONDAY_9_BERLIN,
+    PULSE_INPUTS,
+    SALES_TEAM,
     Person,
     answer_round,
     answers,
@@ -162,6 +164,43 @@ def test_an_iranian_holiday_skips_the_round_for_the_tehran_people_only(bot, driv
     run_at(bot, clock, datetime(2026, 3, 24, 0, 0, tzinfo=UTC))
     assert _got_it(sandbox) == ELIGIBLE - TEHRAN
     assert {_deliveries(bot)[person].status for person in TEHRAN} == {PostStatus.HOLIDAY}
+
+
+def test_the_sales_teams_iranian_calendar_skips_nowruz_for_the_tehran_team_only(bot, driver, sandbox, clock):
+    # Sales works from Tehran, marketing from Berlin: the pulse keeps Berlin's holidays, sales Iran's.
+    for person in SALES_TEAM:
+        sandbox.workspace.user(person).tz = "Asia/Tehran"
+    create_pulse(
+        bot,
+        driver,
+        **{**OWN_TIME, "start_date": "2026-03-23", "holiday_calendars": "DE-BE", "sales_calendars": "ir"},
+    )
+    skipped = f"Skipped for {len(SALES_TEAM)} by a public holiday: IR: Nowruz Holiday."
+    assert skipped in _admin_sees(bot, driver, "/align pulse")
+    assert skipped in _admin_sees(bot, driver, "/align pulse preview")
+    Person(OWNER, bot, driver).opens("/align pulse edit Weekly")  # the modal shows what was chosen
+    fields = {b.get("block_id"): b for b in sandbox.latest_view_for(OWNER).view["blocks"]}
+    assert fields["sales_calendars"]["element"]["initial_value"] == "IR"
+    assert "initial_value" not in fields["marketing_calendars"]["element"]
+    # Monday 23 March 2026 is a Nowruz holiday in Iran and a working day in Berlin.
+    run_at(bot, clock, datetime(2026, 3, 24, 0, 0, tzinfo=UTC))
+    assert _got_it(sandbox) == ELIGIBLE - set(SALES_TEAM)
+    statuses = {person: delivery.status for person, delivery in _deliveries(bot).items()}
+    assert {statuses[person] for person in SALES_TEAM} == {PostStatus.HOLIDAY}
+    assert PostStatus.HOLIDAY not in {statuses[person] for person in ELIGIBLE - set(SALES_TEAM)}
+
+
+def test_an_unknown_team_calendar_is_refused_and_nothing_is_created(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    owner = Person(OWNER, bot, driver)
+    owner.opens("/align pulse add")
+    refused = owner.submits(
+        "pulse_add",
+        {**PULSE_INPUTS, "name": "Other", "marketing_calendars": "DE-XX"},
+    )
+    assert set(refused["errors"]) == {"marketing_calendars"}
+    assert "Weekly" in _admin_sees(bot, driver, "/align pulse")
+    assert "Other" not in _admin_sees(bot, driver, "/align pulse")
 
 
 def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, sandbox, clock):
