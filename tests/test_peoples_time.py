@@ -121,7 +121,8 @@ def test_someone_on_vacation_is_not_sent_or_reminded_and_gets_the_round_when_bac
     create_pulse(bot, driver, **OWN_TIME)
     sandbox.workspace.user(AWAY).status_emoji = ":palm_tree:"
     sandbox.workspace.user(AWAY).status_text = "Vacationing"
-    assert "Away (leave or out of office): 1." in _admin_sees(bot, driver, "/align pulse")
+    for listing in ("/align pulse", "/align pulse preview"):
+        assert "Away (leave or out of office): 1." in _admin_sees(bot, driver, listing)
     run_at(bot, clock, BERLIN_0930)
     assert pulse_dms(sandbox, AWAY) == [] and pulse_dms(sandbox, MARKETERS[2])
     assert _deliveries(bot)[AWAY].status == PostStatus.AWAY
@@ -248,6 +249,8 @@ def test_a_meeting_check_due_in_someones_night_waits_for_their_next_working_morn
     starts = datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
     run_meetings_at(bot, clock, starts - timedelta(days=1))
     post = reminders_in(sandbox, SALES_CHANNEL)[0]
+    # The meeting keeps its one moment; the channel's reminder shows it in each reader's own zone.
+    assert f"<!date^{int(starts.timestamp())}^" in text_of({"blocks": post.blocks})
     for person in (SALESPEOPLE[0], tehran):
         rsvp(bot, driver, post, person, "going")
     # It ends at 14:00 in New York: 11:00 in Los Angeles, but 22:30 on Thursday in Tehran.
