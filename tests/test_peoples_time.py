@@ -222,6 +222,23 @@ def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, s
     assert len(pulse_dms(sandbox, los_angeles)) == 2
 
 
+def test_a_reminder_with_no_allowed_time_left_in_the_window_is_dropped(bot, driver, sandbox, clock):
+    # Tuesdays 10:00 in Berlin, open 16 hours, one reminder 14 hours in: midnight in Berlin, and the
+    # window ends at 02:00, before the morning. In Los Angeles the copy waits for 08:00 (16:00 UTC),
+    # and the reminder, at 15:00 there, is in the day.
+    create_pulse(bot, driver, options=["quiet_hours"], answer_window_hours="16", reminder_spacing_hours="14")
+    tuesday_berlin = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    berlin, los_angeles = SALESPEOPLE[2], SALESPEOPLE[0]
+    run_at(bot, clock, tuesday_berlin)
+    run_at(bot, clock, datetime(2026, 3, 3, 16, 0, tzinfo=UTC))
+    assert len(pulse_dms(sandbox, berlin)) == len(pulse_dms(sandbox, los_angeles)) == 1
+    assert _deliveries(bot)[berlin].reminders_at == [None]
+    assert run_at(bot, clock, tuesday_berlin + timedelta(hours=14)).reminders >= 1  # others' afternoon
+    assert len(pulse_dms(sandbox, berlin)) == 1 and len(pulse_dms(sandbox, los_angeles)) == 2
+    run_at(bot, clock, tuesday_berlin + timedelta(hours=16, minutes=1))  # Berlin's window has ended
+    assert len(pulse_dms(sandbox, berlin)) == 1
+
+
 def test_participation_is_answered_over_asked_and_the_digest_says_how_many_were_away(
     bot, driver, sandbox, clock
 ):
