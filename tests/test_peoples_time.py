@@ -177,7 +177,8 @@ def test_the_sales_teams_iranian_calendar_skips_nowruz_for_the_tehran_team_only(
         **{**OWN_TIME, "start_date": "2026-03-23", "holiday_calendars": "DE-BE", "sales_calendars": "ir"},
     )
     skipped = f"Skipped for {len(SALES_TEAM)} by a public holiday: IR: Nowruz Holiday."
-    assert skipped in _admin_sees(bot, driver, "/align pulse")
+    listing = _admin_sees(bot, driver, "/align pulse")
+    assert skipped in listing and "Public holidays: DE-BE · Sales team's own: IR" in listing
     assert skipped in _admin_sees(bot, driver, "/align pulse preview")
     Person(OWNER, bot, driver).opens("/align pulse edit Weekly")  # the modal shows what was chosen
     fields = {b.get("block_id"): b for b in sandbox.latest_view_for(OWNER).view["blocks"]}
