@@ -14,9 +14,10 @@ workspace's messages overall, unpublished ("several hundred a minute"): the bot 
 
 `--zones K` spreads the people over K timezones (round-robin over ZONES) and runs the pulse at each
 person's own 10:00: the round goes out in K batches, one as each zone reaches 10:00 (the clock
-jumps between them). Wall time is the bot's working time summed over the batches (the floor is
-the same N ÷ pace), and the longest wait how long the last person of the largest batch waited
-behind their 10:00.
+jumps between them; `--between-zones` real seconds, 20 unless given and not counted, pass between
+two batches, so that Slack's per-minute allowances refill as they would over those hours). Wall
+time is the bot's working time summed over the batches (the floor is the same N ÷ pace), and the
+longest wait how long the last person of a batch waited behind their 10:00.
 """
 
 from __future__ import annotations
@@ -45,9 +46,18 @@ ZONES = (
     "America/Sao_Paulo",
 )
 SEND_TIME = wall_time(10, 0)
+#: Real seconds waited (and not counted) between two zones' 10:00, which are hours apart on the bot's
+#: clock: enough for Slack's Tier 2 allowance (users.list, read again for who is away) to refill.
+BETWEEN_ZONES = 20.0
 
 
-def run(people: int, workspace_cap: int | None, postgres: str | None, zones: int = 0) -> dict:
+def run(
+    people: int,
+    workspace_cap: int | None,
+    postgres: str | None,
+    zones: int = 0,
+    between_zones: float = BETWEEN_ZONES,
+) -> dict:
     logging.basicConfig(level=logging.WARNING)
     workspace = generated_workspace(people)
     if zones:  # Tuesday 3 March 2026 at 10:00 in each zone, earliest first
@@ -65,7 +75,9 @@ def run(people: int, workspace_cap: int | None, postgres: str | None, zones: int
         limits = {"chat.postMessage": workspace_cap} if workspace_cap else None
         sandbox.enable_rate_limits(limits)
         wall, sent, batches, waits = 0.0, 0, [], []
-        for moment in moments:
+        for number, moment in enumerate(moments):
+            if number:  # hours pass between zones: Slack's (and the bot's) per-minute allowances refill
+                time.sleep(between_zones)
             clock.set(moment)
             started, before = time.perf_counter(), sent
             while True:
@@ -114,8 +126,20 @@ def main() -> None:
         choices=range(len(ZONES) + 1),
         help="people in this many timezones, the pulse at each person's own 10:00 (0: Berlin's, for all)",
     )
+    parser.add_argument(
+        "--between-zones",
+        type=float,
+        default=BETWEEN_ZONES,
+        help="real seconds waited, not counted, between two zones' batches (0: none)",
+    )
     arguments = parser.parse_args()
-    result = run(arguments.people, arguments.workspace_cap, arguments.postgres, arguments.zones)
+    result = run(
+        arguments.people,
+        arguments.workspace_cap,
+        arguments.postgres,
+        arguments.zones,
+        arguments.between_zones,
+    )
     timing = f"own, {result['zones']} zones" if result["zones"] else "Berlin's"
     print(f"machine: {machine()}")
     print(
