@@ -15,7 +15,7 @@ from bot.domain.recurrence_form import (
     RecurrenceFields,
     whole_number,
 )
-from bot.domain.vocabulary import DEPARTMENTS, MARKETING, SALES
+from bot.domain.vocabulary import MARKETING, SALES
 
 DELIVERY_DM, DELIVERY_CHANNEL = "dm", "channel"
 AUDIENCE_SETUP, AUDIENCE_CHANNELS = "setup", "channels"
@@ -58,7 +58,7 @@ class CadenceSettings:
     quiet_hours: bool = False
     """No DM in a person's night or weekend; a copy or reminder due then moves to their next morning."""
     holiday_calendars: tuple[str, ...] = ()
-    """Whose public holidays skip a round (for people who chose no calendar of their own)."""
+    """Whose public holidays skip a round (for people with no calendar of their own or their team's)."""
     team_calendars: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """A team's own calendars (`sales`: `IR`), instead of `holiday_calendars` for the people of that
     team; a team left out keeps the pulse's."""
@@ -169,8 +169,8 @@ def validate(
     if calendars is None:
         errors["holiday_calendars"] = "unknown_calendar"
     team_calendars = {}
-    for department in DEPARTMENTS:
-        chosen = holiday_calendars.parse_calendars(getattr(form, f"{department}_calendars"))
+    for department, typed in ((SALES, form.sales_calendars), (MARKETING, form.marketing_calendars)):
+        chosen = holiday_calendars.parse_calendars(typed)
         if chosen is None:
             errors[f"{department}_calendars"] = "unknown_calendar"
         elif chosen:
