@@ -43,10 +43,20 @@ def bench_database(postgres_server: str | None) -> Iterator[str]:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
 
 
-def start_bot(sandbox: SlackSandbox, url: str, clock: ManualClock) -> BotRuntime:
-    """A bot on `url`, configured as an admin would, with one weekly 3-statement DM pulse."""
+def start_bot(
+    sandbox: SlackSandbox,
+    url: str,
+    clock: ManualClock,
+    *,
+    each_persons_time: bool = False,
+    posts_per_minute: int | None = None,
+) -> BotRuntime:
+    """A bot on `url`, configured as an admin would, with one weekly 3-statement DM pulse (at each
+    person's own 10:00 with `each_persons_time`), keeping to `posts_per_minute` (its default unless
+    given)."""
     settings = Settings(
         _env_file=None,
+        **({"slack_posts_per_minute": posts_per_minute} if posts_per_minute else {}),
         slack_bot_token=sandbox.workspace.bot_token,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=sandbox.api_url,
@@ -54,13 +64,14 @@ def start_bot(sandbox: SlackSandbox, url: str, clock: ManualClock) -> BotRuntime
         log_level="WARNING",
     )
     runtime = BotRuntime(settings, clock=clock, scheduler=False)
-    set_up(runtime.services, sandbox.workspace)
+    set_up(runtime.services, sandbox.workspace, each_persons_time=each_persons_time)
     return runtime
 
 
-def set_up(services: Services, workspace: SandboxWorkspace) -> None:
+def set_up(services: Services, workspace: SandboxWorkspace, *, each_persons_time: bool = False) -> None:
     """A generated workspace set up as its admin would (its #sales and #marketing, Berlin time,
-    threshold 5), with one weekly 3-statement DM pulse on Tuesdays at 10:00."""
+    threshold 5), with one weekly 3-statement DM pulse on Tuesdays at 10:00 (Berlin's, or with
+    `each_persons_time` each person's own)."""
     team, admin = workspace.team_id, workspace.users[0].id
     sales, marketing = workspace.channel_by_name("sales").id, workspace.channel_by_name("marketing").id
     config = WorkspaceConfig((sales,), (marketing,), None, "Europe/Berlin", "en", 5, ())
@@ -71,6 +82,7 @@ def set_up(services: Services, workspace: SandboxWorkspace) -> None:
         timezone="Europe/Berlin",
         start=date(2026, 3, 2),
         weekdays=frozenset({1}),
+        each_persons_time=each_persons_time,
     )
     services.pulses.create(team, CadenceSettings(name="Weekly", recurrence=recurrence), admin)
 

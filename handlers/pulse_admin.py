@@ -141,6 +141,8 @@ def cadence_form(values: Mapping[str, Mapping[str, Any]]) -> cadences.CadenceFor
         timing=text("timing") or cadences.TIMING_WORKSPACE,
         quiet_hours="quiet_hours" in options,
         holiday_calendars=text("holiday_calendars"),
+        sales_calendars=text("sales_calendars"),
+        marketing_calendars=text("marketing_calendars"),
     )
 
 

@@ -276,6 +276,9 @@ class Cadence(RecurrenceColumns, Base):
     """No DM in a person's night or weekend (`bot.domain.quiet_hours`)."""
     holiday_calendars: Mapped[list[str]] = mapped_column(JSON)
     """Public-holiday calendars (`IR`, `DE-BY`) whose holidays skip a round for the people they cover."""
+    team_holiday_calendars: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    """A team's own calendars instead of `holiday_calendars` (`{"sales": ["IR"]}`; a team left out
+    keeps the cadence's)."""
 
     def recurrence(self) -> schedule.Recurrence:
         return replace(super().recurrence(), each_persons_time=self.each_persons_time)

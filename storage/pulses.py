@@ -48,6 +48,7 @@ def settings_of(cadence: Cadence) -> CadenceSettings:
         include_guests=cadence.include_guests,
         quiet_hours=cadence.quiet_hours,
         holiday_calendars=tuple(cadence.holiday_calendars),
+        team_calendars={team: tuple(names) for team, names in cadence.team_holiday_calendars.items()},
         kind=cadence.kind,
     )
 
@@ -64,6 +65,7 @@ def _apply(cadence: Cadence, settings: CadenceSettings) -> None:
     cadence.include_guests = settings.include_guests
     cadence.quiet_hours = settings.quiet_hours
     cadence.holiday_calendars = list(settings.holiday_calendars)
+    cadence.team_holiday_calendars = {team: list(names) for team, names in settings.team_calendars.items()}
     cadence.kind = settings.kind
 
 

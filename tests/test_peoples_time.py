@@ -21,6 +21,8 @@ from tests.conversation import (
     ELIGIBLE,
     FIRST_ROUND,
     MONDAY_9_BERLIN,
+    PULSE_INPUTS,
+    SALES_TEAM,
     Person,
     answer_round,
     answers,
@@ -119,7 +121,8 @@ def test_someone_on_vacation_is_not_sent_or_reminded_and_gets_the_round_when_bac
     create_pulse(bot, driver, **OWN_TIME)
     sandbox.workspace.user(AWAY).status_emoji = ":palm_tree:"
     sandbox.workspace.user(AWAY).status_text = "Vacationing"
-    assert "Away (leave or out of office): 1." in _admin_sees(bot, driver, "/align pulse")
+    for listing in ("/align pulse", "/align pulse preview"):
+        assert "Away (leave or out of office): 1." in _admin_sees(bot, driver, listing)
     run_at(bot, clock, BERLIN_0930)
     assert pulse_dms(sandbox, AWAY) == [] and pulse_dms(sandbox, MARKETERS[2])
     assert _deliveries(bot)[AWAY].status == PostStatus.AWAY
@@ -164,6 +167,44 @@ def test_an_iranian_holiday_skips_the_round_for_the_tehran_people_only(bot, driv
     assert {_deliveries(bot)[person].status for person in TEHRAN} == {PostStatus.HOLIDAY}
 
 
+def test_the_sales_teams_iranian_calendar_skips_nowruz_for_the_tehran_team_only(bot, driver, sandbox, clock):
+    # Sales works from Tehran, marketing from Berlin: the pulse keeps Berlin's holidays, sales Iran's.
+    for person in SALES_TEAM:
+        sandbox.workspace.user(person).tz = "Asia/Tehran"
+    create_pulse(
+        bot,
+        driver,
+        **{**OWN_TIME, "start_date": "2026-03-23", "holiday_calendars": "DE-BE", "sales_calendars": "ir"},
+    )
+    skipped = f"Skipped for {len(SALES_TEAM)} by a public holiday: IR: Nowruz Holiday."
+    listing = _admin_sees(bot, driver, "/align pulse")
+    assert skipped in listing and "Public holidays: DE-BE · Sales team's own: IR" in listing
+    assert skipped in _admin_sees(bot, driver, "/align pulse preview")
+    Person(OWNER, bot, driver).opens("/align pulse edit Weekly")  # the modal shows what was chosen
+    fields = {b.get("block_id"): b for b in sandbox.latest_view_for(OWNER).view["blocks"]}
+    assert fields["sales_calendars"]["element"]["initial_value"] == "IR"
+    assert "initial_value" not in fields["marketing_calendars"]["element"]
+    # Monday 23 March 2026 is a Nowruz holiday in Iran and a working day in Berlin.
+    run_at(bot, clock, datetime(2026, 3, 24, 0, 0, tzinfo=UTC))
+    assert _got_it(sandbox) == ELIGIBLE - set(SALES_TEAM)
+    statuses = {person: delivery.status for person, delivery in _deliveries(bot).items()}
+    assert {statuses[person] for person in SALES_TEAM} == {PostStatus.HOLIDAY}
+    assert PostStatus.HOLIDAY not in {statuses[person] for person in ELIGIBLE - set(SALES_TEAM)}
+
+
+def test_an_unknown_team_calendar_is_refused_and_nothing_is_created(bot, driver, sandbox):
+    create_pulse(bot, driver)
+    owner = Person(OWNER, bot, driver)
+    owner.opens("/align pulse add")
+    refused = owner.submits(
+        "pulse_add",
+        {**PULSE_INPUTS, "name": "Other", "marketing_calendars": "DE-XX"},
+    )
+    assert set(refused["errors"]) == {"marketing_calendars"}
+    assert "Weekly" in _admin_sees(bot, driver, "/align pulse")
+    assert "Other" not in _admin_sees(bot, driver, "/align pulse")
+
+
 def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, sandbox, clock):
     # Tuesdays 10:00 in Berlin for everyone, with quiet hours: 01:00 in Los Angeles.
     create_pulse(bot, driver, options=["quiet_hours"])
@@ -180,6 +221,23 @@ def test_a_reminder_due_in_the_night_moves_to_the_persons_morning(bot, driver, s
     assert len(pulse_dms(sandbox, los_angeles)) == 1
     run_at(bot, clock, los_angeles_morning + timedelta(hours=24))
     assert len(pulse_dms(sandbox, los_angeles)) == 2
+
+
+def test_a_reminder_with_no_allowed_time_left_in_the_window_is_dropped(bot, driver, sandbox, clock):
+    # Tuesdays 10:00 in Berlin, open 16 hours, one reminder 14 hours in: midnight in Berlin, and the
+    # window ends at 02:00, before the morning. In Los Angeles the copy waits for 08:00 (16:00 UTC),
+    # and the reminder, at 15:00 there, is in the day.
+    create_pulse(bot, driver, options=["quiet_hours"], answer_window_hours="16", reminder_spacing_hours="14")
+    tuesday_berlin = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    berlin, los_angeles = SALESPEOPLE[2], SALESPEOPLE[0]
+    run_at(bot, clock, tuesday_berlin)
+    run_at(bot, clock, datetime(2026, 3, 3, 16, 0, tzinfo=UTC))
+    assert len(pulse_dms(sandbox, berlin)) == len(pulse_dms(sandbox, los_angeles)) == 1
+    assert _deliveries(bot)[berlin].reminders_at == [None]
+    assert run_at(bot, clock, tuesday_berlin + timedelta(hours=14)).reminders >= 1  # others' afternoon
+    assert len(pulse_dms(sandbox, berlin)) == 1 and len(pulse_dms(sandbox, los_angeles)) == 2
+    run_at(bot, clock, tuesday_berlin + timedelta(hours=16, minutes=1))  # Berlin's window has ended
+    assert len(pulse_dms(sandbox, berlin)) == 1
 
 
 def test_participation_is_answered_over_asked_and_the_digest_says_how_many_were_away(
@@ -209,6 +267,8 @@ def test_a_meeting_check_due_in_someones_night_waits_for_their_next_working_morn
     starts = datetime(2026, 3, 5, 18, 0, tzinfo=UTC)
     run_meetings_at(bot, clock, starts - timedelta(days=1))
     post = reminders_in(sandbox, SALES_CHANNEL)[0]
+    # The meeting keeps its one moment; the channel's reminder shows it in each reader's own zone.
+    assert f"<!date^{int(starts.timestamp())}^" in text_of({"blocks": post.blocks})
     for person in (SALESPEOPLE[0], tehran):
         rsvp(bot, driver, post, person, "going")
     # It ends at 14:00 in New York: 11:00 in Los Angeles, but 22:30 on Thursday in Tehran.

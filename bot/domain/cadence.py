@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot.domain import holiday_calendars, schedule
@@ -14,6 +15,7 @@ from bot.domain.recurrence_form import (
     RecurrenceFields,
     whole_number,
 )
+from bot.domain.vocabulary import MARKETING, SALES
 
 DELIVERY_DM, DELIVERY_CHANNEL = "dm", "channel"
 AUDIENCE_SETUP, AUDIENCE_CHANNELS = "setup", "channels"
@@ -56,7 +58,10 @@ class CadenceSettings:
     quiet_hours: bool = False
     """No DM in a person's night or weekend; a copy or reminder due then moves to their next morning."""
     holiday_calendars: tuple[str, ...] = ()
-    """Whose public holidays skip a round (for people who chose no calendar of their own)."""
+    """Whose public holidays skip a round (for people with no calendar of their own or their team's)."""
+    team_calendars: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """A team's own calendars (`sales`: `IR`), instead of `holiday_calendars` for the people of that
+    team; a team left out keeps the pulse's."""
     kind: str = KIND_PULSE
 
     @property
@@ -67,6 +72,13 @@ class CadenceSettings:
         """When reminder 1, 2, … of a round go out; all fall inside the answer window."""
         spacing = timedelta(hours=self.reminder_spacing_hours)
         return [scheduled_at + spacing * number for number in range(1, self.reminders + 1)]
+
+    def calendars_for(self, own_calendar: str | None, department: str | None) -> tuple[str, ...]:
+        """Whose holidays skip a round for a person, and whose weekend is theirs: the calendar they chose
+        themselves, otherwise their team's, otherwise the pulse's."""
+        if own_calendar:
+            return (own_calendar,)
+        return self.team_calendars.get(department or "") or self.holiday_calendars
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,8 @@ class CadenceForm:
     timing: str = TIMING_WORKSPACE
     quiet_hours: bool = False
     holiday_calendars: str = ""
+    sales_calendars: str = ""
+    marketing_calendars: str = ""
     kind: str = KIND_PULSE
 
 
@@ -154,6 +168,13 @@ def validate(
     calendars = holiday_calendars.parse_calendars(form.holiday_calendars)
     if calendars is None:
         errors["holiday_calendars"] = "unknown_calendar"
+    team_calendars = {}
+    for department, typed in ((SALES, form.sales_calendars), (MARKETING, form.marketing_calendars)):
+        chosen = holiday_calendars.parse_calendars(typed)
+        if chosen is None:
+            errors[f"{department}_calendars"] = "unknown_calendar"
+        elif chosen:
+            team_calendars[department] = chosen
 
     if errors:
         return None, errors
@@ -173,6 +194,7 @@ def validate(
             include_guests=form.include_guests,
             quiet_hours=form.quiet_hours,
             holiday_calendars=calendars,
+            team_calendars=team_calendars,
             kind=form.kind,
         ),
         {},
@@ -195,6 +217,8 @@ def form_from_settings(settings: CadenceSettings) -> CadenceForm:
         timing=TIMING_PERSON if settings.recurrence.each_persons_time else TIMING_WORKSPACE,
         quiet_hours=settings.quiet_hours,
         holiday_calendars=", ".join(settings.holiday_calendars),
+        sales_calendars=", ".join(settings.team_calendars.get(SALES, ())),
+        marketing_calendars=", ".join(settings.team_calendars.get(MARKETING, ())),
         kind=settings.kind,
         # a baseline's "once" is not among the modal's frequencies, which it ignores anyway
         **{**PULSE_RECURRENCE.prefill(settings.recurrence), **baseline_frequency},

@@ -19,6 +19,7 @@ class Member:
     """One person of a cadence's audience, with what they chose for themselves."""
 
     user: SlackUser
+    department: str | None = None
     own_calendar: str | None = None
     away_until: date | None = None
 
@@ -49,7 +50,7 @@ def next_reach(
     for member in members:
         zone = local_time.person_zone(member.user.tz, workspace_timezone)
         scheduled = local_time.scheduled_for(settings.recurrence, occurrence, zone)
-        calendars = (member.own_calendar,) if member.own_calendar else settings.holiday_calendars
+        calendars = settings.calendars_for(member.own_calendar, member.department)
         day = local_time.local_date(scheduled, zone)
         skipped = {c: holiday_calendars.holidays_on([c], day) for c in calendars}
         if any(skipped.values()):

@@ -101,7 +101,7 @@ class PeoplesTime:
         scheduled = pulse_round.scheduled_at
         if not pulse_round.occurrence_key.startswith(MANUAL_ROUND_PREFIX):  # by hand: everyone at once
             scheduled = local_time.scheduled_for(settings.recurrence, scheduled, zone)
-        calendars = (own_calendar,) if own_calendar else settings.holiday_calendars
+        calendars = settings.calendars_for(own_calendar, recipient.department)
         columns: dict[str, Any] = {"timezone": zone}
         if holiday_calendars.holidays_on(calendars, local_time.local_date(scheduled, zone)):
             return {**columns, "status": PostStatus.HOLIDAY}, None
@@ -124,7 +124,7 @@ class PeoplesTime:
             return None
         closes_at = delivery.closes_at or pulse_round.closes_at
         own_calendar = self.own_choices(delivery.team_id)[0].get(delivery.user_id)
-        calendars = (own_calendar,) if own_calendar else settings.holiday_calendars
+        calendars = settings.calendars_for(own_calendar, delivery.department)
         zone = delivery.timezone or "UTC"
         scheduled = closes_at - settings.answer_window
         times = local_time.personal_times(settings, scheduled, now, quiet_hours(settings, calendars, zone))

@@ -289,7 +289,10 @@ class PulseRunner:
                     "%s: Slack would not list its audience: %s", cadence.name, error.response.get("error")
                 )
                 continue
-            members = [Member(r.user, calendars.get(r.user.id), away_dates.get(r.user.id)) for r in audience]
+            members = [
+                Member(r.user, r.department, calendars.get(r.user.id), away_dates.get(r.user.id))
+                for r in audience
+            ]
             found[cadence.name] = next_reach(
                 settings, occurrence, members, config.timezone, self.away_statuses
             )

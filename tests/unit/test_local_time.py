@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -159,10 +160,54 @@ def test_nowruz_is_a_holiday_in_iran_only():
     assert holiday_calendars.holidays_on(["DE-BE"], date(2026, 1, 6)) == ()
 
 
-def test_the_weekend_comes_from_the_calendar_and_is_saturday_sunday_without_one():
-    assert holiday_calendars.weekend(["IR"]) == frozenset({4})
+@pytest.mark.parametrize(
+    ("calendar", "days_off"),
+    [
+        ("IR", {4}),  # Friday, as the `holidays` package has it
+        ("AE", {5, 6}),  # Saturday and Sunday since 2022
+        ("SA", {4, 5}),
+        ("DE", {5, 6}),
+        ("DE-BY", {5, 6}),
+        ("US", {5, 6}),
+        ("US-CA", {5, 6}),
+    ],
+)
+def test_the_weekend_comes_from_the_persons_calendar(calendar, days_off):
+    assert holiday_calendars.weekend([calendar]) == frozenset(days_off)
+
+
+def test_the_first_calendar_gives_the_weekend_and_without_one_it_is_saturday_sunday():
     assert holiday_calendars.weekend(["US", "IR"]) == frozenset({5, 6})
+    assert holiday_calendars.weekend(["IR", "US"]) == frozenset({4})
     assert holiday_calendars.weekend([]) == frozenset({5, 6})
+
+
+SUPPORTED = sorted(
+    f"{country}-{region}" if region else country
+    for country, regions in holidays.list_supported_countries().items()
+    for region in ("", *regions)
+)
+
+
+@given(st.sampled_from(SUPPORTED), instants, st.sampled_from(ZONES))
+def test_any_calendars_weekend_is_the_packages_and_quiet_hours_keep_it(calendar, instant, zone):
+    country, _, region = calendar.partition("-")
+    days_off = holiday_calendars.weekend([calendar])
+    assert days_off == frozenset(holidays.country_holidays(country, subdiv=region or None).weekend)
+    assert days_off < frozenset(range(7))
+    allowed = QuietHours(zone, days_off).next_allowed(instant)
+    assert allowed >= instant and _local(allowed, zone).weekday() not in days_off
+
+
+def test_a_persons_calendars_are_their_own_else_their_teams_else_the_pulses():
+    settings = CadenceSettings(
+        "W", MONDAYS_0930, holiday_calendars=("DE-BE", "US"), team_calendars={"sales": ("IR",)}
+    )
+    assert settings.calendars_for("AE", "sales") == ("AE",)
+    assert settings.calendars_for(None, "sales") == ("IR",)
+    assert settings.calendars_for(None, "marketing") == ("DE-BE", "US")
+    assert settings.calendars_for(None, None) == ("DE-BE", "US")
+    assert holiday_calendars.weekend(settings.calendars_for(None, "sales")) == frozenset({4})
 
 
 # ----- away ----------------------------------------------------------------------------------------
@@ -229,3 +274,19 @@ def test_the_next_reach_spans_the_zones_counts_the_away_and_names_the_holidays()
     assert reach.holidays == ("IR: Nowruz Holiday",)
     nobody = next_reach(SETTINGS, nowruz_monday, members[2:3], "Europe/Berlin", AwayStatuses())
     assert nobody.earliest is None and nobody.latest is None
+
+
+def test_a_teams_calendar_skips_the_date_for_that_team_only():
+    nowruz_monday = schedule.next_occurrence(MONDAYS_0930, datetime(2026, 3, 20, tzinfo=UTC))
+    settings = CadenceSettings(
+        "W", MONDAYS_0930, holiday_calendars=("DE-BE",), team_calendars={"sales": ("IR",)}
+    )
+    members = [
+        Member(SlackUser("U1", "a", tz="Asia/Tehran"), "sales"),
+        Member(SlackUser("U2", "b", tz="Asia/Tehran"), "sales", own_calendar="DE"),
+        Member(SlackUser("U3", "c", tz="Asia/Tehran"), "marketing"),
+        Member(SlackUser("U4", "d", tz="Europe/Berlin"), None),
+    ]
+    reach = next_reach(settings, nowruz_monday, members, "Europe/Berlin", AwayStatuses())
+    assert (reach.on_holiday, reach.holidays) == (1, ("IR: Nowruz Holiday",))
+    assert reach.earliest == datetime(2026, 3, 23, 6, 0, tzinfo=UTC)  # the Tehran marketer's 09:30

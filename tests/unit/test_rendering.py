@@ -330,10 +330,21 @@ CONTEXTS = {
         {
             "summaries": [
                 CadenceSummary("Weekly <pulse>", SETTINGS, False, NOW, True, covered=20, instrument=20),
-                CadenceSummary("Paused", replace(SETTINGS, audience_channels=("C1",)), True, None, False),
+                CadenceSummary(
+                    "Paused",
+                    replace(SETTINGS, audience_channels=("C1",), team_calendars={"sales": ("IR",)}),
+                    True,
+                    None,
+                    False,
+                ),
                 CadenceSummary(
                     "Monthly",
-                    replace(SETTINGS, recurrence=replace(RECURRENCE, kind="monthly", nth=-1, weekday=4)),
+                    replace(
+                        SETTINGS,
+                        recurrence=replace(RECURRENCE, kind="monthly", nth=-1, weekday=4),
+                        holiday_calendars=("DE-BE", "US"),
+                        team_calendars={"sales": ("IR", "AE"), "marketing": ("DE-BY",)},
+                    ),
                     False,
                     None,
                     False,
@@ -355,6 +366,14 @@ CONTEXTS = {
         {
             "callback_id": "pulse_edit",
             "form": form_from_settings(SETTINGS),
+            "private_metadata": "{}",
+            "window_weeks": 8,
+        },
+        {
+            "callback_id": "pulse_edit",
+            "form": form_from_settings(
+                replace(SETTINGS, holiday_calendars=("DE-BE",), team_calendars={"marketing": ("IR",)})
+            ),
             "private_metadata": "{}",
             "window_weeks": 8,
         },
