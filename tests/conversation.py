@@ -461,14 +461,19 @@ def answer_round(bot, driver, sandbox, people, score: int, statements: int = 4) 
             tap(bot, driver, sandbox, person, score=score, statement=statement)
 
 
-def digest_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox, clock):
-    """A round where sales rated every statement 2 and marketing 4, then Monday's digest: its post in
-    the leadership channel, which carries nudges for the gap."""
+def a_closed_round_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox, clock) -> None:
+    """The weekly pulse set up and its first round closed: sales rated every statement 2, marketing 4."""
     create_pulse(bot, driver)
     run_at(bot, clock, FIRST_ROUND)
     answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
     answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
     close_round(bot, clock)
+
+
+def digest_with_a_gap(bot: BotRuntime, driver: SlackDriver, sandbox: SlackSandbox, clock):
+    """A round where sales rated every statement 2 and marketing 4, then Monday's digest: its post in
+    the leadership channel, which carries nudges for the gap."""
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     clock.set(MONDAY_9_BERLIN)
     bot.digests.run_due()
     (post,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]

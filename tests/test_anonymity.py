@@ -19,6 +19,7 @@ from tests.conversation import (
     MARKETING_TEAM,
     ROUND_CLOSES,
     SALES_TEAM,
+    a_closed_round_with_a_gap,
     answer_round,
     close_round,
     command,
@@ -58,11 +59,7 @@ def without_count_so_far(surfaces: dict[str, object]) -> dict[str, object]:
 
 
 def test_one_more_tap_or_forget_me_between_two_readings_changes_no_figure(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     run_at(bot, clock, SECOND_ROUND)  # the second round is open
     answer_round(bot, driver, sandbox, [p for p in SALES_TEAM + MARKETING_TEAM if p not in LATE], score=5)
 
@@ -104,11 +101,7 @@ def test_the_preview_gives_no_count_of_a_round_still_open_under_the_threshold(bo
 def test_a_second_round_in_the_same_week_adds_no_one_on_their_own(bot, driver, sandbox, clock):
     """Ratings count per round: one person's answers to a second round of the week, however large
     the week's group already is, move no figure when that round closes."""
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     before = bot.services.insights.latest_results(TEAM)
     assert bot.services.pulses.start_now(TEAM, "Weekly", "again") == "started"
     run_at(bot, clock, ROUND_CLOSES)  # the second round goes out, two days after the first

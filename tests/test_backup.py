@@ -15,13 +15,8 @@ from storage.db import Database, scratch_postgres_database
 from storage.models import Base, PulseRound
 from tests.conversation import (
     FIRST_ROUND,
-    MARKETING_TEAM,
     POSTGRES_URL,
-    SALES_TEAM,
-    answer_round,
-    close_round,
-    create_pulse,
-    run_at,
+    a_closed_round_with_a_gap,
 )
 from tests.processes import alignbot
 
@@ -53,11 +48,7 @@ def rows_per_table(url: str) -> dict[str, int]:
 def test_a_backup_restores_into_the_other_store_with_the_same_results(
     bot, driver, sandbox, clock, database_url, tmp_path
 ):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     before = bot.services.insights.results(TEAM, FIRST_ROUND + timedelta(days=3))
     assert not before.composites[EVERYONE].withheld
     file = tmp_path / "alignbot.jsonl.gz"

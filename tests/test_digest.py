@@ -22,9 +22,9 @@ from tests.conversation import (
     MARKETING_TEAM,
     MONDAY_9_BERLIN,
     SALES_TEAM,
+    a_closed_round_with_a_gap,
     answer_round,
     both_transports,
-    close_round,
     command,
     create_pulse,
     digest_with_a_gap,
@@ -38,11 +38,7 @@ from tests.conversation import (
 
 
 def test_the_digest_goes_out_once_a_week_with_its_chart(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_MARKETING]
     clock.set(MONDAY_9_BERLIN - timedelta(minutes=1))
@@ -76,11 +72,7 @@ def dms_keyed(sandbox, user_id: str, key: str) -> list:
 
 
 def test_a_digest_post_slack_refuses_is_told_to_each_admin_once(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_SALES, HEAD_OF_MARKETING]
         session.add(WorkspaceAdmin(team_id="T0ACME001", user_id=ADMIN))
@@ -191,11 +183,7 @@ def test_the_schedule_is_chosen_in_a_modal_and_takes_effect(bot, driver, sandbox
 
 
 def test_an_admin_exports_the_results_as_csv_to_their_dm(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     clock.set(FIRST_ROUND + timedelta(days=3))
     assert "in your DM" in text_of(command(bot, driver, OWNER, "export")[0])
     (export,) = [f for f in sandbox.files.values() if f.name.endswith(".csv")]

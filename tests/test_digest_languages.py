@@ -9,16 +9,10 @@ import re
 from bot.sandbox.workspace import HEAD_OF_MARKETING, HEAD_OF_SALES, LEADERSHIP_CHANNEL, OWNER, SALESPEOPLE
 from storage.models import DigestSettings, WorkspaceAdmin
 from tests.conversation import (
-    FIRST_ROUND,
-    MARKETING_TEAM,
     MONDAY_9_BERLIN,
-    SALES_TEAM,
-    answer_round,
-    close_round,
-    create_pulse,
+    a_closed_round_with_a_gap,
     keyed,
     open_home,
-    run_at,
     slack_error,
     text_of,
 )
@@ -41,11 +35,7 @@ def home_pictures(sandbox, user_id: str) -> list[str]:
 def test_a_persian_leader_reads_jalali_dates_and_persian_digits_and_an_english_one_neither(
     bot, driver, sandbox, clock
 ):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_SALES, HEAD_OF_MARKETING]
     clock.set(MONDAY_9_BERLIN)
@@ -71,11 +61,7 @@ def test_a_persian_leader_reads_jalali_dates_and_persian_digits_and_an_english_o
 
 
 def test_admins_see_the_digests_pictures_on_their_home_tab_in_their_own_language(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     with bot.database.session() as session:
         session.get(DigestSettings, "T0ACME001").leaders = [HEAD_OF_MARKETING]
         session.add(WorkspaceAdmin(team_id="T0ACME001", user_id=HEAD_OF_MARKETING))

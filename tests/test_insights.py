@@ -19,6 +19,7 @@ from tests.conversation import (
     FIRST_ROUND,
     MARKETING_TEAM,
     SALES_TEAM,
+    a_closed_round_with_a_gap,
     answer_round,
     close_round,
     command,
@@ -29,11 +30,7 @@ from tests.conversation import (
 
 
 def test_results_and_participation_from_a_round(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     insights = InsightService(bot.database, bot.services.pulses)
     results = insights.results("T0ACME001", FIRST_ROUND + timedelta(days=3))
     assert results.composites[SALES].score == 40.0

@@ -8,15 +8,9 @@ import io
 
 from bot.sandbox.workspace import LEADERSHIP_CHANNEL, OWNER
 from tests.conversation import (
-    FIRST_ROUND,
-    MARKETING_TEAM,
     MONDAY_9_BERLIN,
-    SALES_TEAM,
-    answer_round,
-    close_round,
+    a_closed_round_with_a_gap,
     command,
-    create_pulse,
-    run_at,
     text_of,
 )
 
@@ -62,11 +56,7 @@ def share(bot, driver, sandbox, name: str, content: str) -> str:
 
 
 def test_the_digest_shows_the_pipeline_beside_what_each_team_believes(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     assert share(bot, driver, sandbox, "leads.csv", lead_rows()).startswith("Imported 27 leads")
     assert share(bot, driver, sandbox, "deals.csv", DEALS).startswith("Imported 6 deals")
     assert share(bot, driver, sandbox, "forecast.csv", FORECAST).startswith("Imported 2 forecast periods")
@@ -100,11 +90,7 @@ def test_the_digest_shows_the_pipeline_beside_what_each_team_believes(bot, drive
 
 
 def test_many_leads_of_one_owner_show_no_figure(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     rows = "".join(f"A{n},2026-03-01,2026-03-03 10:00,Qualified,,2026-03-05,,solo\n" for n in range(9))
     share(bot, driver, sandbox, "one owner.csv", LEAD_HEADER + rows)
     clock.set(MONDAY_9_BERLIN)
@@ -116,11 +102,7 @@ def test_many_leads_of_one_owner_show_no_figure(bot, driver, sandbox, clock):
 
 
 def test_the_csv_export_carries_the_weekly_pipeline_figures(bot, driver, sandbox, clock):
-    create_pulse(bot, driver)
-    run_at(bot, clock, FIRST_ROUND)
-    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
-    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
-    close_round(bot, clock)
+    a_closed_round_with_a_gap(bot, driver, sandbox, clock)
     share(bot, driver, sandbox, "leads.csv", lead_rows())
     command(bot, driver, OWNER, "export")
     (export,) = [f for f in sandbox.files.values() if f.name.startswith("alignbot-results")]
