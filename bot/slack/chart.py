@@ -188,17 +188,7 @@ def render_trend(points: Sequence[TrendPoint], language: str, labels: Mapping[st
     axes.spines["top"].set_visible(False)
 
     if all(getattr(point, key) is None for point in points for key, *_ in _SERIES):
-        axes.text(
-            0.5,
-            0.5,
-            text["no_data"],
-            transform=axes.transAxes,
-            ha="center",
-            va="center",
-            fontproperties=_font(12),
-            bbox={"facecolor": "white", "edgecolor": "#999999", "boxstyle": "round,pad=0.5"},
-            zorder=4,
-        )
+        _say_no_data(axes, text["no_data"], framed=True)
 
     # Right-to-left readers meet the first series at the right, each marker on its name's right.
     handles = [*lines, interval] if any(value == value for value in low) else lines
@@ -294,15 +284,7 @@ def render_heatmap(
                 bbox=None if number else {"facecolor": "white", "edgecolor": "none", "pad": 2},
             )
     if not rows:
-        axes.text(
-            0.5,
-            0.5,
-            text["no_data"],
-            transform=axes.transAxes,
-            ha="center",
-            va="center",
-            fontproperties=_font(12),
-        )
+        _say_no_data(axes, text["no_data"])
 
     axes.xaxis.tick_top()
     axes.set_xticks(
@@ -321,3 +303,19 @@ def render_heatmap(
     # Over the whole figure, not the cells: the title is wider than the three columns.
     figure.suptitle(text["heatmap_title"], fontproperties=_font(13))
     return _png(figure)
+
+
+def _say_no_data(axes, words: str, framed: bool = False) -> None:
+    """`words` across the middle of an empty plot (framed over the trend's grid)."""
+    frame = {"facecolor": "white", "edgecolor": "#999999", "boxstyle": "round,pad=0.5"} if framed else None
+    axes.text(
+        0.5,
+        0.5,
+        words,
+        transform=axes.transAxes,
+        ha="center",
+        va="center",
+        fontproperties=_font(12),
+        bbox=frame,
+        zorder=4,
+    )
