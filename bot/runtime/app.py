@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 import handlers
+from bot.runtime.background import TrackedExecutor
+from bot.slack.client import PooledSlack
+from bot.slack.respond import PooledRespond
 from handlers.context import Services
 from handlers.middleware import refuse_forged_metadata
 
@@ -16,13 +18,20 @@ logger = logging.getLogger(__name__)
 
 
 def build_app(
-    services: Services, client: WebClient, signing_secret: str | None, listener_executor: Executor
+    services: Services,
+    client: WebClient,
+    signing_secret: str | None,
+    listener_executor: TrackedExecutor,
+    transport: PooledSlack,
 ) -> App:
     """One workspace with `client`'s bot token, or, when `services.installations` is set, every workspace
     that installs the app through Slack's OAuth flow, each request authorized with its workspace's token.
 
     HTTP requests are verified with `signing_secret`; Socket Mode passes None: its requests come over
-    the connection the bot itself opened with the app-level token, and carry no signature."""
+    the connection the bot itself opened with the app-level token, and carry no signature.
+
+    Listeners run on `listener_executor`; their `respond()` posts go through `transport`'s pooled
+    connections without holding the listener's thread (see `bot.slack.respond`)."""
     installations = services.installations
     many_workspaces = (
         {}
@@ -47,6 +56,7 @@ def build_app(
     def provide_services(context: BoltContext, next) -> None:
         context["services"] = services
         context["ack"] = SteadyAck()
+        context["respond"] = PooledRespond(context.response_url, transport, listener_executor.track)
         next()
 
     @app.middleware

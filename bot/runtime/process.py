@@ -88,7 +88,7 @@ class BotRuntime:
         self._ended = threading.Event()  # a stop signal, or a fault that ends the process (`_fatal`)
         self._fatal: ConfigError | None = None
         self.metrics = Metrics()
-        self.executor = TrackedExecutor()
+        self.executor = TrackedExecutor(settings.listener_threads)
 
         metadata_seal = MetadataSeal(settings.server_secret(socket_mode))
         presenter, bank = default_presenter(metadata_seal), load_bank()
@@ -192,6 +192,7 @@ class BotRuntime:
             app_client,
             signing_secret=None if socket_mode else settings.slack_signing_secret,
             listener_executor=self.executor,
+            transport=self.slack_transport,
         )
         self.connection: HttpConnection | SocketModeConnection = (
             SocketModeConnection(
