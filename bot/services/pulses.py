@@ -6,8 +6,11 @@ The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_ro
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot.domain import rotation, schedule
 from bot.domain.cadence import KIND_BASELINE, CadenceSettings, rounds_per_window
@@ -87,7 +90,8 @@ class CadenceSummary:
 
 @dataclass(frozen=True)
 class TapOutcome:
-    """What became of a tap: `saved`, `closed` (too late), or `not_asked` (no delivery for this person)."""
+    """What became of a tap: `saved`, `closed` (too late), `not_asked` (no delivery for this person), or
+    `replayed` (the same request seen before: nothing done)."""
 
     status: str
     view: PulseView | None = None
@@ -346,12 +350,26 @@ class PulseService:
             language=language,
         )
 
-    def answer(self, team_id: str, user_id: str, round_id: int, item_id: str, score: int) -> TapOutcome:
-        """Store a tap (again and again if need be: the last one counts) while the round is open."""
+    def answer(
+        self,
+        team_id: str,
+        user_id: str,
+        round_id: int,
+        item_id: str,
+        score: int,
+        claim: Callable[[Session], bool] | None = None,
+    ) -> TapOutcome:
+        """Store a tap (again and again if need be: the last one counts) while the round is open.
+
+        `claim` claims the request's idempotency key in the tap's own transaction (one transaction per
+        tap, none before Slack is answered); a key claimed before is a request sent again: `replayed`,
+        and nothing changes."""
         if score not in SCORES:
             return TapOutcome("not_asked")
         now = self.clock.now()
         with self.database.session() as session:
+            if claim is not None and not claim(session):
+                return TapOutcome("replayed")
             asked = _asked(session, team_id, round_id, user_id)
             if asked is None or item_id not in asked[0].item_ids:
                 return TapOutcome("not_asked")

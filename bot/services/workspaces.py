@@ -6,6 +6,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language, may_administer, may_lead
 from bot.domain.snapshot import ThresholdChange
@@ -116,13 +118,17 @@ class WorkspaceService:
         """True the first time a request key is seen. Every few minutes a process also forgets the
         workspace's keys old enough that nobody can send their request again (a batch at a time, so
         the table stays small)."""
-        now = self.clock.now()
         with self.database.session() as session:
-            forgotten_at = self._requests_forgotten_at.get(team_id)
-            if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
-                self._requests_forgotten_at[team_id] = now
-                store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
-            return store.claim_request(session, team_id, request_key[:128], now)
+            return self.claim_request_in(session, team_id, request_key)
+
+    def claim_request_in(self, session: Session, team_id: str, request_key: str) -> bool:
+        """`claim_request` in a transaction of the caller's, so the claim stands or falls with its work."""
+        now = self.clock.now()
+        forgotten_at = self._requests_forgotten_at.get(team_id)
+        if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
+            self._requests_forgotten_at[team_id] = now
+            store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
+        return store.claim_request(session, team_id, request_key[:128], now)
 
 
 class ConfigsOfRun:
