@@ -20,6 +20,7 @@ from bot.domain.reach import NextReach
 from bot.domain.scoring import WINDOW_WEEKS
 from bot.domain.vocabulary import DEPARTMENTS
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from bot.services.settings_cache import WorkspaceSettingsCache, workspace_bank
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -101,27 +102,24 @@ class TapOutcome:
 
 
 class PulseService:
-    def __init__(self, database: Database, clock: Clock, bank: QuestionBank) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        bank: QuestionBank,
+        settings: WorkspaceSettingsCache | None = None,
+    ) -> None:
+        """`settings`: the process's cache of workspace settings, shared with the other services (one
+        of its own if none is given)."""
         self.database = database
         self.clock = clock
         self.bank = bank
+        self.workspace_settings = settings or WorkspaceSettingsCache(database, bank)
 
     # ----- the statements a workspace asks ---------------------------------------------------------
 
     def workspace_bank(self, session, team_id: str) -> QuestionBank:
-        custom = [
-            Item(
-                id=row.item_id,
-                dimension=row.dimension,
-                texts={lang: text for lang, text in (("en", row.text_en), ("fa", row.text_fa)) if text},
-                scored=False,
-                hbr_theme=None,
-                revision=1,
-                custom=True,
-            )
-            for row in store.custom_items(session, team_id)
-        ]
-        return self.bank.with_custom(custom)
+        return workspace_bank(session, self.bank, team_id)
 
     def active_item_ids(self, session, team_id: str) -> list[str]:
         disabled = store.disabled_items(session, team_id)
@@ -182,7 +180,10 @@ class PulseService:
         with self.database.session() as session:
             if not workspace_store.claim_request(session, team_id, f"view:{request_key}", now):
                 return None
-            return store.add_custom_item(session, team_id, dimension, texts, created_by, now)
+            item_id = store.add_custom_item(session, team_id, dimension, texts, created_by, now)
+            workspace_store.announce_settings_change(session, team_id)
+        self.workspace_settings.changed(team_id)
+        return item_id
 
     # ----- cadences ----------------------------------------------------------------------------------
 
@@ -329,7 +330,9 @@ class PulseService:
     def _view(
         self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
     ) -> PulseView:
-        bank = self.workspace_bank(session, pulse_round.team_id)
+        bank = self.workspace_settings.get(
+            pulse_round.team_id, session
+        ).bank  # taps re-draw it: kept in memory
         language = delivery.language if delivery else "en"
         answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
         statements = tuple(
