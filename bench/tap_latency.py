@@ -3,9 +3,10 @@
 Slack's side (the sandbox, with `--rtt-ms` on every Web API call and every `response_url` post, and
 the people tapping) runs in a process of its own, so it does not share the bot's interpreter. The
 same signed `block_actions` requests (rating taps on 200 people's pulse DMs) go to alignbot and to a
-floor app: a plain slack_bolt `App`, on the same HTTP edge as alignbot's (waitress, 16 threads) and
-with as many listener threads, whose listener acknowledges and posts to the tap's `response_url` the
-same message (the pulse DM, replacing the original) with Bolt's own `respond()`, touching no database.
+floor app: a plain slack_bolt `App` behind Bolt's own WSGI adapter, on the same kind of server as
+alignbot's HTTP edge (waitress, 16 threads, the same limits) and with as many listener threads,
+whose listener acknowledges and posts to the tap's `response_url` the same message (the pulse DM,
+replacing the original) with Bolt's own `respond()`, touching no database.
 
 - open loop (`--rate R --seconds S`): a tap every 1/R s whatever the answers;
 - closed loop (`--concurrency N`, `--taps T`): N people, each tapping again once acknowledged.
@@ -29,13 +30,14 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 
 from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bench.common import FIRST_ROUND, SIGNING_SECRET, START, bench_database, machine, percentile, set_up
 from bot.domain.clock import ManualClock
 from bot.runtime.background import TrackedExecutor
 from bot.runtime.process import BotRuntime
-from bot.runtime.server import create_http_server
+from bot.runtime.server import waitress_server
 from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.server import SlackSandbox
@@ -227,9 +229,7 @@ def run(
             clock.set(FIRST_ROUND)
             runtime.runner.run_due()
             floor = floor_app(slack.info["bot_token"], slack.info["api_url"], settings.listener_threads)
-            server = create_http_server(
-                floor, SIGNING_SECRET, runtime.database, runtime.metrics, runtime.readiness, port=0
-            )
+            server = waitress_server(SlackRequestHandler(floor), "127.0.0.1", 0)
             threading.Thread(target=server.run, daemon=True).start()
             floor_url = f"http://127.0.0.1:{server.effective_port}"
             slack.set_round_trip(rtt_ms)
