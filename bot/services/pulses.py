@@ -330,9 +330,8 @@ class PulseService:
     def _view(
         self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
     ) -> PulseView:
-        bank = self.workspace_settings.get(
-            pulse_round.team_id, session
-        ).bank  # taps re-draw it: kept in memory
+        # Every tap re-draws the message with the workspace's statements: kept in memory, not re-read.
+        bank = self.workspace_settings.get(pulse_round.team_id, session).bank
         language = delivery.language if delivery else "en"
         answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
         statements = tuple(
