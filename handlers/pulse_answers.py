@@ -51,7 +51,9 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))
     user_id = body["user"]["id"]
     request_key = context.get(REQUEST_KEY)
-    claim = partial(services.workspaces.claim_request_in, team_id=context.team_id, request_key=request_key)
+    claim = partial(
+        services.workspaces.claim_request_in, team_id=context.team_id or "", request_key=request_key
+    )
     outcome = services.pulses.answer(
         context.team_id, user_id, round_id, item_id, score, claim if request_key else None
     )
