@@ -28,8 +28,10 @@ from sqlalchemy import Column, MetaData, String, Table, insert, text
 
 from bench.common import bench_database, machine
 from bot.domain.clock import ManualClock
+from bot.domain.question_bank import load_bank
 from bot.domain.workspace_setup import WorkspaceConfig
 from bot.services.pipeline import PipelineService
+from bot.services.settings_cache import WorkspaceSettingsCache
 from bot.services.workspaces import WorkspaceService
 from storage import migrate
 from storage.db import Database
@@ -73,7 +75,8 @@ def set_up(url: str) -> Database:
     migrate.upgrade(database.engine)
     with database.engine.begin() as connection:
         FLOOR_TABLE.create(connection)
-    workspaces = WorkspaceService(database, ManualClock(datetime(2026, 6, 1, tzinfo=UTC)), "en", "UTC")
+    clock = ManualClock(datetime(2026, 6, 1, tzinfo=UTC))
+    workspaces = WorkspaceService(database, clock, "en", "UTC", WorkspaceSettingsCache(database, load_bank()))
     workspaces.save_setup(TEAM, WorkspaceConfig(("C1",), ("C2",), None, "UTC", "en", 5, ()), "U1", "bench")
     return database
 

@@ -92,10 +92,10 @@ def is_leader(services: Services, client: WebClient, team_id: str, user: SlackUs
     settings alone do not say yes."""
     if services.workspaces.may_lead(team_id, user):
         return True
-    config = services.workspaces.config(team_id)
-    if config is None or not config.leadership_channel:
+    channel = services.workspaces.leadership_channel(team_id)
+    if not channel:
         return False
-    return services.workspaces.may_lead(team_id, user, channel_members(client, config.leadership_channel))
+    return services.workspaces.may_lead(team_id, user, channel_members(client, channel))
 
 
 def admin_of(context: BoltContext) -> SlackUser:

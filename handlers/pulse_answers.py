@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -22,8 +23,15 @@ from handlers.common import (
 logger = logging.getLogger(__name__)
 
 
+#: The rating taps: their listener claims the request's trigger id itself, in the tap's one transaction,
+#: instead of the replay check doing it before Slack is answered (`bot.runtime.app`).
+CLAIMS_ITS_OWN_TRIGGER = re.compile(r"^pulse_answer:")
+#: Where the replay check leaves that key in Bolt's context.
+REQUEST_KEY = "request_key"
+
+
 def register(app: App) -> None:
-    app.action(re.compile(r"^pulse_answer:"))(handle_answer)
+    app.action(CLAIMS_ITS_OWN_TRIGGER)(handle_answer)
     app.action(re.compile(r"^pulse_department:"))(handle_department)
     app.action(re.compile(r"^pulse_preview:"))(handle_preview_tap)
     app.action("pulse_comment")(handle_comment_button)
@@ -35,12 +43,23 @@ def _is_channel_post(body: dict) -> bool:
 
 
 def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
-    """A tap: stored (again if tapped again), then shown in place in a DM, or ephemerally in a channel."""
+    """A tap: stored (again if tapped again), then shown in place in a DM, or ephemerally in a channel.
+    Slack is answered first; the request's trigger id is claimed in the tap's own transaction (see
+    `CLAIMS_ITS_OWN_TRIGGER`), so a tap sent again changes nothing and is not answered again."""
     ack()
     services = services_of(context)
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))
     user_id = body["user"]["id"]
-    outcome = services.pulses.answer(context.team_id, user_id, round_id, item_id, score)
+    request_key = context.get(REQUEST_KEY)
+    claim = partial(
+        services.workspaces.claim_request_in, team_id=context.team_id or "", request_key=request_key
+    )
+    outcome = services.pulses.answer(
+        context.team_id, user_id, round_id, item_id, score, claim if request_key else None
+    )
+    if outcome.status == "replayed":
+        logger.warning("a tap by %s sent again (%s): ignored", user_id, request_key)
+        return
     language = outcome.view.language if outcome.view else "en"
     if outcome.status == "saved" and not _is_channel_post(body):
         message = services.presenter.pulse_message(language, outcome.view, outcome.threshold)

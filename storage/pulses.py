@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -283,21 +284,31 @@ def remaining_deliveries(session: Session) -> int:
 
 def save_answer(session: Session, delivery: Delivery, item_id: str, score: int, now: datetime) -> None:
     """Insert or update: tapping again (or Slack retrying the tap) leaves one answer."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Answer).values(
-        round_id=delivery.round_id,
-        item_id=item_id,
-        user_id=delivery.user_id,
-        team_id=delivery.team_id,
-        department=delivery.department,
-        score=score,
-        answered_at=now,
-    )
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Answer.round_id, Answer.item_id, Answer.user_id],
-            set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
-        )
+        _answer_upsert(session.get_bind().dialect.name),
+        {
+            "new_round_id": delivery.round_id,
+            "new_item_id": item_id,
+            "new_user_id": delivery.user_id,
+            "new_team_id": delivery.team_id,
+            "new_department": delivery.department,
+            "new_score": score,
+            "new_answered_at": now,
+        },
+    )
+
+
+ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "score", "answered_at")
+
+
+@cache
+def _answer_upsert(dialect: str) -> Insert:
+    """`save_answer`'s statement, built once per database kind (every tap runs it)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Answer).values({column: bindparam(f"new_{column}") for column in ANSWER_COLUMNS})
+    return statement.on_conflict_do_update(
+        index_elements=[Answer.round_id, Answer.item_id, Answer.user_id],
+        set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
     )
 
 

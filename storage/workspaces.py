@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -144,6 +144,17 @@ def load_config(session: Session, team_id: str) -> WorkspaceConfig | None:
         anonymity_threshold=workspace.anonymity_threshold,
         admins=tuple(a.user_id for a in workspace.admins),
     )
+
+
+#: PostgreSQL NOTIFY channel: "this workspace's settings changed"; the payload is its team id.
+SETTINGS_CHANNEL = "alignbot_settings"
+
+
+def announce_settings_change(session: Session, team_id: str) -> None:
+    """Tell every replica's listener (PostgreSQL) that the workspace's settings changed; sent with the
+    transaction, so only if it commits. Nothing to tell on SQLite: one process writes."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(SETTINGS_CHANNEL, team_id)))
 
 
 def anonymity_threshold(session: Session, team_id: str) -> int | None:

@@ -115,8 +115,10 @@ class AnonymityMachine(RuleBasedStateMachine):
         shutil.copy(self.template, self.folder / "alignbot.db")
         self.database = Database(f"sqlite:///{self.folder / 'alignbot.db'}")
         self.clock = ManualClock(START)
-        self.workspaces = WorkspaceService(self.database, self.clock, "en", "UTC")
         self.pulses = PulseService(self.database, self.clock, BANK)
+        self.workspaces = WorkspaceService(
+            self.database, self.clock, "en", "UTC", self.pulses.workspace_settings
+        )
         self.insights = InsightService(self.database, self.pulses)
         client = build_client(self.sandbox.workspace.bot_token, self.sandbox.api_url)
         # The sandbox has no limits: unpaced, as the bot runs against it (`slack_pace_ahead`).

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Executor
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 import handlers
+from bot.runtime.background import TrackedExecutor
+from bot.slack.client import PooledSlack
+from bot.slack.respond import PooledRespond
 from handlers.context import Services
 from handlers.middleware import refuse_forged_metadata
+from handlers.pulse_answers import CLAIMS_ITS_OWN_TRIGGER, REQUEST_KEY
 
 logger = logging.getLogger(__name__)
 
 
 def build_app(
-    services: Services, client: WebClient, signing_secret: str | None, listener_executor: Executor
+    services: Services,
+    client: WebClient,
+    signing_secret: str | None,
+    listener_executor: TrackedExecutor,
+    transport: PooledSlack,
 ) -> App:
     """One workspace with `client`'s bot token, or, when `services.installations` is set, every workspace
     that installs the app through Slack's OAuth flow, each request authorized with its workspace's token.
 
     HTTP requests are verified with `signing_secret`; Socket Mode passes None: its requests come over
-    the connection the bot itself opened with the app-level token, and carry no signature."""
+    the connection the bot itself opened with the app-level token, and carry no signature.
+
+    Listeners run on `listener_executor`; their `respond()` posts go through `transport`'s pooled
+    connections without holding the listener's thread (see `bot.slack.respond`)."""
     installations = services.installations
     many_workspaces = (
         {}
@@ -47,6 +57,7 @@ def build_app(
     def provide_services(context: BoltContext, next) -> None:
         context["services"] = services
         context["ack"] = SteadyAck()
+        context["respond"] = PooledRespond(context.response_url, transport, listener_executor.track)
         next()
 
     @app.middleware
@@ -66,7 +77,9 @@ def build_app(
         and nothing done, whichever replica it reaches."""
         trigger_id = body.get("trigger_id")
         team_id = context.team_id or ""
-        if trigger_id and not services.workspaces.claim_request(team_id, f"trigger:{trigger_id}"):
+        if trigger_id and _claims_its_own_trigger(body):
+            context[REQUEST_KEY] = f"trigger:{trigger_id}"  # claimed after ack, in the tap's transaction
+        elif trigger_id and not services.workspaces.claim_request(team_id, f"trigger:{trigger_id}"):
             logger.warning("%s from %s sent again: ignored", body.get("type") or "command", context.user_id)
             return BoltResponse(status=200, body="")
         next()
@@ -75,6 +88,15 @@ def build_app(
     app.middleware(refuse_forged_metadata)
     handlers.register_all(app, many_workspaces=installations is not None)
     return app
+
+
+def _claims_its_own_trigger(body: dict) -> bool:
+    """A rating tap: its listener claims the trigger id in its one transaction, so nothing before its
+    `ack()` waits on the database (see `handlers.pulse_answers.handle_answer`)."""
+    actions = body.get("actions") if body.get("type") == "block_actions" else None
+    return bool(actions) and all(
+        CLAIMS_ITS_OWN_TRIGGER.match(str(action.get("action_id", ""))) for action in actions
+    )
 
 
 class SteadyAck(Ack):

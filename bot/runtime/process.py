@@ -24,6 +24,7 @@ from bot.jobs.scheduler import Scheduler
 from bot.runtime.app import build_app
 from bot.runtime.background import TrackedExecutor
 from bot.runtime.drain import Drainer
+from bot.runtime.invalidation import SettingsListener
 from bot.runtime.leadership import leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server, probes_app, waitress_server
@@ -35,6 +36,7 @@ from bot.services.insights import InsightService
 from bot.services.meetings import MeetingService
 from bot.services.pipeline import PipelineService
 from bot.services.pulses import PulseService
+from bot.services.settings_cache import WorkspaceSettingsCache
 from bot.services.workspaces import WorkspaceService
 from bot.slack.client import PooledSlack, build_client
 from bot.slack.installations import Installations
@@ -88,11 +90,19 @@ class BotRuntime:
         self._ended = threading.Event()  # a stop signal, or a fault that ends the process (`_fatal`)
         self._fatal: ConfigError | None = None
         self.metrics = Metrics()
-        self.executor = TrackedExecutor()
+        self.executor = TrackedExecutor(settings.listener_threads)
 
         metadata_seal = MetadataSeal(settings.server_secret(socket_mode))
         presenter, bank = default_presenter(metadata_seal), load_bank()
-        pulses = PulseService(self.database, clock, bank)
+        # What requests read about their workspace, kept per workspace and forgotten when it changes.
+        self.workspace_settings = WorkspaceSettingsCache(self.database, bank)
+        pulses = PulseService(self.database, clock, bank, self.workspace_settings)
+        # On PostgreSQL, changes made through other replicas are heard of (until then it is bypassed).
+        self.settings_listener = (
+            SettingsListener(settings.effective_database_url, self.workspace_settings)
+            if self.database.backend == "postgresql"
+            else None
+        )
         insights = InsightService(self.database, pulses)
         meetings = MeetingService(self.database, clock, insights)
         installations = (
@@ -173,7 +183,11 @@ class BotRuntime:
             clock=clock,
             bank=bank,
             workspaces=WorkspaceService(
-                self.database, clock, settings.default_language, settings.default_timezone
+                self.database,
+                clock,
+                settings.default_language,
+                settings.default_timezone,
+                self.workspace_settings,
             ),
             pulses=pulses,
             insights=insights,
@@ -192,6 +206,7 @@ class BotRuntime:
             app_client,
             signing_secret=None if socket_mode else settings.slack_signing_secret,
             listener_executor=self.executor,
+            transport=self.slack_transport,
         )
         self.connection: HttpConnection | SocketModeConnection = (
             SocketModeConnection(
@@ -228,6 +243,8 @@ class BotRuntime:
         """Run the scheduler here, now (SQLite) or once this replica is elected (PostgreSQL); connect."""
         if self.slack_access is not None:
             self.slack_access.check()
+        if self.settings_listener is not None:
+            self.settings_listener.start()
         if self.leadership is not None:
             self.leadership.start(elected=self._lead, deposed=self._stop_leading, woken=self.scheduler.wake)
         if self.drainer is not None:
@@ -317,6 +334,8 @@ class BotRuntime:
             self.drainer.stop()
         if self.leadership is not None:
             self.leadership.stop()
+        if self.settings_listener is not None:
+            self.settings_listener.stop()
         self.slack_transport.close()
         self.database.dispose()
 

@@ -21,6 +21,8 @@ LOG_FORMATS = ("text", "json")
 #: A dead leader's session ends within ~20 s (see bot.runtime.leadership);
 #: this bound keeps a takeover within 30 s.
 MAX_LEADER_CHECK_SECONDS = 10.0
+#: Listener threads at most: each may hold a database connection while it works.
+MAX_LISTENER_THREADS = 256
 
 
 #: The digest's trend reaches 19 weeks back (12 points over 8-week windows): keep at least that.
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
     slack_pace_ahead: bool = True
     """Keep to Slack's limits before it complains; off only against a sandbox without limits (tests):
     the outbox then slows down only when told to."""
+    listener_threads: int = 64
+    """Threads Bolt runs listeners on after `ack()`. Their work is mostly waiting (the database, Slack's
+    Web API), not CPU, so many more than the cores: a thread waiting on a round trip costs memory only."""
 
     @field_validator("slack_api_url")
     @classmethod
@@ -168,6 +173,13 @@ class Settings(BaseSettings):
     def _posts_per_minute(cls, value: int) -> int:
         if value < 1:
             raise ValueError("expected a positive number of messages a minute")
+        return value
+
+    @field_validator("listener_threads")
+    @classmethod
+    def _listener_threads(cls, value: int) -> int:
+        if not 1 <= value <= MAX_LISTENER_THREADS:
+            raise ValueError(f"expected a number of threads between 1 and {MAX_LISTENER_THREADS}")
         return value
 
     @field_validator("leader_check_seconds")

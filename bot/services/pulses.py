@@ -6,8 +6,11 @@ The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_ro
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot.domain import rotation, schedule
 from bot.domain.cadence import KIND_BASELINE, CadenceSettings, rounds_per_window
@@ -17,6 +20,7 @@ from bot.domain.reach import NextReach
 from bot.domain.scoring import WINDOW_WEEKS
 from bot.domain.vocabulary import DEPARTMENTS
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from bot.services.settings_cache import WorkspaceSettingsCache, workspace_bank
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -87,7 +91,8 @@ class CadenceSummary:
 
 @dataclass(frozen=True)
 class TapOutcome:
-    """What became of a tap: `saved`, `closed` (too late), or `not_asked` (no delivery for this person)."""
+    """What became of a tap: `saved`, `closed` (too late), `not_asked` (no delivery for this person), or
+    `replayed` (the same request seen before: nothing done)."""
 
     status: str
     view: PulseView | None = None
@@ -97,27 +102,24 @@ class TapOutcome:
 
 
 class PulseService:
-    def __init__(self, database: Database, clock: Clock, bank: QuestionBank) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        bank: QuestionBank,
+        settings: WorkspaceSettingsCache | None = None,
+    ) -> None:
+        """`settings`: the process's cache of workspace settings, shared with the other services (one
+        of its own if none is given)."""
         self.database = database
         self.clock = clock
         self.bank = bank
+        self.workspace_settings = settings or WorkspaceSettingsCache(database, bank)
 
     # ----- the statements a workspace asks ---------------------------------------------------------
 
     def workspace_bank(self, session, team_id: str) -> QuestionBank:
-        custom = [
-            Item(
-                id=row.item_id,
-                dimension=row.dimension,
-                texts={lang: text for lang, text in (("en", row.text_en), ("fa", row.text_fa)) if text},
-                scored=False,
-                hbr_theme=None,
-                revision=1,
-                custom=True,
-            )
-            for row in store.custom_items(session, team_id)
-        ]
-        return self.bank.with_custom(custom)
+        return workspace_bank(session, self.bank, team_id)
 
     def active_item_ids(self, session, team_id: str) -> list[str]:
         disabled = store.disabled_items(session, team_id)
@@ -178,7 +180,10 @@ class PulseService:
         with self.database.session() as session:
             if not workspace_store.claim_request(session, team_id, f"view:{request_key}", now):
                 return None
-            return store.add_custom_item(session, team_id, dimension, texts, created_by, now)
+            item_id = store.add_custom_item(session, team_id, dimension, texts, created_by, now)
+            workspace_store.announce_settings_change(session, team_id)
+        self.workspace_settings.changed(team_id)
+        return item_id
 
     # ----- cadences ----------------------------------------------------------------------------------
 
@@ -325,7 +330,8 @@ class PulseService:
     def _view(
         self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
     ) -> PulseView:
-        bank = self.workspace_bank(session, pulse_round.team_id)
+        # Every tap re-draws the message with the workspace's statements: kept in memory, not re-read.
+        bank = self.workspace_settings.get(pulse_round.team_id, session).bank
         language = delivery.language if delivery else "en"
         answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
         statements = tuple(
@@ -346,12 +352,26 @@ class PulseService:
             language=language,
         )
 
-    def answer(self, team_id: str, user_id: str, round_id: int, item_id: str, score: int) -> TapOutcome:
-        """Store a tap (again and again if need be: the last one counts) while the round is open."""
+    def answer(
+        self,
+        team_id: str,
+        user_id: str,
+        round_id: int,
+        item_id: str,
+        score: int,
+        claim: Callable[[Session], bool] | None = None,
+    ) -> TapOutcome:
+        """Store a tap (again and again if need be: the last one counts) while the round is open.
+
+        `claim` claims the request's idempotency key in the tap's own transaction (one transaction per
+        tap, none before Slack is answered); a key claimed before is a request sent again: `replayed`,
+        and nothing changes."""
         if score not in SCORES:
             return TapOutcome("not_asked")
         now = self.clock.now()
         with self.database.session() as session:
+            if claim is not None and not claim(session):
+                return TapOutcome("replayed")
             asked = _asked(session, team_id, round_id, user_id)
             if asked is None or item_id not in asked[0].item_ids:
                 return TapOutcome("not_asked")

@@ -6,10 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.domain.clock import Clock
 from bot.domain.people import SlackUser, choose_language, may_administer, may_lead
 from bot.domain.snapshot import ThresholdChange
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD, SetupForm, WorkspaceConfig
+from bot.services.settings_cache import WorkspaceSettingsCache
 from storage import digests as digest_store
 from storage import workspaces as store
 from storage.db import Database
@@ -23,10 +26,15 @@ FORGET_REQUESTS_BATCH = 1000
 
 @dataclass
 class WorkspaceService:
+    """`settings`: the process's cache of workspace settings (`bot.services.settings_cache`), shared
+    with the other services; the configuration as a whole, with the anonymity threshold, is always
+    read from the database."""
+
     database: Database
     clock: Clock
     default_language: str
     default_timezone: str
+    settings: WorkspaceSettingsCache
     _requests_forgotten_at: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
 
     def config(self, team_id: str) -> WorkspaceConfig | None:
@@ -40,21 +48,22 @@ class WorkspaceService:
         return threshold if threshold is not None else DEFAULT_ANONYMITY_THRESHOLD
 
     def may_administer(self, team_id: str, user: SlackUser) -> bool:
-        with self.database.session() as session:
-            return may_administer(user, store.configured_admins(session, team_id))
+        return may_administer(user, self.settings.get(team_id).admins)
 
     def may_lead(self, team_id: str, user: SlackUser, leadership_members: Collection[str] = ()) -> bool:
         """An admin, a leader the digest settings name, or one of `leadership_members`."""
+        admins = self.settings.get(team_id).admins
         with self.database.session() as session:
             settings = digest_store.settings_of(session, team_id)
-            admins = store.configured_admins(session, team_id)
         return may_lead(user, admins, settings.leaders if settings else (), leadership_members)
+
+    def leadership_channel(self, team_id: str) -> str | None:
+        return self.settings.get(team_id).leadership_channel
 
     def language_for(self, team_id: str, user: SlackUser) -> str:
         with self.database.session() as session:
             override = store.language_override(session, team_id, user.id)
-            config = store.load_config(session, team_id)
-        default = config.default_language if config else self.default_language
+        default = self.settings.get(team_id).default_language or self.default_language
         return choose_language(override, user.locale, default)
 
     def set_language(self, team_id: str, user_id: str, language: str) -> None:
@@ -104,7 +113,9 @@ class WorkspaceService:
                     session, team_id, old, config.anonymity_threshold, configured_by, now
                 )
             digest_store.ensure_settings(session, team_id, now)
-            return True
+            store.announce_settings_change(session, team_id)
+        self.settings.changed(team_id)
+        return True
 
     def latest_threshold_change(self, team_id: str) -> ThresholdChange | None:
         """Who last changed the anonymity threshold, when, from what to what (`/align status`)."""
@@ -116,13 +127,17 @@ class WorkspaceService:
         """True the first time a request key is seen. Every few minutes a process also forgets the
         workspace's keys old enough that nobody can send their request again (a batch at a time, so
         the table stays small)."""
-        now = self.clock.now()
         with self.database.session() as session:
-            forgotten_at = self._requests_forgotten_at.get(team_id)
-            if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
-                self._requests_forgotten_at[team_id] = now
-                store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
-            return store.claim_request(session, team_id, request_key[:128], now)
+            return self.claim_request_in(session, team_id, request_key)
+
+    def claim_request_in(self, session: Session, team_id: str, request_key: str) -> bool:
+        """`claim_request` in a transaction of the caller's, so the claim stands or falls with its work."""
+        now = self.clock.now()
+        forgotten_at = self._requests_forgotten_at.get(team_id)
+        if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
+            self._requests_forgotten_at[team_id] = now
+            store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
+        return store.claim_request(session, team_id, request_key[:128], now)
 
 
 class ConfigsOfRun:

@@ -172,6 +172,32 @@ class PooledSlack:
         future.add_done_callback(lambda _: self._landed(team_id, method))
         return future
 
+    def post_to(
+        self, url: str, message: Mapping[str, Any], after: Future[Answer] | None = None
+    ) -> Future[Answer]:
+        """POST `message` as JSON to a URL Slack handed out (a `response_url`) over the same pooled
+        connections, once `after` (an earlier post) has landed, so posts to one URL keep their order.
+        Not paced: Slack limits a response_url to five uses, not to a rate. Never raises: a failure is
+        logged and answered with the error."""
+        loop = self._running_loop()
+        return asyncio.run_coroutine_threadsafe(self._post_to(url, dict(message), after), loop)
+
+    async def _post_to(self, url: str, message: dict[str, Any], after: Future[Answer] | None) -> Answer:
+        if after is not None:
+            await asyncio.wrap_future(after)  # never fails: see below
+        try:
+            async with self._session.post(url, json=message) as response:
+                text = await response.text()
+                answer = Answer(response.status, {"ok": response.status == 200, "error": text[:64]})
+        except (aiohttp.ClientError, TimeoutError) as error:
+            answer = Answer(None, {"ok": False, "error": type(error).__name__})
+        except Exception as error:  # a message that cannot be sent at all: logged, never raised
+            logger.exception("could not post to a response_url")
+            answer = Answer(None, {"ok": False, "error": type(error).__name__})
+        if answer.status != 200:
+            logger.warning("a response_url post failed: %s (HTTP %s)", answer.error, answer.status)
+        return answer
+
     def room(self, team_id: str, method: str, ahead: float) -> int:
         """How many more calls of `method` in the workspace to start now: what its pace lets through
         within `ahead` seconds, less those already in flight (at least one when none is)."""
