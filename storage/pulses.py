@@ -27,7 +27,7 @@ from storage.models import (
     PulseRound,
     Reminder,
 )
-from storage.workspaces import claim_some, insert_once, installed
+from storage.workspaces import claim_some, dialect_insert, insert_once, installed
 
 OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
 
@@ -182,6 +182,14 @@ def baseline_rounds(session: Session, team_id: str, start: datetime, end: dateti
     )
 
 
+def rounds_by_id(session: Session, round_ids: Iterable[int]) -> dict[int, PulseRound]:
+    """The rounds with these ids that exist, by id, in one query."""
+    ids = set(round_ids)
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(PulseRound).where(PulseRound.id.in_(ids)))}
+
+
 def rounds_needing_audience(session: Session) -> list[PulseRound]:
     return list(
         session.scalars(
@@ -210,6 +218,10 @@ def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
     )
 
 
+#: Rows written by one INSERT (well under SQLite's limit on a statement's parameters).
+INSERT_CHUNK = 500
+
+
 def add_deliveries(
     session: Session,
     pulse_round: PulseRound,
@@ -217,22 +229,29 @@ def add_deliveries(
     status: str,
 ) -> int:
     """Write down the recipients (user, department, language, and their own times and status where
-    they differ: see `Delivery`) of a round; returns how many."""
-    count = 0
+    they differ: see `Delivery`) of a round, a few hundred rows a statement, each at most once (the
+    round and person are the key); returns how many."""
+    alike: dict[frozenset[str], list[dict[str, object]]] = {}
     for user_id, department, language, own in people:
-        count += insert_once(
-            session,
-            Delivery,
-            team_id=pulse_round.team_id,
-            round_id=pulse_round.id,
-            user_id=user_id,
-            department=department,
-            needs_department=department is None,
-            language=language,
-            attempts=0,
-            closed_notice=False,
-            **{"status": status, **own},
-        )
+        row = {
+            "team_id": pulse_round.team_id,
+            "round_id": pulse_round.id,
+            "user_id": user_id,
+            "department": department,
+            "needs_department": department is None,
+            "language": language,
+            "attempts": 0,
+            "closed_notice": False,
+            "status": status,
+            **own,
+        }
+        alike.setdefault(frozenset(row), []).append(row)
+    insert, count = dialect_insert(session), 0
+    for rows in alike.values():
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            statement = insert(Delivery).values(chunk).on_conflict_do_nothing().returning(Delivery.id)
+            count += len(session.execute(statement).all())
     pulse_round.audience_size = count
     return count
 
@@ -306,6 +325,26 @@ def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:
     return {key: value for key, value in rows}
 
 
+def answers_of_many(
+    session: Session, pairs: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, int]]:
+    """`answers_of` for many (round, person) pairs in one query: each pair's answers, by statement."""
+    found: dict[tuple[int, str], dict[str, int]] = {}
+    if not pairs:
+        return found
+    wanted = set(pairs)
+    rows = session.execute(
+        select(Answer.round_id, Answer.user_id, Answer.item_id, Answer.score).where(
+            Answer.round_id.in_({round_id for round_id, _ in wanted}),
+            Answer.user_id.in_({user_id for _, user_id in wanted}),
+        )
+    )
+    for round_id, user_id, item_id, score in rows:
+        if (round_id, user_id) in wanted:
+            found.setdefault((round_id, user_id), {})[item_id] = score
+    return found
+
+
 def open_deliveries_without_department(session: Session, team_id: str, user_id: str) -> list[Delivery]:
     """The person's copies of the workspace's open rounds that were sent before they chose a department."""
     return list(
@@ -368,6 +407,20 @@ def save_comment(session: Session, delivery: Delivery, text: str, now: datetime)
 def comment_of(session: Session, round_id: int, user_id: str) -> str | None:
     comment = session.get(Comment, (round_id, user_id))
     return comment.text if comment else None
+
+
+def commented(session: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of the (round, person) pairs have a comment, in one query."""
+    if not pairs:
+        return set()
+    wanted = set(pairs)
+    rows = session.execute(
+        select(Comment.round_id, Comment.user_id).where(
+            Comment.round_id.in_({round_id for round_id, _ in wanted}),
+            Comment.user_id.in_({user_id for _, user_id in wanted}),
+        )
+    )
+    return {(round_id, user_id) for round_id, user_id in rows} & wanted
 
 
 # ----- reminders and channel posts -------------------------------------------------------------

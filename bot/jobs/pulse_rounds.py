@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 50
 #: Rounds whose audience is read from Slack at once.
 AUDIENCE_WORKERS = 8
+#: Pulse messages kept rendered, by language, view and threshold: nothing in a DM names its person, so
+#: a round's copies mostly look alike and each look is rendered once, not once per person.
+RENDERED_KEPT = 256
 
 
 @dataclass
@@ -87,6 +91,7 @@ class PulseRunner:
         self.people = PeoplesTime(database, slack_for, self.away_statuses)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
+        self._pulse_message = lru_cache(maxsize=RENDERED_KEPT)(presenter.pulse_message)
         self.outbox = Outbox(database, clock, slack_for, transport=transport)
         #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
         self.stopping = self.outbox.stopping
@@ -342,6 +347,7 @@ class PulseRunner:
     def _update_closed(self, closed: list[tuple[int, str, list]], now: datetime) -> None:
         """Show each closed round as closed: its channel posts, then every DM, a batch at a time, all
         through the paced outbox (Tier 3 for chat.update); an edit done twice is harmless."""
+        self.outbox.reread_credentials()
         for round_id, team_id, posts in closed:
             self._close_channel_posts(round_id, team_id, posts)
         while True:
@@ -374,7 +380,7 @@ class PulseRunner:
     def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
         """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
         language = language or self.configs.language(team_id)
-        return self.presenter.pulse_message(language, view, self.configs.threshold(team_id))
+        return self._pulse_message(language, view, self.configs.threshold(team_id))
 
 
 # ----- what the outbox posts ---------------------------------------------------------------------
@@ -392,14 +398,15 @@ class PulseDMs(RowMailbox):
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         claimed = store.claim_deliveries(session, now, self.runner.outbox.room)
-        return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
+        views = self.runner.pulses.views_of(session, claimed)
+        return [replace(self.envelope(d), attempts=d.attempts, prepared=views.get(d.id)) for d in claimed]
 
     def address(self, delivery: Delivery) -> tuple[str, object]:
         return delivery.user_id, delivery.id
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         delivery = envelope.row
-        view = self.runner.pulses.view(delivery.round_id, delivery.user_id)
+        view = envelope.prepared or self.runner.pulses.view(delivery.round_id, delivery.user_id)
         if view is None:
             return Outcome(PostStatus.FAILED, error="round_deleted")
         if self.runner.people.away(delivery, self.runner.clock.now()):

@@ -6,6 +6,7 @@ The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_ro
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -322,12 +323,44 @@ class PulseService:
             delivery = store.delivery_for(session, round_id, user_id) if user_id else None
             return self._view(session, pulse_round, delivery, reminder)
 
+    def views_of(self, session, deliveries: Sequence[Delivery]) -> dict[int, PulseView]:
+        """Each delivery's view, as `view` gives it, read together (one query each for the rounds, the
+        workspaces' banks, the answers and the comments of them all): a batch of DMs costs a few queries,
+        not a few per DM. A delivery whose round is gone has none."""
+        rounds = store.rounds_by_id(session, {d.round_id for d in deliveries})
+        banks = {team: self.workspace_bank(session, team) for team in {r.team_id for r in rounds.values()}}
+        pairs = [(d.round_id, d.user_id) for d in deliveries if d.round_id in rounds]
+        answers, commented = store.answers_of_many(session, pairs), store.commented(session, pairs)
+        return {
+            d.id: self._assemble(
+                rounds[d.round_id],
+                d,
+                banks[rounds[d.round_id].team_id],
+                answers.get((d.round_id, d.user_id), {}),
+                (d.round_id, d.user_id) in commented,
+            )
+            for d in deliveries
+            if d.round_id in rounds
+        }
+
     def _view(
         self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
     ) -> PulseView:
         bank = self.workspace_bank(session, pulse_round.team_id)
-        language = delivery.language if delivery else "en"
         answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
+        has_comment = bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id))
+        return self._assemble(pulse_round, delivery, bank, answers, has_comment, reminder)
+
+    def _assemble(
+        self,
+        pulse_round: PulseRound,
+        delivery: Delivery | None,
+        bank: QuestionBank,
+        answers: dict[str, int],
+        has_comment: bool,
+        reminder: int = 0,
+    ) -> PulseView:
+        language = delivery.language if delivery else "en"
         statements = tuple(
             Statement(item_id, bank.item(item_id).text(language), answers.get(item_id))
             for item_id in pulse_round.item_ids
@@ -341,7 +374,7 @@ class PulseService:
             delivery=pulse_round.delivery,
             personal=delivery is not None,
             needs_department=bool(delivery and delivery.department is None),
-            has_comment=bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id)),
+            has_comment=has_comment,
             reminder=reminder,
             language=language,
         )

@@ -129,6 +129,10 @@ class PooledSlack:
     """Web API calls from one event loop (a daemon thread) over one aiohttp session: pooled,
     kept-alive connections, as many calls in flight as the pacer lets through.
 
+    A workspace's token is read once (`credentials`, which may read the database and refresh it) and
+    kept until `reread_credentials`: the outbox asks for that at each claim, so a token refreshed,
+    revoked or reinstalled since is seen by the next batch, and a batch costs one read per workspace.
+
     Each call waits for its slot in its workspace's bucket for the method (`bot.slack.pacing`). A
     rate-limit answer (429 + Retry-After, `ratelimited`, `rate_limited`) slows the bucket down and the
     call waits its turn again: never a failure. Only when its next turn would come after
@@ -159,18 +163,30 @@ class PooledSlack:
         self._starting = threading.Lock()
         self._in_flight: Counter[tuple[str, str]] = Counter()
         self._counting = threading.Lock()
+        self._tokens: dict[str, tuple[str, str | None]] = {}
+        """team id -> (API URL, bot token), as `credentials` last said."""
 
     def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]:
-        client = self._credentials(team_id)  # in the caller's thread: it may read the database
-        url = client.base_url.rstrip("/") + "/" + method
+        api_url, token = self._credentials_of(team_id)
         loop = self._running_loop()
         with self._counting:
             self._in_flight[(team_id, method)] += 1
         future = asyncio.run_coroutine_threadsafe(
-            self._call(team_id, method, url, client.token, params), loop
+            self._call(team_id, method, f"{api_url}/{method}", token, params), loop
         )
         future.add_done_callback(lambda _: self._landed(team_id, method))
         return future
+
+    def reread_credentials(self) -> None:
+        """Read each workspace's token afresh at its next call."""
+        self._tokens.clear()
+
+    def _credentials_of(self, team_id: str) -> tuple[str, str | None]:
+        found = self._tokens.get(team_id)
+        if found is None:
+            client = self._credentials(team_id)  # in the caller's thread: it may read the database
+            found = self._tokens[team_id] = (client.base_url.rstrip("/"), client.token)
+        return found
 
     def room(self, team_id: str, method: str, ahead: float) -> int:
         """How many more calls of `method` in the workspace to start now: what its pace lets through

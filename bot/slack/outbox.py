@@ -91,6 +91,9 @@ class Envelope:
     """When an earlier claim of it began, if its sender went quiet: look for it from then on first."""
     attempts: int = 0
     """How many times the row was claimed, for rows that count (see MAX_ATTEMPTS)."""
+    prepared: Any = None
+    """What the mailbox read for `compose` while claiming, in the claim's transaction (a batch read
+    together costs a few queries, not a few per post); None: `compose` reads what it needs."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class Outbox:
         on a guess. After UNCONFIRMED_AFTER of that, it is reported and given up, not sent twice.
         Returns how many were given up so."""
         now, unconfirmed = self.clock.now(), 0
+        self.reread_credentials()
         with self.database.session() as session:
             stale = mailbox.stale(session, now - STALE_AFTER)
         for envelope in stale:
@@ -220,6 +224,7 @@ class Outbox:
         while claiming or flight:
             if claiming and (not flight or time.monotonic() - last_claim >= CLAIM_EVERY):
                 last_claim = time.monotonic()
+                self.reread_credentials()
                 with self.database.session() as session:
                     envelopes = mailbox.claim(session, self.clock.now())
                 for envelope in envelopes:
@@ -247,6 +252,11 @@ class Outbox:
         if isinstance(self.transport, PooledSlack):
             return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
         return MAX_IN_FLIGHT
+
+    def reread_credentials(self) -> None:
+        """The next calls read each workspace's token afresh (see `PooledSlack.reread_credentials`)."""
+        if isinstance(self.transport, PooledSlack):
+            self.transport.reread_credentials()
 
     def update(self, team_id: str, channel: str, ts: str, message: Message) -> Future[Answer]:
         """Edit a posted message in place, paced with every other call to Slack. Editing twice is
