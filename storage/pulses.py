@@ -218,10 +218,6 @@ def rounds_to_close(session: Session, now: datetime) -> list[PulseRound]:
     )
 
 
-#: Rows written by one INSERT (well under SQLite's limit on a statement's parameters).
-INSERT_CHUNK = 500
-
-
 def add_deliveries(
     session: Session,
     pulse_round: PulseRound,
@@ -229,8 +225,8 @@ def add_deliveries(
     status: str,
 ) -> int:
     """Write down the recipients (user, department, language, and their own times and status where
-    they differ: see `Delivery`) of a round, a few hundred rows a statement, each at most once (the
-    round and person are the key); returns how many."""
+    they differ: see `Delivery`) of a round, each at most once (the round and person are the key), in
+    one statement of many rows at a time; returns how many."""
     alike: dict[frozenset[str], list[dict[str, object]]] = {}
     for user_id, department, language, own in people:
         row = {
@@ -246,12 +242,9 @@ def add_deliveries(
             **own,
         }
         alike.setdefault(frozenset(row), []).append(row)
-    insert, count = dialect_insert(session), 0
-    for rows in alike.values():
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            statement = insert(Delivery).values(chunk).on_conflict_do_nothing().returning(Delivery.id)
-            count += len(session.execute(statement).all())
+    statement = dialect_insert(session)(Delivery).on_conflict_do_nothing().returning(Delivery.id)
+    connection = session.connection()  # Core's executemany: the statement is compiled once
+    count = sum(len(connection.execute(statement, rows).all()) for rows in alike.values())
     pulse_round.audience_size = count
     return count
 

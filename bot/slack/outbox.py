@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
@@ -158,6 +158,14 @@ class RowMailbox:
     def claimed_row(self, session: Session, envelope: Envelope) -> Any:
         """The envelope's row in `session`, to record its outcome on; None once it was deleted."""
         return session.get(self.model, inspect(envelope.row).identity)
+
+    def load_claimed(self, session: Session, envelopes: Sequence[Envelope]) -> None:
+        """Read the envelopes' rows into `session` in one query, so that recording a batch's outcomes
+        (`claimed_row`) reads no row on its own."""
+        key = list(self.model.__table__.primary_key.columns)
+        if len(key) == 1 and len(envelopes) > 1:
+            ids = [inspect(envelope.row).identity[0] for envelope in envelopes]
+            session.scalars(select(self.model).where(key[0].in_(ids))).all()
 
 
 class Outbox:
@@ -318,6 +326,8 @@ class Outbox:
             looked_up.append((envelope, outcome))
         settled = []
         with self.database.session() as session:
+            if isinstance(mailbox, RowMailbox):
+                mailbox.load_claimed(session, [e for e, o in looked_up if o.status != PostStatus.SENDING])
             for envelope, outcome in looked_up:
                 if outcome.status in UNSETTLED and envelope.attempts >= MAX_ATTEMPTS:
                     outcome = Outcome(PostStatus.FAILED, error=outcome.error)
