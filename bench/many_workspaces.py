@@ -67,7 +67,9 @@ class SandboxProcess:
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         listening = json.loads(self.process.stdout.readline())
         self.api_url, self.base_url = listening["api_url"], listening["base_url"]
-        self.oauth = SimpleNamespace(client_id=listening["client_id"], client_secret=listening["client_secret"])
+        self.oauth = SimpleNamespace(
+            client_id=listening["client_id"], client_secret=listening["client_secret"]
+        )
         self.workspaces: dict[str, SandboxWorkspace] = {
             team: generated_workspace(members, team) for team in listening["workspaces"]
         }

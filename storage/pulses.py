@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.cadence import KIND_BASELINE, CadenceSettings
 from storage.models import (
+    UNCONFIRMED,
     Answer,
     Cadence,
     ChannelPost,
@@ -414,6 +415,30 @@ def commented(session: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[i
         )
     )
     return {(round_id, user_id) for round_id, user_id in rows} & wanted
+
+
+def unconfirmed_posts(
+    session: Session, team_id: str, since: datetime
+) -> list[tuple[str, str, datetime, int]]:
+    """The workspace's pulse posts given up unconfirmed (see `UNCONFIRMED`) in rounds scheduled since
+    `since`: (`dm` or `channel_post`, the cadence's name, the round's instant, how many), newest first."""
+    found = []
+    for kind, model in (("dm", Delivery), ("channel_post", ChannelPost)):
+        rows = session.execute(
+            select(Cadence.name, PulseRound.scheduled_at, func.count())
+            .select_from(model)
+            .join(PulseRound, PulseRound.id == model.round_id)
+            .join(Cadence, Cadence.id == PulseRound.cadence_id)
+            .where(
+                model.team_id == team_id,
+                model.status == PostStatus.FAILED,
+                model.error == UNCONFIRMED,
+                PulseRound.scheduled_at >= since,
+            )
+            .group_by(PulseRound.id, Cadence.name, PulseRound.scheduled_at)
+        )
+        found += [(kind, name, scheduled_at, count) for name, scheduled_at, count in rows]
+    return sorted(found, key=lambda row: (row[2], row[0]), reverse=True)
 
 
 # ----- reminders and channel posts -------------------------------------------------------------

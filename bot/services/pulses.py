@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain import rotation, schedule
 from bot.domain.cadence import KIND_BASELINE, CadenceSettings, rounds_per_window
@@ -95,6 +95,21 @@ class TapOutcome:
     statement: Statement | None = None
     threshold: int = DEFAULT_ANONYMITY_THRESHOLD
     """The anonymity threshold the message is shown with, read in the tap's own transaction."""
+
+
+@dataclass(frozen=True)
+class UnconfirmedPosts:
+    """Posts of one round that no look-up could confirm within an hour: given up, not sent twice. No
+    person is named: only how many, of which kind (`dm`, or `channel_post` in channel mode)."""
+
+    kind: str
+    cadence: str
+    scheduled_at: datetime
+    count: int
+
+
+#: How far back the admins' Home lists posts given up unconfirmed.
+UNCONFIRMED_SHOWN_FOR = timedelta(weeks=4)
 
 
 class PulseService:
@@ -322,6 +337,13 @@ class PulseService:
                 return None
             delivery = store.delivery_for(session, round_id, user_id) if user_id else None
             return self._view(session, pulse_round, delivery, reminder)
+
+    def unconfirmed_posts(self, team_id: str) -> list[UnconfirmedPosts]:
+        """The workspace's pulse posts of the last four weeks the outbox gave up unconfirmed (Slack
+        would not say for an hour whether it had them), by round and kind, newest first: for admins."""
+        since = self.clock.now() - UNCONFIRMED_SHOWN_FOR
+        with self.database.session() as session:
+            return [UnconfirmedPosts(*row) for row in store.unconfirmed_posts(session, team_id, since)]
 
     def views_of(self, session, deliveries: Sequence[Delivery]) -> dict[int, PulseView]:
         """Each delivery's view, as `view` gives it, read together (one query each for the rounds, the

@@ -34,7 +34,7 @@ from bot.domain.clock import Clock
 from bot.slack.client import Answer, PooledSlack, Transport
 from bot.slack.pacing import Pacer
 from storage.db import Database
-from storage.models import Base, PostStatus
+from storage.models import UNCONFIRMED, Base, PostStatus
 from storage.workspaces import claim_pending, stale_claims
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ STALE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 #: How long a post may stay unconfirmed (no look-up possible) before it is reported and given up.
 UNCONFIRMED_AFTER = timedelta(hours=1)
-UNCONFIRMED = "unconfirmed"
 #: How often a batch mailbox is claimed again and its answers recorded, while posts are in flight.
 CLAIM_EVERY = 0.2
 #: A workspace's posts are claimed this far ahead of its pace: enough to keep it busy between claims.
