@@ -260,6 +260,11 @@ class Outbox:
             return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
         return MAX_IN_FLIGHT
 
+    def share_posts(self, replicas: int) -> None:
+        """Keep to 1/`replicas` of each workspace's posting pace (see `Pacer.share_posts`)."""
+        if isinstance(self.transport, PooledSlack):
+            self.transport.pacer.share_posts(replicas)
+
     def reread_credentials(self) -> None:
         """The next calls read each workspace's token afresh (see `PooledSlack.reread_credentials`)."""
         if isinstance(self.transport, PooledSlack):
