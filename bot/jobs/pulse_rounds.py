@@ -35,7 +35,7 @@ from bot.domain.workspace_setup import WorkspaceConfig
 from bot.jobs.peoples_time import PeoplesTime, reminder_instants
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
-from bot.slack.client import Transport, channel_members
+from bot.slack.client import SharedJson, Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import pulses as store
@@ -91,7 +91,7 @@ class PulseRunner:
         self.people = PeoplesTime(database, slack_for, self.away_statuses)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
-        self._pulse_message = lru_cache(maxsize=RENDERED_KEPT)(presenter.pulse_message)
+        self._pulse_message = lru_cache(maxsize=RENDERED_KEPT)(self._render_pulse_message)
         self.outbox = Outbox(database, clock, slack_for, transport=transport)
         #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
         self.stopping = self.outbox.stopping
@@ -378,9 +378,13 @@ class PulseRunner:
             self.outbox.update(team_id, channel, ts, message).result()
 
     def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
-        """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
+        """The pulse message in `language` (None: the workspace's default, for shared channel posts);
+        shared by every copy that looks the same (not to be changed), and encoded for Slack once."""
         language = language or self.configs.language(team_id)
         return self._pulse_message(language, view, self.configs.threshold(team_id))
+
+    def _render_pulse_message(self, language: str, view: PulseView, threshold: int) -> SharedJson:
+        return SharedJson(self.presenter.pulse_message(language, view, threshold))
 
 
 # ----- what the outbox posts ---------------------------------------------------------------------

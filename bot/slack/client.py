@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import aiohttp
@@ -93,6 +94,40 @@ RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 RATE_LIMIT_WAIT_BUDGET = 60.0
 #: Methods whose arguments go as JSON (Slack reads the others form-encoded).
 JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish"})
+
+
+class SharedJson(dict):
+    """Arguments many calls share (a round's message: nothing in it names its person), encoded as JSON
+    once for all of them (see `with_shared`)."""
+
+    @cached_property
+    def members_json(self) -> str:
+        """Its members as JSON, without the braces around them."""
+        return json.dumps(self)[1:-1]
+
+
+class Arguments(dict):
+    """A call's arguments: its own, and a `SharedJson` many calls share (`with_shared`)."""
+
+    own: dict[str, Any]
+    shared: SharedJson | None
+
+
+def with_shared(own: Mapping[str, Any], shared: Mapping[str, Any]) -> Arguments:
+    """`own` and `shared` as one mapping of arguments; a `SharedJson` part is encoded once, however many
+    calls carry it, when their arguments go as JSON."""
+    arguments = Arguments({**own, **shared})
+    arguments.own = dict(own)
+    arguments.shared = shared if isinstance(shared, SharedJson) and shared.keys().isdisjoint(own) else None
+    return arguments
+
+
+def json_body(params: Mapping[str, Any]) -> str:
+    """The arguments as a JSON object; a shared part is not encoded again."""
+    if isinstance(params, Arguments) and params.shared is not None:
+        own = json.dumps(params.own)
+        return own[:-1] + ("," if params.own and params.shared else "") + params.shared.members_json + "}"
+    return json.dumps(params)
 
 
 @dataclass(frozen=True)
@@ -255,7 +290,8 @@ class PooledSlack:
     async def _request(self, method: str, url: str, token: str | None, params: Mapping[str, Any]) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if method in JSON_METHODS:
-            body: dict[str, Any] = {"json": dict(params)}
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            body: dict[str, Any] = {"data": json_body(params)}
         else:
             body = {"data": {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}}
         try:

@@ -31,7 +31,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
-from bot.slack.client import Answer, PooledSlack, Transport
+from bot.slack.client import Answer, PooledSlack, Transport, with_shared
 from bot.slack.pacing import Pacer
 from storage.db import Database
 from storage.models import UNCONFIRMED, Base, PostStatus
@@ -158,13 +158,15 @@ class RowMailbox:
         """The envelope's row in `session`, to record its outcome on; None once it was deleted."""
         return session.get(self.model, inspect(envelope.row).identity)
 
-    def load_claimed(self, session: Session, envelopes: Sequence[Envelope]) -> None:
+    def load_claimed(self, session: Session, envelopes: Sequence[Envelope]) -> list:
         """Read the envelopes' rows into `session` in one query, so that recording a batch's outcomes
-        (`claimed_row`) reads no row on its own."""
+        (`claimed_row`) reads no row on its own; keep what it returns while recording (the session
+        holds its rows only while something else does)."""
         key = list(self.model.__table__.primary_key.columns)
-        if len(key) == 1 and len(envelopes) > 1:
-            ids = [inspect(envelope.row).identity[0] for envelope in envelopes]
-            session.scalars(select(self.model).where(key[0].in_(ids))).all()
+        if len(key) != 1 or len(envelopes) < 2:
+            return []
+        ids = [inspect(envelope.row).identity[0] for envelope in envelopes]
+        return list(session.scalars(select(self.model).where(key[0].in_(ids))))
 
 
 class Outbox:
@@ -290,11 +292,11 @@ class Outbox:
         message = mailbox.compose(envelope)
         if isinstance(message, Outcome):
             return _done(message)
-        params = {
+        own = {
             "channel": envelope.to,
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {mailbox.kind: envelope.key}},
-            **message,
         }
+        params = with_shared(own, message)
         outcome: Future[Outcome] = Future()
         posted = self.transport.call(envelope.team_id, "chat.postMessage", params)
         posted.add_done_callback(lambda done: outcome.set_result(self._classify(done.result())))
@@ -330,8 +332,11 @@ class Outbox:
             looked_up.append((envelope, outcome))
         settled = []
         with self.database.session() as session:
-            if isinstance(mailbox, RowMailbox):
-                mailbox.load_claimed(session, [e for e, o in looked_up if o.status != PostStatus.SENDING])
+            loaded = (
+                mailbox.load_claimed(session, [e for e, _ in looked_up])
+                if isinstance(mailbox, RowMailbox)
+                else []
+            )
             for envelope, outcome in looked_up:
                 if outcome.status in UNSETTLED and envelope.attempts >= MAX_ATTEMPTS:
                     outcome = Outcome(PostStatus.FAILED, error=outcome.error)
@@ -342,6 +347,7 @@ class Outbox:
                 if outcome.status != PostStatus.SENDING:
                     mailbox.record(session, envelope, outcome)
                 settled.append(outcome)
+            del loaded
         return settled
 
     def _look_up(self, envelope: Envelope, since: datetime, kind: str) -> Outcome | object:
