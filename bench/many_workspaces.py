@@ -10,7 +10,7 @@ clock 20 s before that instant. The leader plans every round and every replica d
 the sandbox, a process of its own (`python -m bot.sandbox --control`) with Slack's rate limits on,
 records when each DM arrives. The replicas' CPU time (user + system, from /proc) over the fan-out,
 divided by the DMs, is the bot's cost per DM: far less sensitive to other load on the machine than
-the wall time. Then `--taps` rating taps from people of every workspace go to the replicas in turn
+the wall time; the sandbox's own CPU per DM is shown beside it (on one machine, it competes). Then `--taps` rating taps from people of every workspace go to the replicas in turn
 (a round-robin load balancer), `--concurrency` at a time.
 
 The floor: Slack's limits are per workspace (and app), so workspaces do not slow each other down.
@@ -183,9 +183,12 @@ def run(
                 urls = [process.wait_listening(timeout=120) for process in processes]  # a loaded machine
                 pids = [process.process.pid for process in processes]
                 cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                sandbox_before = cpu_seconds(sandbox.process.pid)
                 result |= fan_out(sandbox, workspaces * members, cap, members, rtt_ms)
-                result["cpu_ms_per_dm"] = (
-                    (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / max(1, result["sent"])
+                sent = max(1, result["sent"])
+                result["cpu_ms_per_dm"] = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / sent
+                result["sandbox_ms_per_dm"] = (
+                    (cpu_seconds(sandbox.process.pid) - sandbox_before) * 1000 / sent
                 )
                 result["failed"] = failed_deliveries(url)
                 result["leaders"] = sum(readiness(url)[1]["leader"] for url in urls)
@@ -280,11 +283,12 @@ def main() -> None:
         f"{arguments.workspaces} workspaces × {arguments.members} people; rtt {arguments.rtt_ms:g} ms"
     )
     print(
-        "| replicas | cap /min | DMs | CPU ms per DM | last DM after (s) | floor (s) | last/floor "
+        "| replicas | cap /min | DMs | bot CPU ms per DM | sandbox CPU ms per DM | last DM after (s) "
+        "| floor (s) | last/floor "
         "| rate-limited answers | failed | duplicates | taps acked/s | p50 ack (ms) | p99 ack (ms) "
         "| taps processed/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for replicas in arguments.replicas:
         row = run(
             arguments.postgres,
@@ -304,6 +308,7 @@ def main() -> None:
         )
         print(
             f"| {replicas} | {cap or '—'} | {row['sent']} | {row['cpu_ms_per_dm']:.2f} "
+            f"| {row['sandbox_ms_per_dm']:.2f} "
             f"| {row['round_s']:.1f} | {row['floor_s']:.1f} "
             f"| {row['round_s'] / row['floor_s']:.2f} | {row['rate_limited']} | {row['failed']} "
             f"| {row['duplicates']} | {taps} |",

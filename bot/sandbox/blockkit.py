@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import lru_cache
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import Block
@@ -31,8 +32,18 @@ _STAND_IN_BLOCK = {"type": "divider"}
 
 
 def validate_message_blocks(blocks: Any) -> list[str]:
-    """Problems Slack would report for a message's ``blocks`` (empty list: valid)."""
-    return _validate_blocks(blocks, MAX_MESSAGE_BLOCKS, "blocks")
+    """Problems Slack would report for a message's ``blocks`` (empty list: valid). The same blocks
+    (a round's copies, posted to each of its people) are checked once."""
+    try:
+        key = json.dumps(blocks, sort_keys=True)
+    except (TypeError, ValueError):
+        return _validate_blocks(blocks, MAX_MESSAGE_BLOCKS, "blocks")
+    return list(_validated_message_blocks(key))
+
+
+@lru_cache(maxsize=256)
+def _validated_message_blocks(key: str) -> tuple[str, ...]:
+    return tuple(_validate_blocks(json.loads(key), MAX_MESSAGE_BLOCKS, "blocks"))
 
 
 def validate_view(view: Any, surface: Literal["modal", "home"]) -> list[str]:
