@@ -225,13 +225,19 @@ class PooledSlack:
 
     def room(self, team_id: str, method: str, ahead: float) -> int:
         """How many more calls of `method` in the workspace to start now: what its pace lets through
-        within `ahead` seconds, less those already in flight (at least one when none is)."""
+        within `ahead` seconds, less those already in flight (at least one when none is). While some
+        are in flight, none until half of that is free: a workspace's posts are then claimed several
+        to a statement, not one at a time as each slot frees up."""
         per_second = self.pacer.per_second(team_id, method)
         with self._counting:
             in_flight = self._in_flight[(team_id, method)]
         if per_second is None:
             return 0 if in_flight else 1
-        return max(math.ceil(per_second * ahead) - in_flight, 0 if in_flight else 1)
+        capacity = math.ceil(per_second * ahead)
+        if not in_flight:
+            return max(capacity, 1)
+        free = capacity - in_flight
+        return free if free * 2 >= capacity else 0
 
     def _landed(self, team_id: str, method: str) -> None:
         with self._counting:
