@@ -10,8 +10,9 @@ clock 20 s before that instant. The leader plans every round and every replica d
 the sandbox, a process of its own (`python -m bot.sandbox --control`) with Slack's rate limits on,
 records when each DM arrives. The replicas' CPU time (user + system, from /proc) over the fan-out,
 divided by the DMs, is the bot's cost per DM: far less sensitive to other load on the machine than
-the wall time; the sandbox's own CPU per DM is shown beside it (on one machine, it competes). Then `--taps` rating taps from people of every workspace go to the replicas in turn
-(a round-robin load balancer), `--concurrency` at a time.
+the wall time; the sandbox's own CPU per DM is shown beside it (on one machine, it competes). Then
+`--taps` rating taps from people of every workspace go to the replicas in turn (a round-robin load
+balancer), `--concurrency` at a time.
 
 The floor: Slack's limits are per workspace (and app), so workspaces do not slow each other down.
 chat.postMessage allows about one message a second per channel, and every DM is a channel of its
