@@ -101,7 +101,9 @@ def test_admins_see_on_their_home_tab_how_many_posts_no_look_up_could_confirm(bo
     home = text_of(open_home(bot, driver, OWNER))
     assert "Pulse posts I could not confirm" in home
     round_of = f"*Weekly*, round of <!date^{int(FIRST_ROUND.timestamp())}^"
-    assert f"{round_of}{{date_short_pretty}} {{time}}|2026-03-03 09:00 UTC> — DMs: {report.unconfirmed}" in home
+    assert (
+        f"{round_of}{{date_short_pretty}} {{time}}|2026-03-03 09:00 UTC> — DMs: {report.unconfirmed}" in home
+    )
     assert "So that nobody gets a pulse twice, I did not send them again" in home
     assert not {LOST, *REFUSED} & set(re.findall(r"U[0-9A-Z]{6,}", home))  # counts only: nobody named
     member = text_of(open_home(bot, driver, MEMBER))
