@@ -6,10 +6,13 @@ all of them, on one replica and on two (PostgreSQL, real `serve --http` processe
 
 Each run: a fresh database; the app installed in every workspace through the OAuth flow; each
 workspace set up with a weekly DM pulse on Tuesdays at 10:00 Berlin; then the replicas start on a
-clock 20 s before that instant. The leader's scheduler sends every round; the sandbox (in this
-process, with Slack's rate limits on) records when each DM arrives. Then `--taps` rating taps from
-people of every workspace go to the replicas in turn (a round-robin load balancer), `--concurrency`
-at a time.
+clock 20 s before that instant. The leader plans every round and every replica drains the outbox;
+the sandbox, a process of its own (`python -m bot.sandbox --control`) with Slack's rate limits on,
+records when each DM arrives. The replicas' CPU time (user + system, from /proc) over the fan-out,
+divided by the DMs, is the bot's cost per DM: far less sensitive to other load on the machine than
+the wall time; the sandbox's own CPU per DM is shown beside it (on one machine, it competes). Then
+`--taps` rating taps from people of every workspace go to the replicas in turn (a round-robin load
+balancer), `--concurrency` at a time.
 
 The floor: Slack's limits are per workspace (and app), so workspaces do not slow each other down.
 chat.postMessage allows about one message a second per channel, and every DM is a channel of its
@@ -23,14 +26,19 @@ earliest members / (N / 60) plus one round trip after the round starts (1 s with
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -40,8 +48,7 @@ from bot.domain.clock import ManualClock
 from bot.runtime.process import BotRuntime
 from bot.runtime.settings import Settings
 from bot.sandbox.driver import SlackDriver
-from bot.sandbox.server import SlackSandbox
-from bot.sandbox.workspace import generated_workspace
+from bot.sandbox.workspace import SandboxWorkspace, generated_workspace
 from storage.db import Database
 from storage.models import Delivery, PostStatus
 from tests.processes import BotProcess, bot_environment, readiness
@@ -50,15 +57,60 @@ from tests.processes import BotProcess, bot_environment, readiness
 LEAD = timedelta(seconds=20)
 
 
-def sandbox_of(workspaces: int, members: int) -> SlackSandbox:
-    teams = [generated_workspace(members, team_id=f"T0BENCH{n:03d}") for n in range(workspaces)]
-    sandbox = SlackSandbox(teams[0])  # no round trip while installing: set-up is not measured
-    for workspace in teams[1:]:
-        sandbox.add_workspace(workspace)
-    return sandbox
+class SandboxProcess:
+    """`python -m bot.sandbox --control` hosting `workspaces` generated workspaces of `members` people,
+    driven over its standard input; as much of `SlackSandbox` as the benchmark and `SlackDriver` use.
+    The workspaces are generated here too (the same ids and tokens) to address people and channels."""
+
+    def __init__(self, workspaces: int, members: int) -> None:
+        command = [sys.executable, "-m", "bot.sandbox", "--control"]
+        command += ["--workspaces", str(workspaces), "--members", str(members)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        listening = json.loads(self.process.stdout.readline())
+        self.api_url, self.base_url = listening["api_url"], listening["base_url"]
+        self.oauth = SimpleNamespace(
+            client_id=listening["client_id"], client_secret=listening["client_secret"]
+        )
+        self.workspaces: dict[str, SandboxWorkspace] = {
+            team: generated_workspace(members, team) for team in listening["workspaces"]
+        }
+        self.workspace = next(iter(self.workspaces.values()))
+
+    def do(self, name: str, *args: Any) -> Any:
+        self.process.stdin.write(json.dumps({"do": name, "args": args}) + "\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        if "error" in answer:
+            raise RuntimeError(f"the sandbox could not {name}: {answer['error']}")
+        return answer["result"]
+
+    def approve_install(self, authorize_url: str, team_id: str, installer: str | None = None) -> dict:
+        return self.do("approve_install", authorize_url, team_id, installer)
+
+    def issue_response_url(self, channel_id: str, user_id: str, message_ts: str | None = None) -> str:
+        return self.do("issue_response_url", channel_id, user_id, message_ts)
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        return self.do("issue_trigger_id", user_id)
+
+    def close(self) -> None:
+        self.process.stdin.close()  # the sandbox stops when its input ends
+        self.process.wait(timeout=30)
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
-def install_and_set_up(sandbox: SlackSandbox, url: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, user and system (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def install_and_set_up(sandbox: SandboxProcess, url: str) -> None:
     """Every workspace installs the app (OAuth, through a bot in this process) and is set up."""
     settings = Settings(
         _env_file=None,
@@ -76,34 +128,22 @@ def install_and_set_up(sandbox: SlackSandbox, url: str) -> None:
             set_up(runtime.services, workspace)
 
 
-def round_posts(sandbox: SlackSandbox) -> list:
-    """The DMs of the round Slack accepted (a lost or refused one is not a DM anyone got)."""
-    return [
-        call
-        for call in sandbox.calls_to("chat.postMessage")
-        if call.http_status == 200 and call.response.get("ok") and "delivery_id" in str(call.params)
-    ]
-
-
-def tap_payloads(sandbox: SlackSandbox, signers: dict[str, SlackDriver], taps: int) -> list[dict]:
+def tap_payloads(sandbox: SandboxProcess, signers: dict[str, SlackDriver], taps: int) -> list[dict]:
     """`taps` rating taps, from each workspace in turn (signed as its people's), over their DMs."""
-    by_team = {
-        team: [m for user in workspace.users for m in sandbox.dms_to(user.id) if m.metadata]
-        for team, workspace in sandbox.workspaces.items()
-    }
+    by_team = sandbox.do("dms_with_metadata")
     teams = list(by_team)
     payloads = []
     for number in range(taps):
         team = teams[number % len(teams)]
         message = by_team[team][(number // len(teams)) % len(by_team[team])]
-        row = next(b for b in message.blocks if b.get("block_id", "").startswith("item:"))
+        row = next(b for b in message["blocks"] if b.get("block_id", "").startswith("item:"))
         button = row["elements"][number % 5]
         payload = signers[team].button_payload(
-            "U" + message.channel[1:],
+            "U" + message["channel"][1:],
             button["action_id"],
             button["value"],
             row["block_id"],
-            message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+            message={"ts": message["ts"], "channel": message["channel"], "blocks": message["blocks"]},
         )
         payloads.append(payload)
     return payloads
@@ -119,13 +159,13 @@ def run(
     taps: int,
     concurrency: int,
 ) -> dict:
-    with bench_database(postgres) as url, sandbox_of(workspaces, members) as sandbox:
+    with bench_database(postgres) as url, SandboxProcess(workspaces, members) as sandbox:
         started = time.perf_counter()
         install_and_set_up(sandbox, url)
         result = {"replicas": replicas, "setup_s": time.perf_counter() - started}
-        sandbox.enable_rate_limits(workspace_cap=cap)
-        sandbox.set_round_trip(rtt_ms)
-        sandbox.clear()
+        sandbox.do("enable_rate_limits", None, 3, cap)
+        sandbox.do("set_round_trip", rtt_ms)
+        sandbox.do("clear")
         environment = bot_environment(
             sandbox,
             url,
@@ -142,7 +182,15 @@ def run(
             ]
             try:
                 urls = [process.wait_listening(timeout=120) for process in processes]  # a loaded machine
+                pids = [process.process.pid for process in processes]
+                cpu_before = sum(cpu_seconds(pid) for pid in pids)
+                sandbox_before = cpu_seconds(sandbox.process.pid)
                 result |= fan_out(sandbox, workspaces * members, cap, members, rtt_ms)
+                sent = max(1, result["sent"])
+                result["cpu_ms_per_dm"] = (sum(cpu_seconds(pid) for pid in pids) - cpu_before) * 1000 / sent
+                result["sandbox_ms_per_dm"] = (
+                    (cpu_seconds(sandbox.process.pid) - sandbox_before) * 1000 / sent
+                )
                 result["failed"] = failed_deliveries(url)
                 result["leaders"] = sum(readiness(url)[1]["leader"] for url in urls)
                 if taps:
@@ -163,23 +211,23 @@ def failed_deliveries(url: str) -> int:
         database.dispose()
 
 
-def fan_out(sandbox: SlackSandbox, expected: int, cap: int | None, members: int, rtt_ms: float) -> dict:
-    """Wait for the leader to send every DM; when the last went out, from the round's first call."""
+def fan_out(sandbox: SandboxProcess, expected: int, cap: int | None, members: int, rtt_ms: float) -> dict:
+    """Wait for the replicas to send every DM; when the last went out, from the round's first call."""
     deadline = time.monotonic() + 1800
-    while len(posts := round_posts(sandbox)) < expected and time.monotonic() < deadline:
-        time.sleep(1)
-    first_call = min(call.received_at for call in sandbox.calls if call.method != "auth.test")
-    channels = Counter(call.params["channel"] for call in posts)
+    while sandbox.do("accepted_posts") < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    posts = sandbox.do("posts", "delivery_id")
+    keys = Counter(key for _, _, key in posts)
     return {
-        "sent": len(posts),
-        "round_s": max(call.received_at for call in posts) - first_call,
+        "sent": len(keys),
+        "round_s": max(at for at, _, _ in posts) - sandbox.do("first_call", "auth.test"),
         "floor_s": (members / (cap / 60) if cap else 1.0) + rtt_ms / 1000,
-        "rate_limited": sandbox.rate_limited_calls,
-        "duplicates": sum(count - 1 for count in channels.values()),
+        "rate_limited": sandbox.do("rate_limited_calls"),
+        "duplicates": sum(count - 1 for count in keys.values()),
     }
 
 
-def tap_all(sandbox: SlackSandbox, urls: list[str], taps: int, concurrency: int) -> dict:
+def tap_all(sandbox: SandboxProcess, urls: list[str], taps: int, concurrency: int) -> dict:
     """Taps from every workspace, dealt to the replicas in turn as a round-robin load balancer would,
     `concurrency` clients in all; acknowledged and fully processed (reply posted) rates."""
     signers = {
@@ -192,12 +240,14 @@ def tap_all(sandbox: SlackSandbox, urls: list[str], taps: int, concurrency: int)
         (driver, payloads[n :: len(replicas)], max(1, concurrency // len(replicas)))
         for n, driver in enumerate(replicas)
     ]
-    replies_before = len(sandbox.response_url_posts)
+    replies_before = sandbox.do("response_url_posts")
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(replicas)) as pool:
         parts = list(pool.map(lambda share: hammer(*share), shares))
     wall = time.perf_counter() - started
-    while len(sandbox.response_url_posts) - replies_before < taps and time.perf_counter() - started < 600:
+    while (
+        replied := sandbox.do("response_url_posts") - replies_before
+    ) < taps and time.perf_counter() - started < 600:
         time.sleep(0.1)
     latencies = [latency for _, part in parts for latency in part]
     return {
@@ -205,8 +255,7 @@ def tap_all(sandbox: SlackSandbox, urls: list[str], taps: int, concurrency: int)
         "acked_per_s": taps / wall,
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
-        "processed_per_s": (len(sandbox.response_url_posts) - replies_before)
-        / (time.perf_counter() - started),
+        "processed_per_s": replied / (time.perf_counter() - started),
     }
 
 
@@ -235,10 +284,12 @@ def main() -> None:
         f"{arguments.workspaces} workspaces × {arguments.members} people; rtt {arguments.rtt_ms:g} ms"
     )
     print(
-        "| replicas | cap /min | DMs | last DM after (s) | floor (s) | last/floor | rate-limited answers "
-        "| failed | duplicates | taps acked/s | p50 ack (ms) | p99 ack (ms) | taps processed/s |"
+        "| replicas | cap /min | DMs | bot CPU ms per DM | sandbox CPU ms per DM | last DM after (s) "
+        "| floor (s) | last/floor "
+        "| rate-limited answers | failed | duplicates | taps acked/s | p50 ack (ms) | p99 ack (ms) "
+        "| taps processed/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for replicas in arguments.replicas:
         row = run(
             arguments.postgres,
@@ -257,7 +308,9 @@ def main() -> None:
             else "— | — | — | —"
         )
         print(
-            f"| {replicas} | {cap or '—'} | {row['sent']} | {row['round_s']:.1f} | {row['floor_s']:.1f} "
+            f"| {replicas} | {cap or '—'} | {row['sent']} | {row['cpu_ms_per_dm']:.2f} "
+            f"| {row['sandbox_ms_per_dm']:.2f} "
+            f"| {row['round_s']:.1f} | {row['floor_s']:.1f} "
             f"| {row['round_s'] / row['floor_s']:.2f} | {row['rate_limited']} | {row['failed']} "
             f"| {row['duplicates']} | {taps} |",
             flush=True,

@@ -49,11 +49,13 @@ def publish_home(services: Services, client: WebClient, team_id: str, user: Slac
 
 
 def _digest_status(services: Services, team_id: str, timezone: str) -> dict:
-    """For admins only: the latest digest sent, the next one, and the posts Slack refused."""
+    """For admins only: the latest digest sent, the next one, the posts Slack refused, and the pulse
+    posts no look-up could confirm (how many, per round: nobody's answers, nobody named)."""
     return {
         "last_digest": services.insights.last_digest(team_id, timezone),
         "digest_failures": services.insights.failed_digest_posts(team_id),
         "next_digest": services.digests.next_digest(team_id),
+        "unconfirmed_posts": services.pulses.unconfirmed_posts(team_id),
     }
 
 

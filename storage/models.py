@@ -64,6 +64,10 @@ class PostStatus(StrEnum):
     """A meeting's usefulness question waiting until the meeting is confirmed as held (then `pending`)."""
 
 
+UNCONFIRMED = "unconfirmed"
+"""The `error` of a post `failed` because no look-up could say for an hour whether Slack had it: given
+up and reported (on the admins' Home), never sent twice."""
+
 UNKNOWN_DEPARTMENT = "unknown"
 """`RoundAggregate.department` for people who never chose one (a key column cannot be NULL)."""
 

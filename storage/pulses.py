@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.cadence import KIND_BASELINE, CadenceSettings
 from storage.models import (
+    UNCONFIRMED,
     Answer,
     Cadence,
     ChannelPost,
@@ -28,7 +29,7 @@ from storage.models import (
     PulseRound,
     Reminder,
 )
-from storage.workspaces import claim_some, insert_once, installed
+from storage.workspaces import claim_some, dialect_insert, insert_once, installed
 
 OPEN, CLOSED, SKIPPED = "open", "closed", "skipped"
 
@@ -185,6 +186,14 @@ def baseline_rounds(session: Session, team_id: str, start: datetime, end: dateti
     )
 
 
+def rounds_by_id(session: Session, round_ids: Iterable[int]) -> dict[int, PulseRound]:
+    """The rounds with these ids that exist, by id, in one query."""
+    ids = set(round_ids)
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(PulseRound).where(PulseRound.id.in_(ids)))}
+
+
 def rounds_needing_audience(session: Session) -> list[PulseRound]:
     return list(
         session.scalars(
@@ -220,22 +229,26 @@ def add_deliveries(
     status: str,
 ) -> int:
     """Write down the recipients (user, department, language, and their own times and status where
-    they differ: see `Delivery`) of a round; returns how many."""
-    count = 0
+    they differ: see `Delivery`) of a round, each at most once (the round and person are the key), in
+    one statement of many rows at a time; returns how many."""
+    alike: dict[frozenset[str], list[dict[str, object]]] = {}
     for user_id, department, language, own in people:
-        count += insert_once(
-            session,
-            Delivery,
-            team_id=pulse_round.team_id,
-            round_id=pulse_round.id,
-            user_id=user_id,
-            department=department,
-            needs_department=department is None,
-            language=language,
-            attempts=0,
-            closed_notice=False,
-            **{"status": status, **own},
-        )
+        row = {
+            "team_id": pulse_round.team_id,
+            "round_id": pulse_round.id,
+            "user_id": user_id,
+            "department": department,
+            "needs_department": department is None,
+            "language": language,
+            "attempts": 0,
+            "closed_notice": False,
+            "status": status,
+            **own,
+        }
+        alike.setdefault(frozenset(row), []).append(row)
+    statement = dialect_insert(session)(Delivery).on_conflict_do_nothing().returning(Delivery.id)
+    connection = session.connection()  # Core's executemany: the statement is compiled once
+    count = sum(len(connection.execute(statement, rows).all()) for rows in alike.values())
     pulse_round.audience_size = count
     return count
 
@@ -319,6 +332,26 @@ def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:
     return {key: value for key, value in rows}
 
 
+def answers_of_many(
+    session: Session, pairs: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], dict[str, int]]:
+    """`answers_of` for many (round, person) pairs in one query: each pair's answers, by statement."""
+    found: dict[tuple[int, str], dict[str, int]] = {}
+    if not pairs:
+        return found
+    wanted = set(pairs)
+    rows = session.execute(
+        select(Answer.round_id, Answer.user_id, Answer.item_id, Answer.score).where(
+            Answer.round_id.in_({round_id for round_id, _ in wanted}),
+            Answer.user_id.in_({user_id for _, user_id in wanted}),
+        )
+    )
+    for round_id, user_id, item_id, score in rows:
+        if (round_id, user_id) in wanted:
+            found.setdefault((round_id, user_id), {})[item_id] = score
+    return found
+
+
 def open_deliveries_without_department(session: Session, team_id: str, user_id: str) -> list[Delivery]:
     """The person's copies of the workspace's open rounds that were sent before they chose a department."""
     return list(
@@ -381,6 +414,44 @@ def save_comment(session: Session, delivery: Delivery, text: str, now: datetime)
 def comment_of(session: Session, round_id: int, user_id: str) -> str | None:
     comment = session.get(Comment, (round_id, user_id))
     return comment.text if comment else None
+
+
+def commented(session: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of the (round, person) pairs have a comment, in one query."""
+    if not pairs:
+        return set()
+    wanted = set(pairs)
+    rows = session.execute(
+        select(Comment.round_id, Comment.user_id).where(
+            Comment.round_id.in_({round_id for round_id, _ in wanted}),
+            Comment.user_id.in_({user_id for _, user_id in wanted}),
+        )
+    )
+    return {(round_id, user_id) for round_id, user_id in rows} & wanted
+
+
+def unconfirmed_posts(
+    session: Session, team_id: str, since: datetime
+) -> list[tuple[str, str, datetime, int]]:
+    """The workspace's pulse posts given up unconfirmed (see `UNCONFIRMED`) in rounds scheduled since
+    `since`: (`dm` or `channel_post`, the cadence's name, the round's instant, how many), newest first."""
+    found = []
+    for kind, model in (("dm", Delivery), ("channel_post", ChannelPost)):
+        rows = session.execute(
+            select(Cadence.name, PulseRound.scheduled_at, func.count())
+            .select_from(model)
+            .join(PulseRound, PulseRound.id == model.round_id)
+            .join(Cadence, Cadence.id == PulseRound.cadence_id)
+            .where(
+                model.team_id == team_id,
+                model.status == PostStatus.FAILED,
+                model.error == UNCONFIRMED,
+                PulseRound.scheduled_at >= since,
+            )
+            .group_by(PulseRound.id, Cadence.name, PulseRound.scheduled_at)
+        )
+        found += [(kind, name, scheduled_at, count) for name, scheduled_at, count in rows]
+    return sorted(found, key=lambda row: (row[2], row[0]), reverse=True)
 
 
 # ----- reminders and channel posts -------------------------------------------------------------

@@ -4,18 +4,20 @@ distributed app) whether it has it."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.jobs.pulse_rounds import STALE_AFTER
-from bot.sandbox.workspace import SALESPEOPLE
+from bot.sandbox.workspace import MARKETERS, OWNER, SALESPEOPLE
 from bot.slack.outbox import UNCONFIRMED, UNCONFIRMED_AFTER
 from storage.models import Delivery
-from tests.conversation import ELIGIBLE, FIRST_ROUND, create_pulse, pulse_dms, run_at
+from tests.conversation import ELIGIBLE, FIRST_ROUND, create_pulse, open_home, pulse_dms, run_at, text_of
 
 LOST, REFUSED = SALESPEOPLE[0], SALESPEOPLE[1:3]
+MEMBER = MARKETERS[0]
 
 
 def deliveries(bot) -> dict[str, tuple[str, str | None]]:
@@ -87,3 +89,22 @@ def test_a_post_no_look_up_can_confirm_is_reported_not_sent_twice(bot, driver, s
     assert LOST in unconfirmed and report.unconfirmed == len(unconfirmed)
     assert all(count <= 1 for count in dms_per_person(sandbox).values())
     assert len(pulse_dms(sandbox, LOST)) == 1  # Slack had it: reported, and never posted again
+
+
+def test_admins_see_on_their_home_tab_how_many_posts_no_look_up_could_confirm(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    uncertain_posts(bot, sandbox)
+    run_at(bot, clock, FIRST_ROUND)
+    run_at(bot, clock, FIRST_ROUND + STALE_AFTER + timedelta(seconds=1))
+    report = run_at(bot, clock, FIRST_ROUND + UNCONFIRMED_AFTER + timedelta(minutes=1))
+    assert report.unconfirmed >= 1
+    home = text_of(open_home(bot, driver, OWNER))
+    assert "Pulse posts I could not confirm" in home
+    round_of = f"*Weekly*, round of <!date^{int(FIRST_ROUND.timestamp())}^"
+    assert (
+        f"{round_of}{{date_short_pretty}} {{time}}|2026-03-03 09:00 UTC> — DMs: {report.unconfirmed}" in home
+    )
+    assert "So that nobody gets a pulse twice, I did not send them again" in home
+    assert not {LOST, *REFUSED} & set(re.findall(r"U[0-9A-Z]{6,}", home))  # counts only: nobody named
+    member = text_of(open_home(bot, driver, MEMBER))
+    assert "could not confirm" not in member and "DMs" not in member

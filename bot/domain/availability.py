@@ -65,7 +65,7 @@ class AwayStatuses:
         if user.status_emoji.lower() in self.emoji:
             return True
         text = user.status_text.lower()
-        return any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) for word in self.words)
+        return bool(text) and any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) for word in self.words)
 
 
 OFF = "off"

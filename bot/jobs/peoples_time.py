@@ -44,6 +44,8 @@ class PeoplesTime:
         self._members: dict[str, dict[str, SlackUser] | SlackApiError] = {}
         self._choices: dict[str, tuple[dict[str, str], dict[str, date]]] = {}
         self._lock = threading.Lock()
+        self._team_locks: dict[str, threading.Lock] = {}
+        """One per workspace: its members are read once, while other workspaces' are read beside it."""
 
     def read_choices(self) -> None:
         """Read everyone's own holiday calendar and away date, once at the start of a run (never inside
@@ -59,6 +61,8 @@ class PeoplesTime:
         """Everyone in the workspace as Slack describes them now (users.list, asked once per run: a
         refusal is remembered for the run too, and raised again)."""
         with self._lock:
+            team_lock = self._team_locks.setdefault(team_id, threading.Lock())
+        with team_lock:
             if team_id not in self._members:
                 try:
                     users: dict[str, SlackUser] = {}

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,7 +35,7 @@ from bot.domain.workspace_setup import WorkspaceConfig
 from bot.jobs.peoples_time import PeoplesTime, reminder_instants
 from bot.services.pulses import PulseService, PulseView
 from bot.services.workspaces import ConfigsOfRun
-from bot.slack.client import Transport, channel_members
+from bot.slack.client import SharedJson, Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import pulses as store
@@ -49,6 +50,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 50
 #: Rounds whose audience is read from Slack at once.
 AUDIENCE_WORKERS = 8
+#: Pulse messages kept rendered, by language, view and threshold: nothing in a DM names its person, so
+#: a round's copies mostly look alike and each look is rendered once, not once per person.
+RENDERED_KEPT = 256
 
 
 @dataclass
@@ -87,6 +91,7 @@ class PulseRunner:
         self.people = PeoplesTime(database, slack_for, self.away_statuses)
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
+        self._pulse_message = lru_cache(maxsize=RENDERED_KEPT)(self._render_pulse_message)
         self.outbox = Outbox(database, clock, slack_for, transport=transport)
         #: Set while the process shuts down or hands the scheduler over (see `Outbox.stopping`).
         self.stopping = self.outbox.stopping
@@ -345,6 +350,7 @@ class PulseRunner:
     def _update_closed(self, closed: list[tuple[int, str, list]], now: datetime) -> None:
         """Show each closed round as closed: its channel posts, then every DM, a batch at a time, all
         through the paced outbox (Tier 3 for chat.update); an edit done twice is harmless."""
+        self.outbox.reread_credentials()
         for round_id, team_id, posts in closed:
             self._close_channel_posts(round_id, team_id, posts)
         while True:
@@ -375,9 +381,13 @@ class PulseRunner:
             self.outbox.update(team_id, channel, ts, message).result()
 
     def present(self, team_id: str, language: str | None, view: PulseView) -> dict[str, Any]:
-        """The pulse message in `language` (None: the workspace's default, for shared channel posts)."""
+        """The pulse message in `language` (None: the workspace's default, for shared channel posts);
+        shared by every copy that looks the same (not to be changed), and encoded for Slack once."""
         language = language or self.configs.language(team_id)
-        return self.presenter.pulse_message(language, view, self.configs.threshold(team_id))
+        return self._pulse_message(language, view, self.configs.threshold(team_id))
+
+    def _render_pulse_message(self, language: str, view: PulseView, threshold: int) -> SharedJson:
+        return SharedJson(self.presenter.pulse_message(language, view, threshold))
 
 
 # ----- what the outbox posts ---------------------------------------------------------------------
@@ -395,14 +405,15 @@ class PulseDMs(RowMailbox):
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         claimed = store.claim_deliveries(session, now, self.runner.outbox.room)
-        return [replace(self.envelope(d), attempts=d.attempts) for d in claimed]
+        views = self.runner.pulses.views_of(session, claimed)
+        return [replace(self.envelope(d), attempts=d.attempts, prepared=views.get(d.id)) for d in claimed]
 
     def address(self, delivery: Delivery) -> tuple[str, object]:
         return delivery.user_id, delivery.id
 
     def compose(self, envelope: Envelope) -> Message | Outcome:
         delivery = envelope.row
-        view = self.runner.pulses.view(delivery.round_id, delivery.user_id)
+        view = envelope.prepared or self.runner.pulses.view(delivery.round_id, delivery.user_id)
         if view is None:
             return Outcome(PostStatus.FAILED, error="round_deleted")
         if self.runner.people.away(delivery, self.runner.clock.now()):

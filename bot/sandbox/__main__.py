@@ -2,10 +2,15 @@
 share an interpreter with it.
 
     python -m bot.sandbox [--port 0] [--rtt-ms 100] [--workspaces 20 --members 200]
-        [--rate-limits] [--workspace-cap 300] [--distributed-app]
+        [--rate-limits] [--workspace-cap 300] [--distributed-app] [--control]
 
 It prints one JSON line (where it listens, each workspace's team id and bot token, the app's OAuth
 client id and secret) and serves until interrupted (SIGINT or SIGTERM).
+
+With `--control`, whoever started it drives it over its standard input instead: one JSON object a
+line, `{"do": NAME, "args": [...]}` with NAME one of `CONTROL` (approve an install, turn the limits
+on, set the round trip, forget the calls, read what was posted ...), answered with one JSON line
+`{"result": ...}` (or `{"error": ...}`) on standard output; it stops when its input ends.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import default_workspace, generated_workspace
@@ -36,7 +43,73 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--distributed-app", action="store_true", help="conversations.history at 1 a minute, 15 messages"
     )
+    parser.add_argument("--control", action="store_true", help="driven over stdin (see above)")
     return parser
+
+
+def _posts(sandbox: SlackSandbox, kind: str) -> list[list[Any]]:
+    """Every chat.postMessage Slack accepted carrying `kind` in its metadata: when it came (sandbox
+    clock), where it went (the channel asked for) and the key it carried."""
+    found = []
+    for call in sandbox.calls_to("chat.postMessage"):
+        metadata = call.params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        key = ((metadata or {}).get("event_payload") or {}).get(kind)
+        if call.http_status == 200 and (call.response or {}).get("ok") and key is not None:
+            found.append([call.received_at, call.params["channel"], key])
+    return found
+
+
+def _first_call(sandbox: SlackSandbox, besides: str) -> float | None:
+    """When the first recorded call of any method but `besides` came (sandbox clock)."""
+    return min((call.received_at for call in sandbox.calls if call.method != besides), default=None)
+
+
+def _dms_with_metadata(sandbox: SlackSandbox) -> dict[str, list[dict[str, Any]]]:
+    """Each workspace's DMs that carry message metadata (the bot's pulses): channel, ts and blocks."""
+    return {
+        team: [
+            {"channel": m.channel, "ts": m.ts, "blocks": m.blocks}
+            for user in workspace.users
+            for m in sandbox.dms_to(user.id)
+            if m.metadata
+        ]
+        for team, workspace in sandbox.workspaces.items()
+    }
+
+
+CONTROL: dict[str, Callable[..., Any]] = {
+    "approve_install": SlackSandbox.approve_install,
+    "issue_response_url": SlackSandbox.issue_response_url,
+    "issue_trigger_id": SlackSandbox.issue_trigger_id,
+    "enable_rate_limits": SlackSandbox.enable_rate_limits,
+    "set_round_trip": SlackSandbox.set_round_trip,
+    "clear": SlackSandbox.clear,
+    "rate_limited_calls": lambda sandbox: sandbox.rate_limited_calls,
+    "response_url_posts": lambda sandbox: len(sandbox.response_url_posts),
+    "posts": _posts,
+    "accepted_posts": lambda sandbox: sum(
+        call.http_status == 200 and bool((call.response or {}).get("ok"))
+        for call in sandbox.calls_to("chat.postMessage")
+    ),
+    "first_call": _first_call,
+    "dms_with_metadata": _dms_with_metadata,
+}
+"""What `--control` lets the driving process do, each called with the sandbox and the line's args."""
+
+
+def serve_control(sandbox: SlackSandbox, commands: TextIO, answers: TextIO) -> None:
+    """Answer each command line (see the module docstring) until the input ends."""
+    for line in commands:
+        if not line.strip():
+            continue
+        try:
+            command = json.loads(line)
+            answer = {"result": CONTROL[command["do"]](sandbox, *command.get("args", []))}
+        except Exception as error:  # the driver hears what went wrong; the sandbox keeps serving
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 def sandbox_from(arguments: argparse.Namespace) -> SlackSandbox:
@@ -71,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "workspaces": {team: ws.bot_token for team, ws in sandbox.workspaces.items()},
     }
     print(json.dumps(listening), flush=True)
-    stop.wait()
+    if arguments.control:
+        serve_control(sandbox, sys.stdin, sys.stdout)
+    else:
+        stop.wait()
     sandbox.stop()
     return 0
 

@@ -6,9 +6,9 @@ The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_ro
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,21 @@ class TapOutcome:
     statement: Statement | None = None
     threshold: int = DEFAULT_ANONYMITY_THRESHOLD
     """The anonymity threshold the message is shown with, read in the tap's own transaction."""
+
+
+@dataclass(frozen=True)
+class UnconfirmedPosts:
+    """Posts of one round that no look-up could confirm within an hour: given up, not sent twice. No
+    person is named: only how many, of which kind (`dm`, or `channel_post` in channel mode)."""
+
+    kind: str
+    cadence: str
+    scheduled_at: datetime
+    count: int
+
+
+#: How far back the admins' Home lists posts given up unconfirmed.
+UNCONFIRMED_SHOWN_FOR = timedelta(weeks=4)
 
 
 class PulseService:
@@ -327,13 +342,55 @@ class PulseService:
             delivery = store.delivery_for(session, round_id, user_id) if user_id else None
             return self._view(session, pulse_round, delivery, reminder)
 
+    def unconfirmed_posts(self, team_id: str) -> list[UnconfirmedPosts]:
+        """The workspace's pulse posts of the last four weeks the outbox gave up unconfirmed (Slack
+        would not say for an hour whether it had them), by round and kind, newest first: for admins."""
+        since = self.clock.now() - UNCONFIRMED_SHOWN_FOR
+        with self.database.session() as session:
+            return [UnconfirmedPosts(*row) for row in store.unconfirmed_posts(session, team_id, since)]
+
+    def views_of(self, session, deliveries: Sequence[Delivery]) -> dict[int, PulseView]:
+        """Each delivery's view, as `view` gives it, read together (one query each for the rounds, the
+        workspaces' banks, the answers and the comments of them all): a batch of DMs costs a few queries,
+        not a few per DM. A delivery whose round is gone has none."""
+        rounds = store.rounds_by_id(session, {d.round_id for d in deliveries})
+        banks = {
+            team: self.workspace_settings.get(team, session).bank
+            for team in {r.team_id for r in rounds.values()}
+        }
+        pairs = [(d.round_id, d.user_id) for d in deliveries if d.round_id in rounds]
+        answers, commented = store.answers_of_many(session, pairs), store.commented(session, pairs)
+        return {
+            d.id: self._assemble(
+                rounds[d.round_id],
+                d,
+                banks[rounds[d.round_id].team_id],
+                answers.get((d.round_id, d.user_id), {}),
+                (d.round_id, d.user_id) in commented,
+            )
+            for d in deliveries
+            if d.round_id in rounds
+        }
+
     def _view(
         self, session, pulse_round: PulseRound, delivery: Delivery | None, reminder: int = 0
     ) -> PulseView:
         # Every tap re-draws the message with the workspace's statements: kept in memory, not re-read.
         bank = self.workspace_settings.get(pulse_round.team_id, session).bank
-        language = delivery.language if delivery else "en"
         answers = store.answers_of(session, pulse_round.id, delivery.user_id) if delivery else {}
+        has_comment = bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id))
+        return self._assemble(pulse_round, delivery, bank, answers, has_comment, reminder)
+
+    def _assemble(
+        self,
+        pulse_round: PulseRound,
+        delivery: Delivery | None,
+        bank: QuestionBank,
+        answers: dict[str, int],
+        has_comment: bool,
+        reminder: int = 0,
+    ) -> PulseView:
+        language = delivery.language if delivery else "en"
         statements = tuple(
             Statement(item_id, bank.item(item_id).text(language), answers.get(item_id))
             for item_id in pulse_round.item_ids
@@ -347,7 +404,7 @@ class PulseService:
             delivery=pulse_round.delivery,
             personal=delivery is not None,
             needs_department=bool(delivery and delivery.department is None),
-            has_comment=bool(delivery and store.comment_of(session, pulse_round.id, delivery.user_id)),
+            has_comment=has_comment,
             reminder=reminder,
             language=language,
         )

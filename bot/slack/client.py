@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import aiohttp
@@ -95,6 +96,40 @@ RATE_LIMIT_WAIT_BUDGET = 60.0
 JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish"})
 
 
+class SharedJson(dict):
+    """Arguments many calls share (a round's message: nothing in it names its person), encoded as JSON
+    once for all of them (see `with_shared`)."""
+
+    @cached_property
+    def members_json(self) -> str:
+        """Its members as JSON, without the braces around them."""
+        return json.dumps(self)[1:-1]
+
+
+class Arguments(dict):
+    """A call's arguments: its own, and a `SharedJson` many calls share (`with_shared`)."""
+
+    own: dict[str, Any]
+    shared: SharedJson | None
+
+
+def with_shared(own: Mapping[str, Any], shared: Mapping[str, Any]) -> Arguments:
+    """`own` and `shared` as one mapping of arguments; a `SharedJson` part is encoded once, however many
+    calls carry it, when their arguments go as JSON."""
+    arguments = Arguments({**own, **shared})
+    arguments.own = dict(own)
+    arguments.shared = shared if isinstance(shared, SharedJson) and shared.keys().isdisjoint(own) else None
+    return arguments
+
+
+def json_body(params: Mapping[str, Any]) -> str:
+    """The arguments as a JSON object; a shared part is not encoded again."""
+    if isinstance(params, Arguments) and params.shared is not None:
+        own = json.dumps(params.own)
+        return own[:-1] + ("," if params.own and params.shared else "") + params.shared.members_json + "}"
+    return json.dumps(params)
+
+
 @dataclass(frozen=True)
 class Answer:
     """What Slack answered one call: the HTTP status and the JSON body. `status` None: no answer came
@@ -129,6 +164,10 @@ class PooledSlack:
     """Web API calls from one event loop (a daemon thread) over one aiohttp session: pooled,
     kept-alive connections, as many calls in flight as the pacer lets through.
 
+    A workspace's token is read once (`credentials`, which may read the database and refresh it) and
+    kept until `reread_credentials`: the outbox asks for that at each claim, so a token refreshed,
+    revoked or reinstalled since is seen by the next batch, and a batch costs one read per workspace.
+
     Each call waits for its slot in its workspace's bucket for the method (`bot.slack.pacing`). A
     rate-limit answer (429 + Retry-After, `ratelimited`, `rate_limited`) slows the bucket down and the
     call waits its turn again: never a failure. Only when its next turn would come after
@@ -159,15 +198,16 @@ class PooledSlack:
         self._starting = threading.Lock()
         self._in_flight: Counter[tuple[str, str]] = Counter()
         self._counting = threading.Lock()
+        self._tokens: dict[str, tuple[str, str | None]] = {}
+        """team id -> (API URL, bot token), as `credentials` last said."""
 
     def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]:
-        client = self._credentials(team_id)  # in the caller's thread: it may read the database
-        url = client.base_url.rstrip("/") + "/" + method
+        api_url, token = self._credentials_of(team_id)
         loop = self._running_loop()
         with self._counting:
             self._in_flight[(team_id, method)] += 1
         future = asyncio.run_coroutine_threadsafe(
-            self._call(team_id, method, url, client.token, params), loop
+            self._call(team_id, method, f"{api_url}/{method}", token, params), loop
         )
         future.add_done_callback(lambda _: self._landed(team_id, method))
         return future
@@ -198,15 +238,32 @@ class PooledSlack:
             logger.warning("a response_url post failed: %s (HTTP %s)", answer.error, answer.status)
         return answer
 
+    def reread_credentials(self) -> None:
+        """Read each workspace's token afresh at its next call."""
+        self._tokens.clear()
+
+    def _credentials_of(self, team_id: str) -> tuple[str, str | None]:
+        found = self._tokens.get(team_id)
+        if found is None:
+            client = self._credentials(team_id)  # in the caller's thread: it may read the database
+            found = self._tokens[team_id] = (client.base_url.rstrip("/"), client.token)
+        return found
+
     def room(self, team_id: str, method: str, ahead: float) -> int:
         """How many more calls of `method` in the workspace to start now: what its pace lets through
-        within `ahead` seconds, less those already in flight (at least one when none is)."""
+        within `ahead` seconds, less those already in flight (at least one when none is). While some
+        are in flight, none until half of that is free: a workspace's posts are then claimed several
+        to a statement, not one at a time as each slot frees up."""
         per_second = self.pacer.per_second(team_id, method)
         with self._counting:
             in_flight = self._in_flight[(team_id, method)]
         if per_second is None:
             return 0 if in_flight else 1
-        return max(math.ceil(per_second * ahead) - in_flight, 0 if in_flight else 1)
+        capacity = math.ceil(per_second * ahead)
+        if not in_flight:
+            return max(capacity, 1)
+        free = capacity - in_flight
+        return free if free * 2 >= capacity else 0
 
     def _landed(self, team_id: str, method: str) -> None:
         with self._counting:
@@ -265,7 +322,8 @@ class PooledSlack:
     async def _request(self, method: str, url: str, token: str | None, params: Mapping[str, Any]) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if method in JSON_METHODS:
-            body: dict[str, Any] = {"json": dict(params)}
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            body: dict[str, Any] = {"data": json_body(params)}
         else:
             body = {"data": {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}}
         try:

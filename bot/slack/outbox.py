@@ -27,14 +27,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
-from bot.slack.client import Answer, PooledSlack, Transport
+from bot.slack.client import Answer, PooledSlack, Transport, with_shared
 from bot.slack.pacing import Pacer
 from storage.db import Database
-from storage.models import Base, PostStatus
+from storage.models import UNCONFIRMED, Base, PostStatus
 from storage.workspaces import claim_pending, stale_claims
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ STALE_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 #: How long a post may stay unconfirmed (no look-up possible) before it is reported and given up.
 UNCONFIRMED_AFTER = timedelta(hours=1)
-UNCONFIRMED = "unconfirmed"
 #: How often a batch mailbox is claimed again and its answers recorded, while posts are in flight.
 CLAIM_EVERY = 0.2
 #: A workspace's posts are claimed this far ahead of its pace: enough to keep it busy between claims.
@@ -91,6 +90,9 @@ class Envelope:
     """When an earlier claim of it began, if its sender went quiet: look for it from then on first."""
     attempts: int = 0
     """How many times the row was claimed, for rows that count (see MAX_ATTEMPTS)."""
+    prepared: Any = None
+    """What the mailbox read for `compose` while claiming, in the claim's transaction (a batch read
+    together costs a few queries, not a few per post); None: `compose` reads what it needs."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,16 @@ class RowMailbox:
         """The envelope's row in `session`, to record its outcome on; None once it was deleted."""
         return session.get(self.model, inspect(envelope.row).identity)
 
+    def load_claimed(self, session: Session, envelopes: Sequence[Envelope]) -> list:
+        """Read the envelopes' rows into `session` in one query, so that recording a batch's outcomes
+        (`claimed_row`) reads no row on its own; keep what it returns while recording (the session
+        holds its rows only while something else does)."""
+        key = list(self.model.__table__.primary_key.columns)
+        if len(key) != 1 or len(envelopes) < 2:
+            return []
+        ids = [inspect(envelope.row).identity[0] for envelope in envelopes]
+        return list(session.scalars(select(self.model).where(key[0].in_(ids))))
+
 
 class Outbox:
     """Drives any mailbox through the one state machine (see above), with one runner's Slack clients."""
@@ -183,6 +195,7 @@ class Outbox:
         on a guess. After UNCONFIRMED_AFTER of that, it is reported and given up, not sent twice.
         Returns how many were given up so."""
         now, unconfirmed = self.clock.now(), 0
+        self.reread_credentials()
         with self.database.session() as session:
             stale = mailbox.stale(session, now - STALE_AFTER)
         for envelope in stale:
@@ -220,6 +233,7 @@ class Outbox:
         while claiming or flight:
             if claiming and (not flight or time.monotonic() - last_claim >= CLAIM_EVERY):
                 last_claim = time.monotonic()
+                self.reread_credentials()
                 with self.database.session() as session:
                     envelopes = mailbox.claim(session, self.clock.now())
                 for envelope in envelopes:
@@ -248,6 +262,16 @@ class Outbox:
             return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
         return MAX_IN_FLIGHT
 
+    def share_posts(self, replicas: int) -> None:
+        """Keep to 1/`replicas` of each workspace's posting pace (see `Pacer.share_posts`)."""
+        if isinstance(self.transport, PooledSlack):
+            self.transport.pacer.share_posts(replicas)
+
+    def reread_credentials(self) -> None:
+        """The next calls read each workspace's token afresh (see `PooledSlack.reread_credentials`)."""
+        if isinstance(self.transport, PooledSlack):
+            self.transport.reread_credentials()
+
     def update(self, team_id: str, channel: str, ts: str, message: Message) -> Future[Answer]:
         """Edit a posted message in place, paced with every other call to Slack. Editing twice is
         harmless, so there is nothing to look up; Slack's refusal is logged and left."""
@@ -268,11 +292,11 @@ class Outbox:
         message = mailbox.compose(envelope)
         if isinstance(message, Outcome):
             return _done(message)
-        params = {
+        own = {
             "channel": envelope.to,
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {mailbox.kind: envelope.key}},
-            **message,
         }
+        params = with_shared(own, message)
         outcome: Future[Outcome] = Future()
         posted = self.transport.call(envelope.team_id, "chat.postMessage", params)
         posted.add_done_callback(lambda done: outcome.set_result(self._classify(done.result())))
@@ -308,6 +332,11 @@ class Outbox:
             looked_up.append((envelope, outcome))
         settled = []
         with self.database.session() as session:
+            loaded = (
+                mailbox.load_claimed(session, [e for e, _ in looked_up])
+                if isinstance(mailbox, RowMailbox)
+                else []
+            )
             for envelope, outcome in looked_up:
                 if outcome.status in UNSETTLED and envelope.attempts >= MAX_ATTEMPTS:
                     outcome = Outcome(PostStatus.FAILED, error=outcome.error)
@@ -318,6 +347,7 @@ class Outbox:
                 if outcome.status != PostStatus.SENDING:
                     mailbox.record(session, envelope, outcome)
                 settled.append(outcome)
+            del loaded
         return settled
 
     def _look_up(self, envelope: Envelope, since: datetime, kind: str) -> Outcome | object:

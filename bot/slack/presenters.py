@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.domain.snapshot import ThresholdChange
     from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
     from bot.services.meetings import CheckView, MeetingSummary, ReminderPost
-    from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
+    from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement, UnconfirmedPosts
     from storage.digests import FailedPost
     from storage.models import DigestSettings
 
@@ -128,8 +128,10 @@ class Presenter:
         next_digest: datetime | None = None,
         action_items: Sequence[ActionItem] | None = None,
         digest_pictures: Sequence[str] = (),
+        unconfirmed_posts: Sequence[UnconfirmedPosts] = (),
     ) -> Payload:
-        """The Home tab; the digest's state is shown to admins of a workspace that is set up; to leaders
+        """The Home tab; the digest's state (and the pulse posts given up unconfirmed) is shown to admins
+        of a workspace that is set up; to leaders
         the action items (None: not a leader) and the latest digest's trend chart and heatmap
         (`digest_pictures`: the Slack file ids the digest's thread carries)."""
         return self._renderer.render(
@@ -146,6 +148,7 @@ class Presenter:
             digest_failures=digest_failures,
             next_digest=next_digest,
             digest_pictures=digest_pictures,
+            unconfirmed_posts=unconfirmed_posts,
             action_items=action_items,
         )
 

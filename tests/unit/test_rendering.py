@@ -32,7 +32,7 @@ from bot.domain.workspace_setup import SetupForm, WorkspaceConfig
 from bot.sandbox.blockkit import validate_message_blocks, validate_view
 from bot.services.meetings import CheckView, MeetingSummary, ReminderView
 from bot.services.pipeline_sync import SyncReport
-from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement
+from bot.services.pulses import CadenceSummary, DimensionItems, PulseView, Statement, UnconfirmedPosts
 from bot.slack.chart import HEATMAP_LABEL_KEYS, LABEL_KEYS
 from bot.slack.rendering import Renderer
 from tests.conversation import message_codes
@@ -235,10 +235,15 @@ CONTEXTS = {
                     ("C0LEADER3", "is_archived"),
                     ("C0LEADER4", "restricted_action"),
                     ("U0SALESHD", "cannot_dm_bot"),
+                    ("C0LEADER5", "unconfirmed"),
                 )
             ],
             "next_digest": NOW,
             "action_items": ACTION_ITEMS,
+            "unconfirmed_posts": [
+                UnconfirmedPosts("dm", "Weekly <pulse>", NOW, 12),
+                UnconfirmedPosts("channel_post", "Weekly <pulse>", NOW, 1),
+            ],
         },
         {
             "config": CONFIG,
