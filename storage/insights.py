@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 
 import numpy
 from sqlalchemy import case, distinct, func, select
@@ -32,8 +30,9 @@ from storage.models import (
 )
 from storage.pulses import CLOSED, OPEN
 
-#: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
-STREAM_BATCH = 10_000
+#: Between the user ids, and between the departments, of a round's rollup rows read in one string
+#: (neither holds one).
+SEPARATOR = ","
 
 
 def closed_by(end: datetime):
@@ -89,11 +88,12 @@ def latest_close(session: Session, team_id: str, now: datetime) -> datetime | No
 
 def open_round_respondents(session: Session, team_id: str) -> int:
     """How many people have answered a round still open so far (never what they answered)."""
+    open_rounds = select(PulseRound.id).where(PulseRound.team_id == team_id, PulseRound.status == OPEN)
     return (
         session.scalar(
-            select(func.count(distinct(Answer.user_id)))
-            .join(PulseRound, PulseRound.id == Answer.round_id)
-            .where(Answer.team_id == team_id, PulseRound.status == OPEN)
+            select(func.count(distinct(Answer.user_id))).where(
+                Answer.round_id.in_(session.scalars(open_rounds).all())  # the key's first column
+            )
         )
         or 0
     )
@@ -109,15 +109,21 @@ def rolled_up(
         return
     rounds = select(PulseRound.id, PulseRound.item_ids).where(PulseRound.id.in_(week_of_round))
     items = {round_id: item_ids for round_id, item_ids in session.execute(rounds)}
+    # A row per round, its people's columns each in one string: the database hands over a few
+    # long strings rather than a row per person, and the rows of one group feed every aggregate
+    # in the same order.
     query = (
-        select(RollupPerson.round_id, RollupPerson.user_id, RollupPerson.department, RollupPerson.scores)
+        select(
+            RollupPerson.round_id,
+            func.aggregate_strings(RollupPerson.user_id, SEPARATOR),
+            func.aggregate_strings(RollupPerson.department, SEPARATOR),
+            func.aggregate_strings(RollupPerson.scores, ""),
+        )
         .where(RollupPerson.round_id.in_(week_of_round))
-        .order_by(RollupPerson.round_id)
+        .group_by(RollupPerson.round_id)
     )
-    # Core rather than ORM execution: plain tuples, streamed, for the largest result here.
-    rows = session.connection().execution_options(yield_per=STREAM_BATCH).execute(query)
-    for round_id, of_round in groupby(rows, key=itemgetter(0)):
-        _, users, departments, scores = zip(*of_round, strict=True)
+    for round_id, users, departments, scores in session.execute(query):
+        users, departments = users.split(SEPARATOR), departments.split(SEPARATOR)
         names = sorted(set(departments))
         code = {name: index for index, name in enumerate(names)}
         statements = tuple(items[round_id])
@@ -129,12 +135,9 @@ def rolled_up(
             ),
             departments=tuple(None if name == UNKNOWN_DEPARTMENT else name for name in names),
             department_of=numpy.fromiter((code[d] for d in departments), numpy.int64, len(departments)),
-            scores=(
-                numpy.frombuffer("".join(scores).encode("ascii"), dtype=numpy.uint8).reshape(
-                    len(users), len(statements)
-                )
-                - ord("0")
-            ).astype(numpy.int64),
+            scores=(numpy.frombuffer(scores.encode("ascii"), dtype=numpy.uint8) - ord("0"))
+            .astype(numpy.int64)
+            .reshape(len(users), len(statements)),
         )
 
 

@@ -149,6 +149,7 @@ class WeeklyCounts:
         if not self._answered:
             return {}
         people, pairs, masks = (numpy.concatenate(part) for part in zip(*self._answered, strict=True))
+        people, pairs, masks = _union(people, pairs, masks)  # each person's weeks per statement first
         small = numpy.array([self._small.get(pair, 0) for pair in self._pairs], dtype=numpy.int64)
         masks = masks & ~small[pairs]
         keys: dict[tuple[str, ...], int] = {}
@@ -163,12 +164,15 @@ class WeeklyCounts:
         within = numpy.arange(len(entry)) - numpy.repeat(numpy.cumsum(repeat) - repeat, repeat)
         if not len(entry):
             return {}
-        key = flat[offset[pairs][entry] + within]
-        code = key * (int(people.max()) + 1) + people[entry]
-        order = numpy.argsort(code, kind="stable")
-        code, key, union = code[order], key[order], masks[entry][order]
-        starts = numpy.flatnonzero(numpy.concatenate(([True], code[1:] != code[:-1])))
-        union, key = numpy.bitwise_or.reduceat(union, starts), key[starts]
+        # Entries are in order of people; a stable sort by key (a radix sort, on 16 bits) keeps
+        # that order within each key, so each person's entries of a key lie side by side.
+        key = flat[offset[pairs][entry] + within].astype(numpy.int16)
+        order = numpy.argsort(key, kind="stable")
+        key, person, masks = key[order], people[entry][order], masks[entry][order]
+        starts = numpy.flatnonzero(
+            numpy.concatenate(([True], (key[1:] != key[:-1]) | (person[1:] != person[:-1])))
+        )
+        key, union = key[starts], numpy.bitwise_or.reduceat(masks, starts)
         bounds = numpy.searchsorted(key, numpy.arange(len(keys) + 1))
         return {name: union[bounds[number] : bounds[number + 1]] for name, number in keys.items()}
 
@@ -210,19 +214,22 @@ class WeeklyCounts:
             for index, (item_id, week) in enumerate(columns)
             if start <= week < start + length and not self._small[department, item_id] >> week & 1
         ]
-        statements = sorted({columns[index][0] for index in inside})
+        statements = tuple(sorted({columns[index][0] for index in inside}))
         number = {item_id: n for n, item_id in enumerate(statements)}
         into = numpy.zeros((len(inside), len(statements)))
         into[numpy.arange(len(inside)), [number[columns[index][0]] for index in inside]] = 1.0
-        window = into.T @ sums[:, inside][:, :, inside] @ into
-        return Moments(
-            {
-                (k, l): (float(window[0, a, b]), float(window[1, a, b]), float(window[2, a, b]))
-                for k, a in number.items()
-                for l, b in number.items()  # noqa: E741 — k and l are the statements' usual names
-                if window[2, a, b]
-            }
-        )
+        return Moments(statements, into.T @ sums[:, inside][:, :, inside] @ into)
+
+
+def _union(
+    people: numpy.ndarray, pairs: numpy.ndarray, masks: numpy.ndarray
+) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """One entry per distinct (person, pair), its mask the union of theirs; in order of people."""
+    code = people * (int(pairs.max()) + 1) + pairs
+    order = numpy.argsort(code)
+    code, masks = code[order], masks[order]
+    starts = numpy.flatnonzero(numpy.concatenate(([True], code[1:] != code[:-1])))
+    return people[order][starts], pairs[order][starts], numpy.bitwise_or.reduceat(masks, starts)
 
 
 def _cross_sums(
@@ -235,8 +242,9 @@ def _cross_sums(
     people = numpy.concatenate([p for p, _, _ in cells])
     person, at = numpy.unique(people, return_inverse=True)
     column = numpy.concatenate([numpy.full(len(p), number[c]) for p, c, _ in cells])
-    totals = numpy.zeros((len(person), len(columns)))
-    counts = numpy.zeros((len(person), len(columns)))
-    numpy.add.at(totals, (at, column), numpy.concatenate([s for _, _, s in cells]).astype(numpy.float64))
-    numpy.add.at(counts, (at, column), 1.0)
+    cell = at * len(columns) + column
+    size = len(person) * len(columns)
+    scores = numpy.concatenate([s for _, _, s in cells]).astype(numpy.float64)
+    totals = numpy.bincount(cell, weights=scores, minlength=size).reshape(len(person), len(columns))
+    counts = numpy.bincount(cell, minlength=size).astype(numpy.float64).reshape(len(person), len(columns))
     return columns, numpy.stack((totals.T @ totals, totals.T @ counts, counts.T @ counts))
