@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
 from bot.services.insights import WINDOW_WEEKS
-from bot.slack.chart import render_heatmap, render_trend
 from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.rendering import Renderer, default_renderer
 
@@ -215,10 +214,14 @@ class Presenter:
 
     def trend_chart(self, language: str, points: Sequence[TrendPoint]) -> bytes:
         """The digest's trend chart as a PNG, its words in `language`."""
+        from bot.slack.chart import render_trend  # matplotlib on first use: 30 MB an idle bot does not need
+
         return render_trend(points, language, self._renderer.render("chart_labels", language))
 
     def heatmap(self, language: str, rows: Sequence[DimensionRow], dimensions: Mapping[str, str]) -> bytes:
         """The digest's heatmap of dimensions for sales, marketing and their gap, as a PNG in `language`."""
+        from bot.slack.chart import render_heatmap
+
         return render_heatmap(rows, language, self._renderer.render("chart_labels", language), dimensions)
 
     def digest_failed(self, language: str, week: date, destination: str, error: str | None) -> Payload:
