@@ -11,7 +11,8 @@ The floor is one SQL aggregate over the raw answers of the same 8-week window: p
 and statement, the count of distinct people, the mean and the share of 4s and 5s. Then a round
 of 2,000 people is closed with its rollup, in one transaction, as the pulse job closes it. Peak
 memory is the Python heap's high-water mark (tracemalloc) over a first digest, preview and trend;
-each time, like the floor's, is the best of three runs after that. Idle RSS is `alignbot serve
+then the floor, the digest, the preview and the trend are timed in turn, five times, and each
+figure is its best. Idle RSS is `alignbot serve
 --http`'s resident memory on the same database once ready.
 """
 
@@ -218,17 +219,25 @@ def run(answers: int, postgres: str | None) -> dict:
         end = START + timedelta(weeks=ROUNDS, days=1)
         clock.set(end)
         insights = runtime.services.insights
-        floor = min(floor_query(runtime, end) for _ in range(3))
         tracemalloc.start()
         view = insights.digest(TEAM, end, "Europe/Berlin")
         shown = insights.preview(TEAM, "Europe/Berlin")
         insights.trend(TEAM, end)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        # Then timed as the floor is: the best of three, so a first run's imports and caches do not count.
-        digest = min(timed(lambda: insights.digest(TEAM, end, "Europe/Berlin"))[0] for _ in range(3))
-        preview = min(timed(lambda: insights.preview(TEAM, "Europe/Berlin"))[0] for _ in range(3))
-        trend = min(timed(lambda: insights.trend(TEAM, end))[0] for _ in range(3))
+        # Then each timed as the floor is, side by side in turns (on a shared machine the load
+        # moves), the best of five: a first run's imports and caches do not count.
+        readings = {
+            "floor_s": lambda: floor_query(runtime, end),
+            "digest_s": lambda: timed(lambda: insights.digest(TEAM, end, "Europe/Berlin"))[0],
+            "preview_s": lambda: timed(lambda: insights.preview(TEAM, "Europe/Berlin"))[0],
+            "trend_s": lambda: timed(lambda: insights.trend(TEAM, end))[0],
+        }
+        times = {name: [] for name in readings}
+        for _ in range(5):
+            for name, reading in readings.items():
+                times[name].append(reading())
+        best = {name: min(values) for name, values in times.items()}
         closing = add_round(runtime, ROUNDS, CLOSING_PEOPLE, random.Random(11), status="open")
         closed, done = timed(lambda: close_one(runtime, closing, end))
         rss = idle_rss(url, sandbox)
@@ -242,10 +251,7 @@ def run(answers: int, postgres: str | None) -> dict:
             "fill_s": filled,
             "rebuild_s": rebuilt,
             "people_rows": people_rows,
-            "floor_s": floor,
-            "digest_s": digest,
-            "preview_s": preview,
-            "trend_s": trend,
+            **best,
             "close_s": closed,
             "peak_mib": peak / 2**20,
             "rss_mib": rss,

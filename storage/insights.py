@@ -17,7 +17,7 @@ import numpy
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from bot.domain.tallies import RoundRatings
+from bot.domain.tallies import People, RoundRatings
 from storage.models import (
     UNKNOWN_DEPARTMENT,
     Answer,
@@ -99,9 +99,7 @@ def open_round_respondents(session: Session, team_id: str) -> int:
     )
 
 
-def rolled_up(
-    session: Session, week_of_round: Mapping[int, int], people: dict[str, int]
-) -> Iterator[RoundRatings]:
+def rolled_up(session: Session, week_of_round: Mapping[int, int], people: People) -> Iterator[RoundRatings]:
     """The given closed rounds' ratings, each mapped to its week, read from their rollups
     (`storage.rollups`), never from the answers. Each person is numbered in `people` (a new one
     gets the next number), so other readings can number them alike."""
@@ -134,7 +132,7 @@ def rolled_up(
                 (people.setdefault(u, len(people)) for u in users), numpy.int64, len(users)
             ),
             departments=tuple(None if name == UNKNOWN_DEPARTMENT else name for name in names),
-            department_of=numpy.fromiter((code[d] for d in departments), numpy.int64, len(departments)),
+            department_of=numpy.fromiter(map(code.__getitem__, departments), numpy.int64, len(departments)),
             scores=(numpy.frombuffer(scores.encode("ascii"), dtype=numpy.uint8) - ord("0"))
             .astype(numpy.int64)
             .reshape(len(users), len(statements)),
@@ -149,15 +147,18 @@ def weekly_participation(
     if not week_of_round:
         return {}
     week = case(week_of_round, value=Delivery.round_id)
-    asked = session.execute(
-        select(week, Delivery.department, func.count())
-        .where(
-            Delivery.team_id == team_id,
-            Delivery.round_id.in_(week_of_round),
-            Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
+    # The status is counted, not filtered on, so that the rounds' own deliveries are read (by the
+    # (round, person) key) rather than every delivery ever sent (by the status index).
+    sent = func.sum(case((Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)), 1), else_=0))
+    asked = [
+        (w, department, count)
+        for w, department, count in session.execute(
+            select(week, Delivery.department, sent)
+            .where(Delivery.team_id == team_id, Delivery.round_id.in_(week_of_round))
+            .group_by(week, Delivery.department)
         )
-        .group_by(week, Delivery.department)
-    ).all()
+        if count
+    ]
     answered_week = case(week_of_round, value=RollupPerson.round_id)
     answered = {
         (w, None if department == UNKNOWN_DEPARTMENT else department): count

@@ -39,6 +39,15 @@ def week_back(at: datetime, moment: datetime) -> int:
     return -((moment - at) // WEEK) - 1
 
 
+class People(dict[str, int]):
+    """Each person read, numbered from 0 in the order first seen (`people[user_id]`), so that
+    readings of different sources number one person alike."""
+
+    def __missing__(self, person: str) -> int:
+        self[person] = number = len(self)
+        return number
+
+
 @dataclass(frozen=True)
 class RoundRatings:
     """One closed round's ratings, a row per person and department (see `storage.rollups`)."""

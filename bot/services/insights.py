@@ -30,7 +30,7 @@ from bot.domain.scoring import (
     suppress,
 )
 from bot.domain.snapshot import Snapshot, threshold_at
-from bot.domain.tallies import WEEK, WeeklyCounts, week_back
+from bot.domain.tallies import WEEK, People, WeeklyCounts, week_back
 from bot.services.pipeline import pipeline_section
 from bot.services.pulses import PulseService
 from storage import action_items as action_store
@@ -156,13 +156,13 @@ class InsightService:
                 session, team_id, week_of_check, threshold
             ):
                 counts.add_ratings(week, department, item_id, rating, count)
-            people: dict[str, int] = {}  # a person rating meetings and statements is one respondent
+            people = People()  # a person rating meetings and statements is one respondent
             counts.add_rounds(store.rolled_up(session, week_of_round, people))
             rated_meetings = defaultdict(list)
             for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check, threshold):
                 rated_meetings[person].append(tuple(row))
             for person, rows in rated_meetings.items():
-                counts.add_person(people.setdefault(person, len(people)), rows)
+                counts.add_person(people[person], rows)
         tallies = counts.windows(window_weeks, weeks)
         return [
             (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))

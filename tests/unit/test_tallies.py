@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.scoring import ItemMeta, Response, score_tally, tally
-from bot.domain.tallies import MAX_WEEKS, WEEK, RoundRatings, WeeklyCounts, week_back
+from bot.domain.tallies import MAX_WEEKS, WEEK, People, RoundRatings, WeeklyCounts, week_back
 from bot.domain.vocabulary import DEPARTMENTS, SALES
 
 ITEMS = {
@@ -43,7 +43,7 @@ def unique(rows):
 def weekly_counts(rows, weeks: int, threshold: int) -> WeeklyCounts:
     """Feed the counts as the digest does: each week one round, a row per person and department."""
     counts = WeeklyCounts(ITEMS, weeks, threshold)
-    people: dict[str, int] = {}
+    people = People()
     counts.add_rounds(
         round_of(week, [row for row in rows if row[0] == week], people)
         for week in sorted({r[0] for r in rows})
@@ -51,7 +51,7 @@ def weekly_counts(rows, weeks: int, threshold: int) -> WeeklyCounts:
     return counts
 
 
-def round_of(week: int, rows, people: dict[str, int]) -> RoundRatings:
+def round_of(week: int, rows, people: People) -> RoundRatings:
     """A week's answers as its rollup holds them: out-of-range ratings are no rating."""
     items = tuple(sorted({item for _, _, _, item, _ in rows}))
     departments = tuple(sorted({d for _, _, d, _, _ in rows}, key=str))
@@ -62,7 +62,7 @@ def round_of(week: int, rows, people: dict[str, int]) -> RoundRatings:
     return RoundRatings(
         week=week,
         items=items,
-        people=numpy.array([people.setdefault(person, len(people)) for person, _ in keys], dtype=numpy.int64),
+        people=numpy.array([people[person] for person, _ in keys], dtype=numpy.int64),
         departments=departments,
         department_of=numpy.array([departments.index(d) for _, d in keys], dtype=numpy.int64),
         scores=numpy.array([scores[key] for key in keys], dtype=numpy.int64).reshape(len(keys), len(items)),
