@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.scoring import ItemMeta, Response, score_tally, tally
@@ -77,6 +77,7 @@ def cells(rows) -> dict[tuple, set[str]]:
     return people
 
 
+@settings(deadline=None)  # numpy's fixed costs, on a shared machine, outlast the default 200 ms
 @given(answers, st.integers(1, 8), st.integers(1, 5), st.integers(1, 3))
 def test_every_window_matches_counting_its_answers_one_by_one(rows, length, count, threshold):
     """…leaving out a department's ratings of a statement in a week when fewer than `threshold` gave them."""
