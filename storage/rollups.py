@@ -64,15 +64,18 @@ def roll_up(session: Session, round_id: int) -> int:
 
 def close_round(session: Session, round_id: int, now: datetime) -> bool:
     """Close an open round and roll it up, in this transaction; False (and nothing done) when it was
-    no longer open: another process closed it first, or this is a retry."""
-    closed = session.execute(
-        update(PulseRound)
-        .where(PulseRound.id == round_id, PulseRound.status == OPEN)
-        .values(status=CLOSED, closed_at=now)
-    ).rowcount
-    if closed:
-        roll_up(session, round_id)
-    return bool(closed)
+    no longer open: another process closed it first, or this is a retry.
+
+    On PostgreSQL the round's row is locked first (`FOR UPDATE`), which waits for the taps still
+    writing an answer to it (each holds a key-share lock on the round through its foreign key),
+    so the rollup reads every answer given before the close.
+    """
+    status = session.scalar(select(PulseRound.status).where(PulseRound.id == round_id).with_for_update())
+    if status != OPEN:
+        return False
+    session.execute(update(PulseRound).where(PulseRound.id == round_id).values(status=CLOSED, closed_at=now))
+    roll_up(session, round_id)
+    return True
 
 
 def rebuild(session: Session, team_id: str | None = None) -> tuple[int, int]:
