@@ -20,7 +20,7 @@ from bot.cli import main
 from bot.domain.scoring import WINDOW_WEEKS, Response, score
 from bot.domain.tallies import WEEK
 from bot.domain.vocabulary import MARKETING, SALES
-from storage import lifecycle, rollups
+from storage import lifecycle, migrate, rollups
 from storage import pulses as pulse_store
 from storage.models import (
     Answer,
@@ -249,3 +249,19 @@ def test_rebuild_from_the_command_line(bot, driver, clock, settings, monkeypatch
         after = rows_of(session, "T0ACME001")
     assert after == before
     assert {user_id: scores for _, user_id, _, scores in after}["U000"] == "53"  # the tap changed 3 to 5
+
+
+def test_the_migration_rolls_up_the_rounds_closed_before_it(bot, driver, clock):
+    """Migration 0014 adds the rollups and writes them for every round already closed."""
+    create_pulse(bot, driver)
+    with bot.database.session() as session:
+        cadence_id = session.scalar(select(Cadence.id))
+    drawn = {"scores": [2, 4] * 9, "changed": [], "then": "nothing"}
+    play_round(bot, "T0ACME001", cadence_id, FIRST_ROUND, two_statements(bot), drawn)
+    with bot.database.session() as session:
+        before = rows_of(session, "T0ACME001")
+    assert len(before) == len(PEOPLE)
+    migrate.downgrade(bot.database.engine, "0013")
+    migrate.upgrade(bot.database.engine)
+    with bot.database.session() as session:
+        assert rows_of(session, "T0ACME001") == before
