@@ -96,6 +96,18 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="encrypt every stored token with the first key (those stored unencrypted too)"
     )
 
+    rollups = commands.add_parser(
+        "rollups",
+        help="the per-round rollups the digest reads",
+        description=(
+            "Every closed round is rolled up when it closes; the digest, the preview and the trend "
+            "read the rollups, not the answers. `rebuild` writes them again from the answers."
+        ),
+    )
+    rollups_commands = rollups.add_subparsers(dest="rollups_command", required=True, metavar="ACTION")
+    rebuild = rollups_commands.add_parser("rebuild", help="write the rollups again from the stored answers")
+    rebuild.add_argument("--workspace", metavar="TEAM_ID", help="one workspace (default: all)")
+
     pipeline = commands.add_parser(
         "pipeline", help="bring CRM pipeline figures in", description="Bring CRM pipeline figures in."
     )
@@ -159,6 +171,8 @@ def _run(arguments: argparse.Namespace, settings: Settings) -> int:
         return _secrets(arguments, settings)
     if arguments.command == "pipeline":
         return _pipeline_import(arguments, settings)
+    if arguments.command == "rollups":
+        return _rebuild_rollups(arguments, settings)
     if arguments.command == "demo":
         from bot.sandbox.demo import run_demo
 
@@ -219,6 +233,24 @@ def _backup_or_restore(arguments: argparse.Namespace, database) -> int:
         return 1
     verb = "wrote" if action is backup else "restored"
     print(f"{verb} {sum(counts.values())} rows in {len(counts)} tables ({arguments.file})")
+    return 0
+
+
+def _rebuild_rollups(arguments: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime.startup import database_faults_explained
+    from storage import migrate, rollups
+    from storage.db import Database
+
+    database = Database(settings.effective_database_url)
+    try:
+        with database_faults_explained(settings):
+            migrate.upgrade(database.engine)
+            with database.session() as session:
+                rounds, people = rollups.rebuild(session, arguments.workspace)
+    finally:
+        database.dispose()
+    where = f"workspace {arguments.workspace}" if arguments.workspace else "every workspace"
+    print(f"rolled up {rounds} closed rounds of {where} ({people} people's rows)")
     return 0
 
 

@@ -5,7 +5,8 @@ this format also moves a workspace from SQLite to PostgreSQL. Secrets (Slack's t
 as the database holds them, encrypted (see `storage.secrets`). The dump is read in one
 transaction, so it is consistent while the bot keeps running; it is restored into an empty
 database at the same schema revision, and PostgreSQL's id sequences are moved past the ids
-restored.
+restored. The rollups (`storage.rollups`) are not written: the restore rebuilds them from the
+answers it loaded.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, Table, func, insert, make_url, select, text
 
-from storage import migrate
+from storage import migrate, rollups
 from storage.db import Database
-from storage.models import Base, UTCDateTime
+from storage.models import Base, RollupPerson, UTCDateTime
 from storage.secrets import as_stored
 
 FORMAT = "alignbot-backup"
 VERSION = 1
 BATCH = 1_000
+#: Tables worked out from the others, rebuilt on restore rather than carried.
+DERIVED = (RollupPerson.__table__,)
+
+
+def _carried() -> list[Table]:
+    return [table for table in Base.metadata.sorted_tables if table not in DERIVED]
 
 
 class BackupError(Exception):
@@ -63,7 +70,7 @@ def _dump(database: Database, revision: str, path: Path) -> dict[str, int]:
         if database.backend == "postgresql":  # one snapshot for every table
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
         out.write(json.dumps({"format": FORMAT, "version": VERSION, "revision": revision}) + "\n")
-        for table in Base.metadata.sorted_tables:
+        for table in _carried():
             counts[table.name] = 0
             query = select(*as_stored(table)).order_by(*table.primary_key.columns)  # secrets encrypted
             for row in connection.execution_options(yield_per=BATCH).execute(query):
@@ -84,7 +91,7 @@ def restore(database: Database, path: Path) -> dict[str, int]:
             f"the backup is at schema revision {header['revision']}, this version of alignbot at "
             f"{migrate.head_revision()}: restore with the version that wrote it, then upgrade"
         )
-    tables = {table.name: table for table in Base.metadata.sorted_tables}
+    tables = {table.name: table for table in _carried()}
     counts = dict.fromkeys(tables, 0)
     with database.session() as session:
         for table in tables.values():
@@ -109,6 +116,7 @@ def restore(database: Database, path: Path) -> dict[str, int]:
         if database.backend == "postgresql":
             for table in tables.values():
                 _move_sequence_past_rows(session, table)
+        rollups.rebuild(session)
     return counts
 
 

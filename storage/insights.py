@@ -1,32 +1,38 @@
-"""Reading answers back for scoring: by time window, with each answer's department.
+"""Reading closed rounds back for scoring: by time window, from their rollups (`storage.rollups`).
 
 Figures read closed rounds only (see `bot.domain.snapshot`): a round counts in a reading at `end`
 once it closed at or before `end`, and its answers cannot change after that. A round's ratings
 of a statement by one department count only when at least `threshold` people gave them, so a
 close adds whole groups of at least that many people to any figure, even to a week that already
-held another round.
+held another round; the threshold is applied as the figures are counted (`bot.domain.tallies`),
+with the one in force at the reading's instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import BigInteger, case, distinct, func, literal, select, tuple_
-from sqlalchemy.orm import Session, aliased
+import numpy
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.orm import Session
 
+from bot.domain.tallies import People, RoundRatings
 from storage.models import (
+    UNKNOWN_DEPARTMENT,
     Answer,
     Cadence,
     Comment,
     Delivery,
     PostStatus,
     PulseRound,
+    RollupPerson,
 )
 from storage.pulses import CLOSED, OPEN
 
-#: Rows fetched per round trip when streaming (a window of a million answers fits in little memory).
-STREAM_BATCH = 10_000
+#: Between the user ids, and between the departments, of a round's rollup rows read in one string
+#: (neither holds one).
+SEPARATOR = ","
 
 
 def closed_by(end: datetime):
@@ -82,137 +88,55 @@ def latest_close(session: Session, team_id: str, now: datetime) -> datetime | No
 
 def open_round_respondents(session: Session, team_id: str) -> int:
     """How many people have answered a round still open so far (never what they answered)."""
+    open_rounds = select(PulseRound.id).where(PulseRound.team_id == team_id, PulseRound.status == OPEN)
     return (
         session.scalar(
-            select(func.count(distinct(Answer.user_id)))
-            .join(PulseRound, PulseRound.id == Answer.round_id)
-            .where(Answer.team_id == team_id, PulseRound.status == OPEN)
+            select(func.count(distinct(Answer.user_id))).where(
+                Answer.round_id.in_(session.scalars(open_rounds).all())  # the key's first column
+            )
         )
         or 0
     )
 
 
-def counted(team_id: str, round_ids: Iterable[int], threshold: int) -> tuple:
-    """The answers that count: rated 1–5, in a round's (department, statement) cell of at least
-    `threshold` people."""
-    department = func.coalesce(Answer.department, "")
-    rated = (Answer.team_id == team_id, Answer.round_id.in_(round_ids), Answer.score.between(1, 5))
-    cells = (
-        select(Answer.round_id, department, Answer.item_id)
-        .where(*rated)
-        .group_by(Answer.round_id, department, Answer.item_id)
-        .having(func.count(distinct(Answer.user_id)) >= threshold)
-    )
-    return (*rated, tuple_(Answer.round_id, department, Answer.item_id).in_(cells))
-
-
-def weekly_ratings(
-    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
-) -> Iterator[tuple[int, str | None, str, int, int]]:
-    """(week, department, item id, rating, how many) over the given rounds, each mapped to its week."""
+def rolled_up(session: Session, week_of_round: Mapping[int, int], people: People) -> Iterator[RoundRatings]:
+    """The given closed rounds' ratings, each mapped to its week, read from their rollups
+    (`storage.rollups`), never from the answers. Each person is numbered in `people` (a new one
+    gets the next number), so other readings can number them alike."""
     if not week_of_round:
         return
-    week = case(week_of_round, value=Answer.round_id)
-    query = (
-        select(week, Answer.department, Answer.item_id, Answer.score, func.count())
-        .where(*counted(team_id, week_of_round, threshold))
-        .group_by(week, Answer.department, Answer.item_id, Answer.score)
-    )
-    for row in session.execute(query):
-        yield row[0], row[1], row[2], row[3], row[4]
-
-
-def weekly_cells(
-    session: Session, team_id: str, week_of_round: Mapping[int, int]
-) -> Iterator[tuple[int, str | None, str, int]]:
-    """(week, department, item id, distinct people who rated it) over the given rounds."""
-    if not week_of_round:
-        return
-    week = case(week_of_round, value=Answer.round_id)
-    query = (
-        select(week, Answer.department, Answer.item_id, func.count(distinct(Answer.user_id)))
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round), Answer.score.between(1, 5))
-        .group_by(week, Answer.department, Answer.item_id)
-    )
-    for row in session.execute(query):
-        yield row[0], row[1], row[2], row[3]
-
-
-def weekly_respondents(
-    session: Session, team_id: str, week_of_round: Mapping[int, int], threshold: int
-) -> Iterator[tuple[str, str | None, str, int]]:
-    """(person, department, item id, mask of the weeks they rated it in), grouped by person.
-
-    Bit k of the mask is week k; the sum of the distinct bits is their union.
-    """
-    if not week_of_round:
-        return
-    bit = case(
-        {round_id: literal(1 << week, BigInteger) for round_id, week in week_of_round.items()},
-        value=Answer.round_id,
-    )
-    query = (
-        select(Answer.user_id, Answer.department, Answer.item_id, func.sum(distinct(bit)))
-        .where(*counted(team_id, week_of_round, threshold))
-        .group_by(Answer.user_id, Answer.department, Answer.item_id)
-        .order_by(Answer.user_id)
-    )
-    # Core rather than ORM execution: plain tuples, streamed, for the largest result here.
-    for row in session.connection().execution_options(yield_per=STREAM_BATCH).execute(query):
-        yield row[0], row[1], row[2], int(row[3])
-
-
-def weekly_moments(
-    session: Session,
-    team_id: str,
-    week_of_round: Mapping[int, int],
-    threshold: int,
-    scored_ids: Iterable[str],
-    departments: Iterable[str],
-) -> Iterator[tuple[str, str, int, str, int, tuple[float, float, float]]]:
-    """(department, statement k, week, statement l, week, (Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ)) over the
-    scored statements, where t and n are one person's total and count of ratings of a statement in
-    a week, and the sums run over the department's people (see `bot.domain.scoring.Moments`).
-
-    The database joins each person's weekly totals with their own; only the sums leave it.
-    """
-    if not week_of_round:
-        return
-    week = case(week_of_round, value=Answer.round_id)
-    per_person = (
-        select(
-            Answer.user_id.label("person"),
-            Answer.department.label("department"),
-            Answer.item_id.label("item"),
-            week.label("week"),
-            func.sum(Answer.score).label("total"),
-            func.count().label("ratings"),
-        )
-        .where(
-            *counted(team_id, week_of_round, threshold),
-            Answer.item_id.in_(list(scored_ids)),
-            Answer.department.in_(list(departments)),
-        )
-        .group_by(Answer.user_id, Answer.department, Answer.item_id, week)
-        .subquery()
-    )
-    k, l = aliased(per_person), aliased(per_person)  # noqa: E741
+    rounds = select(PulseRound.id, PulseRound.item_ids).where(PulseRound.id.in_(week_of_round))
+    items = {round_id: item_ids for round_id, item_ids in session.execute(rounds)}
+    # A row per round, its people's columns each in one string: the database hands over a few
+    # long strings rather than a row per person, and the rows of one group feed every aggregate
+    # in the same order.
     query = (
         select(
-            k.c.department,
-            k.c.item,
-            k.c.week,
-            l.c.item,
-            l.c.week,
-            func.sum(k.c.total * l.c.total),
-            func.sum(k.c.total * l.c.ratings),
-            func.sum(k.c.ratings * l.c.ratings),
+            RollupPerson.round_id,
+            func.aggregate_strings(RollupPerson.user_id, SEPARATOR),
+            func.aggregate_strings(RollupPerson.department, SEPARATOR),
+            func.aggregate_strings(RollupPerson.scores, ""),
         )
-        .join(l, (k.c.person == l.c.person) & (k.c.department == l.c.department))
-        .group_by(k.c.department, k.c.item, k.c.week, l.c.item, l.c.week)
+        .where(RollupPerson.round_id.in_(week_of_round))
+        .group_by(RollupPerson.round_id)
     )
-    for row in session.execute(query):
-        yield row[0], row[1], row[2], row[3], row[4], (float(row[5]), float(row[6]), float(row[7]))
+    for round_id, users, departments, scores in session.execute(query):
+        users, departments = users.split(SEPARATOR), departments.split(SEPARATOR)
+        names = sorted(set(departments))
+        code = {name: index for index, name in enumerate(names)}
+        statements = tuple(items[round_id])
+        yield RoundRatings(
+            week=week_of_round[round_id],
+            items=statements,
+            people=numpy.fromiter(
+                (people.setdefault(u, len(people)) for u in users), numpy.int64, len(users)
+            ),
+            departments=tuple(None if name == UNKNOWN_DEPARTMENT else name for name in names),
+            department_of=numpy.fromiter(map(code.__getitem__, departments), numpy.int64, len(departments)),
+            scores=(numpy.frombuffer(scores.encode("ascii"), dtype=numpy.uint8) - ord("0"))
+            .astype(numpy.int64)
+            .reshape(len(users), len(statements)),
+        )
 
 
 def weekly_participation(
@@ -223,28 +147,25 @@ def weekly_participation(
     if not week_of_round:
         return {}
     week = case(week_of_round, value=Delivery.round_id)
-    asked = session.execute(
-        select(week, Delivery.department, func.count())
-        .where(
-            Delivery.team_id == team_id,
-            Delivery.round_id.in_(week_of_round),
-            Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)),
-        )
-        .group_by(week, Delivery.department)
-    ).all()
-    answered_per_round = (
-        select(Answer.round_id, Answer.user_id, Answer.department)
-        .where(Answer.team_id == team_id, Answer.round_id.in_(week_of_round))
-        .distinct()
-        .subquery()
-    )
-    answered_week = case(week_of_round, value=answered_per_round.c.round_id)
-    answered = {
-        (w, department): count
+    # The status is counted, not filtered on, so that the rounds' own deliveries are read (by the
+    # (round, person) key) rather than every delivery ever sent (by the status index).
+    sent = func.sum(case((Delivery.status.in_((PostStatus.SENT, PostStatus.IN_CHANNEL)), 1), else_=0))
+    asked = [
+        (w, department, count)
         for w, department, count in session.execute(
-            select(answered_week, answered_per_round.c.department, func.count()).group_by(
-                answered_week, answered_per_round.c.department
-            )
+            select(week, Delivery.department, sent)
+            .where(Delivery.team_id == team_id, Delivery.round_id.in_(week_of_round))
+            .group_by(week, Delivery.department)
+        )
+        if count
+    ]
+    answered_week = case(week_of_round, value=RollupPerson.round_id)
+    answered = {
+        (w, None if department == UNKNOWN_DEPARTMENT else department): count
+        for w, department, count in session.execute(  # a rollup row per person who answered a round
+            select(answered_week, RollupPerson.department, func.count())
+            .where(RollupPerson.round_id.in_(week_of_round))
+            .group_by(answered_week, RollupPerson.department)
         )
     }
     return {(w, department): (count, answered.get((w, department), 0)) for w, department, count in asked}

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage import rollups
 from storage.models import (
     UNKNOWN_DEPARTMENT,
     Answer,
@@ -85,6 +86,7 @@ def expire_round(session: Session, round_id: int, now: datetime) -> bool:
     )
     for table in (Comment, Answer, Delivery):  # a delivery's reminders go with it (ON DELETE CASCADE)
         session.execute(delete(table).where(table.round_id == round_id))
+    rollups.expire(session, round_id)
     return True
 
 
@@ -138,6 +140,7 @@ def forget_person(session: Session, team_id: str, user_id: str, now: datetime) -
             .scalar_subquery(),
         )
     ).rowcount
+    rollups.forget(session, team_id, user_id, pseudonym)
     # Kept deliveries and check replies lose their DM, and when the person got or answered them.
     unlinked = {
         "user_id": pseudonym,

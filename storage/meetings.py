@@ -432,8 +432,8 @@ def _rated(team_id: str, week_of_check: Mapping[int, int]):
 
 
 def _counted(team_id: str, week_of_check: Mapping[int, int], threshold: int):
-    """As `storage.insights.counted`: a check's ratings by one department count only when at least
-    `threshold` people gave them."""
+    """A check's ratings by one department count only when at least `threshold` people gave them,
+    as a pulse round's do (see `bot.domain.tallies.WeeklyCounts.add_rounds`)."""
     department = func.coalesce(MeetingCheckDelivery.department, "")
     cells = (
         select(MeetingCheckDelivery.check_id, department)
@@ -447,7 +447,8 @@ def _counted(team_id: str, week_of_check: Mapping[int, int], threshold: int):
 def weekly_ratings(
     session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[int, str | None, str, int, int]]:
-    """As `storage.insights.weekly_ratings`, for the usefulness ratings of the given checks."""
+    """(week, department, item id, rating, how many) over the usefulness ratings of the given checks,
+    each mapped to its week."""
     if not week_of_check:
         return
     week = case(week_of_check, value=MeetingCheckDelivery.check_id)
@@ -465,7 +466,7 @@ def weekly_ratings(
 def weekly_cells(
     session: Session, team_id: str, week_of_check: Mapping[int, int]
 ) -> Iterator[tuple[int, str | None, str, int]]:
-    """As `storage.insights.weekly_cells`, for the usefulness ratings of the given checks."""
+    """(week, department, item id, distinct people who rated it) over the given checks."""
     if not week_of_check:
         return
     week = case(week_of_check, value=MeetingCheckDelivery.check_id)
@@ -483,7 +484,8 @@ def weekly_cells(
 def weekly_respondents(
     session: Session, team_id: str, week_of_check: Mapping[int, int], threshold: int
 ) -> Iterator[tuple[str, str | None, str, int]]:
-    """As `storage.insights.weekly_respondents` (bit k of the mask is week k), grouped by person."""
+    """(person, department, item id, mask of the weeks they rated it in) over the given checks, grouped
+    by person; bit k of the mask is week k."""
     if not week_of_check:
         return
     bit = case(

@@ -332,6 +332,28 @@ class RoundAggregate(Base):
     """How many 1s … 5s; each person rates a statement once per round, so their sum is the people."""
 
 
+class RollupPerson(Base):
+    """A closed round's answers by one person, in one row, written when it closes (`storage.rollups`):
+    what the digest, the preview and the trend read instead of the answers: a row per person and round,
+    not one per statement.
+
+    Internal like `Answer`, and erased with the answers (retention, forget-me): the figures' people
+    counts and interval need each person's ratings, so the row keeps them, but no surface shows one.
+    `department` is `UNKNOWN_DEPARTMENT` for people without one.
+    """
+
+    __tablename__ = "rollup_people"
+    __table_args__ = (Index("ix_rollup_people_team_user", "team_id", "user_id"),)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("pulse_rounds.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department: Mapped[str] = mapped_column(String(16), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    scores: Mapped[str] = mapped_column(Text)
+    """One digit per statement of the round, in `PulseRound.item_ids` order: the rating, 1–5, or 0
+    where they gave none."""
+
+
 class ChannelPost(Base):
     """In channel mode, the one shared post of a round in each audience channel."""
 

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy
+
+# Student's t quantile, as scipy.stats.t.ppf computes it, without importing scipy.stats (50 MB more
+# in every process).
 from scipy.special import stdtrit
 
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALES
@@ -163,10 +166,40 @@ class Moments:
     For each pair of scored statements (k, l), sums over the department's people of products of
     each person's window total and count of ratings: Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ. A person who rated
     k and l, or k twice, makes these differ from independent ratings; that is exactly what the
-    interval has to account for. The database computes them (`storage.insights.weekly_moments`).
+    interval has to account for. Held as a (3, statements, statements) array (`bot.domain.tallies`
+    works them out from the rollups).
     """
 
-    cross: Mapping[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+    statements: tuple[str, ...] = ()
+    sums: numpy.ndarray = field(default_factory=lambda: numpy.zeros((3, 0, 0)), compare=False, repr=False)
+
+    @classmethod
+    def of_pairs(cls, cross: Mapping[tuple[str, str], Sequence[float]]) -> Moments:
+        statements = tuple(sorted({k for k, _ in cross} | {l for _, l in cross}))  # noqa: E741
+        at = {statement: index for index, statement in enumerate(statements)}
+        sums = numpy.zeros((3, len(statements), len(statements)))
+        for (k, l), values in cross.items():  # noqa: E741
+            sums[:, at[k], at[l]] = values
+        return cls(statements, sums)
+
+    @property
+    def cross(self) -> dict[tuple[str, str], tuple[float, float, float]]:
+        """(k, l) → the three sums, for the pairs someone rated both of."""
+        return {
+            (k, l): (float(self.sums[0, a, b]), float(self.sums[1, a, b]), float(self.sums[2, a, b]))
+            for a, k in enumerate(self.statements)
+            for b, l in enumerate(self.statements)  # noqa: E741
+            if self.sums[2, a, b]
+        }
+
+    def among(self, ids: Sequence[str]) -> numpy.ndarray:
+        """The sums between the given statements, (3, len(ids), len(ids)); zero for one nobody rated."""
+        at = {statement: index for index, statement in enumerate(self.statements)}
+        known = [index for index, statement in enumerate(ids) if statement in at]
+        where = [at[ids[index]] for index in known]
+        found = numpy.zeros((3, len(ids), len(ids)))
+        found[numpy.ix_(range(3), known, known)] = self.sums[numpy.ix_(range(3), where, where)]
+        return found
 
 
 @dataclass(frozen=True)
@@ -232,7 +265,7 @@ def moments_of(people: Iterable[Mapping[str, Sequence[int]]]) -> Moments:
                 sums[0] += t_k * t_l
                 sums[1] += t_k * n_l
                 sums[2] += n_k * n_l
-    return Moments({key: tuple(sums) for key, sums in cross.items()})
+    return Moments.of_pairs(cross)
 
 
 def score(responses: Iterable[Response], items: Mapping[str, ItemMeta], threshold: int) -> Results:
@@ -330,10 +363,7 @@ def _composite(
     counts = numpy.array([sum(per_item[i]) for i in ids], dtype=float)
     means = totals / counts
     mean = float(means.mean())
-    tt, tn, nn = (
-        numpy.array([[moments.cross.get((k, l), (0.0, 0.0, 0.0))[part] for l in ids] for k in ids])  # noqa: E741
-        for part in range(3)
-    )
+    tt, tn, nn = moments.among(ids)
     residual = tt - tn * means[None, :] - tn.T * means[:, None] + nn * numpy.outer(means, means)
     weights = 1.0 / (m * counts)
     people = max(respondents, 2)

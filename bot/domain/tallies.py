@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy
@@ -38,6 +39,31 @@ def week_back(at: datetime, moment: datetime) -> int:
     return -((moment - at) // WEEK) - 1
 
 
+class People(dict[str, int]):
+    """Each person read, numbered from 0 in the order first seen (`people[user_id]`), so that
+    readings of different sources number one person alike."""
+
+    def __missing__(self, person: str) -> int:
+        self[person] = number = len(self)
+        return number
+
+
+@dataclass(frozen=True)
+class RoundRatings:
+    """One closed round's ratings, a row per person and department (see `storage.rollups`)."""
+
+    week: int
+    items: tuple[str, ...]
+    """The round's statements: column j of `scores` is `items[j]`."""
+    people: numpy.ndarray
+    """Each row's person, as a number standing for them in this reading only."""
+    departments: tuple[str | None, ...]
+    department_of: numpy.ndarray
+    """Each row's department, as its index in `departments`."""
+    scores: numpy.ndarray
+    """(rows, statements): the rating 1–5, or 0 where the row's person gave none."""
+
+
 class WeeklyCounts:
     """One workspace's counts over the last `weeks` weeks, fed by the database, read per window."""
 
@@ -48,11 +74,13 @@ class WeeklyCounts:
         self._small: dict[tuple[str | None, str], int] = defaultdict(int)
         """(department, item id) → mask of the weeks in which too few of them rated it."""
         self._ratings: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0] * 5)
-        self._masks: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        self._keys: dict[tuple[str | None, str], tuple[tuple[str, ...], ...]] = {}
-        """(department, item id) → what `_counted_in` says, worked out once."""
-        self._cross: dict[tuple[str, str, int, str, int], tuple[float, float, float]] = {}
-        """(department, statement k, its week, statement l, its week) → the sums of `Moments`."""
+        self._pairs: dict[tuple[str | None, str], int] = {}
+        """(department, item id) → its number in `_answered`."""
+        self._answered: list[tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = []
+        """(people, (department, item id) numbers, masks of weeks): who rated what when, in batches."""
+        self._cross: dict[str, tuple[list[tuple[str, int]], numpy.ndarray]] = {}
+        """department → its (statement, week) columns and the sums of `Moments` between every two
+        columns, as a (3, columns, columns) array: Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ."""
 
     def add_cell(self, week: int, department: str | None, item_id: str, people: int) -> None:
         """How many people of `department` rated `item_id` in `week`; give every cell before anything else."""
@@ -65,32 +93,52 @@ class WeeklyCounts:
             for group in group_of(department):
                 self._ratings[week, group, item_id][rating - 1] += count
 
-    def add_moments(
-        self,
-        department: str,
-        k: str,
-        week_k: int,
-        l: str,  # noqa: E741 — the statements are k and l, as in `Moments`
-        week_l: int,
-        sums: tuple[float, float, float],
-    ) -> None:
-        """A department's Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ over its people, for k rated in one week and l in
-        another (see `storage.insights.weekly_moments`)."""
-        self._cross[department, k, week_k, l, week_l] = sums
+    def add_person(self, person: int, answered: Iterable[tuple[str | None, str, int]]) -> None:
+        """One person's (department, item id, mask of the weeks they rated it in); a person is
+        the same number in every call, and in `add_rounds`."""
+        rows = list(answered)
+        if rows:
+            self._answered.append(
+                (
+                    numpy.full(len(rows), person, dtype=numpy.int64),
+                    numpy.array([self._pair(d, item_id) for d, item_id, _ in rows], dtype=numpy.int64),
+                    numpy.array([mask for _, _, mask in rows], dtype=numpy.int64),
+                )
+            )
 
-    def add_person(self, answered: Iterable[tuple[str | None, str, int]]) -> None:
-        """One person's (department, item id, mask of the weeks they rated it in)."""
-        union: dict[tuple[str, ...], int] = {}
-        for department, item_id, mask in answered:
-            mask &= ~self._small[department, item_id]
-            if mask:
-                keys = self._keys.get((department, item_id))
-                if keys is None:
-                    keys = self._keys[department, item_id] = self._counted_in(department, item_id)
-                for key in keys:
-                    union[key] = union.get(key, 0) | mask
-        for key, mask in union.items():
-            self._masks[key].append(mask)
+    def add_rounds(self, rounds: Iterable[RoundRatings]) -> None:
+        """The ratings of the closed rounds of the weeks counted, all in one call (a person's
+        ratings in different weeks meet in the interval's sums). A round's ratings of a statement
+        by one department count only when at least `threshold` people gave them, so no week's cell
+        these add is ever smaller than that (`add_cell` is for the other sources)."""
+        totals: dict[str, list[tuple[numpy.ndarray, tuple[str, int], numpy.ndarray]]] = defaultdict(list)
+        for ratings in rounds:
+            rated = (ratings.scores >= 1) & (ratings.scores <= 5)
+            for code, department in enumerate(ratings.departments):
+                mine = ratings.department_of == code
+                for column, item_id in enumerate(ratings.items):
+                    cell = rated[:, column] & mine
+                    if item_id not in self.items or cell.sum() < self.threshold:
+                        continue
+                    scores = ratings.scores[cell, column]
+                    for rating, count in enumerate(numpy.bincount(scores, minlength=6)[1:6], start=1):
+                        if count:
+                            self.add_ratings(ratings.week, department, item_id, rating, int(count))
+                    people = ratings.people[cell]
+                    self._answered.append(
+                        (
+                            people,
+                            numpy.full(len(people), self._pair(department, item_id), dtype=numpy.int64),
+                            numpy.full(len(people), 1 << ratings.week, dtype=numpy.int64),
+                        )
+                    )
+                    if department in DEPARTMENTS and self.items[item_id].scored:
+                        totals[department].append((people, (item_id, ratings.week), scores))
+        for department, cells in totals.items():
+            self._cross[department] = _cross_sums(cells)
+
+    def _pair(self, department: str | None, item_id: str) -> int:
+        return self._pairs.setdefault((department, item_id), len(self._pairs))
 
     def _counted_in(self, department: str | None, item_id: str) -> tuple[tuple[str, ...], ...]:
         """The people counts a rating of `item_id` by someone of `department` adds to."""
@@ -104,11 +152,44 @@ class WeeklyCounts:
                 keys.append(("scored", group))
         return tuple(keys)
 
+    def _masks(self) -> dict[tuple[str, ...], numpy.ndarray]:
+        """Count key → for each person counted in it, the weeks they count in (their union over the
+        statements the key takes in), leaving out the weeks too few people rated a statement in."""
+        if not self._answered:
+            return {}
+        people, pairs, masks = (numpy.concatenate(part) for part in zip(*self._answered, strict=True))
+        people, pairs, masks = _union(people, pairs, masks)  # each person's weeks per statement first
+        small = numpy.array([self._small.get(pair, 0) for pair in self._pairs], dtype=numpy.int64)
+        masks = masks & ~small[pairs]
+        keys: dict[tuple[str, ...], int] = {}
+        counted_in = [
+            [keys.setdefault(key, len(keys)) for key in self._counted_in(*pair)] for pair in self._pairs
+        ]
+        width = numpy.array([len(k) for k in counted_in], dtype=numpy.int64)
+        flat = numpy.array([key for k in counted_in for key in k], dtype=numpy.int64)
+        offset = numpy.concatenate(([0], numpy.cumsum(width)[:-1]))
+        repeat = width[pairs]
+        entry = numpy.repeat(numpy.arange(len(pairs)), repeat)
+        within = numpy.arange(len(entry)) - numpy.repeat(numpy.cumsum(repeat) - repeat, repeat)
+        if not len(entry):
+            return {}
+        # Entries are in order of people; a stable sort by key (a radix sort, on 16 bits) keeps
+        # that order within each key, so each person's entries of a key lie side by side.
+        key = flat[offset[pairs][entry] + within].astype(numpy.int16)
+        order = numpy.argsort(key, kind="stable")
+        key, person, masks = key[order], people[entry][order], masks[entry][order]
+        starts = numpy.flatnonzero(
+            numpy.concatenate(([True], (key[1:] != key[:-1]) | (person[1:] != person[:-1])))
+        )
+        key, union = key[starts], numpy.bitwise_or.reduceat(masks, starts)
+        bounds = numpy.searchsorted(key, numpy.arange(len(keys) + 1))
+        return {name: union[bounds[number] : bounds[number + 1]] for name, number in keys.items()}
+
     def windows(self, length: int, count: int) -> list[Tally]:
         """The tallies of `count` windows of `length` weeks, ending 0, 1, … weeks back."""
         if length + count - 1 > self.weeks:
             raise ValueError("the windows reach further back than the weeks counted")
-        masks = {key: numpy.array(values, dtype=numpy.int64) for key, values in self._masks.items()}
+        masks = self._masks()
         return [self._window(start, length, masks) for start in range(count)]
 
     def _window(self, start: int, length: int, masks: Mapping[tuple[str, ...], numpy.ndarray]) -> Tally:
@@ -124,22 +205,55 @@ class WeeklyCounts:
             n = int(numpy.count_nonzero(values & weeks))
             if n:
                 people[level][tuple(key) if len(key) > 1 else key[0]] = n
-        cross: dict[str, dict[tuple[str, str], list[float]]] = {d: {} for d in DEPARTMENTS}
-        for (department, k, week_k, l, week_l), sums in self._cross.items():  # noqa: E741
-            in_window = start <= week_k < start + length and start <= week_l < start + length
-            if (
-                not in_window
-                or self._small[department, k] >> week_k & 1
-                or self._small[department, l] >> week_l & 1
-            ):
-                continue
-            total = cross[department].setdefault((k, l), [0.0, 0.0, 0.0])
-            for index, value in enumerate(sums):
-                total[index] += value
         return Tally(
             ratings=dict(ratings),
             item_people=people["item"],
             dimension_people=people["dimension"],
             scored_people=people["scored"],
-            moments={d: Moments({key: tuple(sums) for key, sums in cross[d].items()}) for d in DEPARTMENTS},
+            moments={d: self._moments(d, start, length) for d in DEPARTMENTS},
         )
+
+    def _moments(self, department: str, start: int, length: int) -> Moments:
+        """The department's cross-statement sums over the window's weeks."""
+        if department not in self._cross:
+            return Moments()
+        columns, sums = self._cross[department]
+        inside = [
+            index
+            for index, (item_id, week) in enumerate(columns)
+            if start <= week < start + length and not self._small[department, item_id] >> week & 1
+        ]
+        statements = tuple(sorted({columns[index][0] for index in inside}))
+        number = {item_id: n for n, item_id in enumerate(statements)}
+        into = numpy.zeros((len(inside), len(statements)))
+        into[numpy.arange(len(inside)), [number[columns[index][0]] for index in inside]] = 1.0
+        return Moments(statements, into.T @ sums[:, inside][:, :, inside] @ into)
+
+
+def _union(
+    people: numpy.ndarray, pairs: numpy.ndarray, masks: numpy.ndarray
+) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """One entry per distinct (person, pair), its mask the union of theirs; in order of people."""
+    code = people * (int(pairs.max()) + 1) + pairs
+    order = numpy.argsort(code)
+    code, masks = code[order], masks[order]
+    starts = numpy.flatnonzero(numpy.concatenate(([True], code[1:] != code[:-1])))
+    return people[order][starts], pairs[order][starts], numpy.bitwise_or.reduceat(masks, starts)
+
+
+def _cross_sums(
+    cells: list[tuple[numpy.ndarray, tuple[str, int], numpy.ndarray]],
+) -> tuple[list[tuple[str, int], ...], numpy.ndarray]:
+    """A department's (statement, week) columns, and between every two the sums over its people of
+    products of each person's total and count of ratings in them: Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ."""
+    columns = sorted({column for _, column, _ in cells})
+    number = {column: index for index, column in enumerate(columns)}
+    people = numpy.concatenate([p for p, _, _ in cells])
+    person, at = numpy.unique(people, return_inverse=True)
+    column = numpy.concatenate([numpy.full(len(p), number[c]) for p, c, _ in cells])
+    cell = at * len(columns) + column
+    size = len(person) * len(columns)
+    scores = numpy.concatenate([s for _, _, s in cells]).astype(numpy.float64)
+    totals = numpy.bincount(cell, weights=scores, minlength=size).reshape(len(person), len(columns))
+    counts = numpy.bincount(cell, minlength=size).astype(numpy.float64).reshape(len(person), len(columns))
+    return columns, numpy.stack((totals.T @ totals, totals.T @ counts, counts.T @ counts))

@@ -39,6 +39,7 @@ from bot.slack.client import SharedJson, Transport, channel_members
 from bot.slack.outbox import STALE_AFTER, Envelope, Message, Outbox, Outcome, RowMailbox
 from bot.slack.presenters import Presenter
 from storage import pulses as store
+from storage import rollups
 from storage import workspaces as workspace_store
 from storage.db import Database
 from storage.models import Cadence, ChannelPost, Delivery, PostStatus, PulseRound, Reminder
@@ -337,11 +338,13 @@ class PulseRunner:
     # ----- 3. closing --------------------------------------------------------------------------------
 
     def _close(self, now: datetime, report: RunReport) -> list[tuple[int, str, list]]:
-        """Close the rounds due to close; returns them, for `_update_closed`."""
+        """Close the rounds due to close, each rolled up in the same transaction (`storage.rollups`);
+        returns them, for `_update_closed`."""
         with self.database.session() as session:
             closed = []
             for pulse_round in store.rounds_to_close(session, now):
-                pulse_round.status, pulse_round.closed_at = store.CLOSED, now
+                if not rollups.close_round(session, pulse_round.id, now):
+                    continue  # another process closed it first
                 posts = [(p.channel_id, p.message_ts) for p in store.channel_posts(session, pulse_round.id)]
                 closed.append((pulse_round.id, pulse_round.team_id, posts))
         report.rounds_closed += len(closed)

@@ -1,7 +1,8 @@
 """Personal data has an end: answers expire after the retention period.
 
-Every figure is computed from the answers still stored, so deleting them is all it takes for the
-digest, the Home tab and the export to stop counting them.
+Every figure is computed from the rollups of the answers still stored (`storage.rollups`), which
+expire with them, so deleting them is all it takes for the digest, the Home tab and the export to
+stop counting them.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from itertools import chain, groupby
-from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.domain.action_items import follow_ups
@@ -32,7 +30,7 @@ from bot.domain.scoring import (
     suppress,
 )
 from bot.domain.snapshot import Snapshot, threshold_at
-from bot.domain.tallies import WEEK, WeeklyCounts, week_back
+from bot.domain.tallies import WEEK, People, WeeklyCounts, week_back
 from bot.services.pipeline import pipeline_section
 from bot.services.pulses import PulseService
 from storage import action_items as action_store
@@ -136,7 +134,8 @@ class InsightService:
         self, team_id: str, at: datetime, weeks: int, window_weeks: int = WINDOW_WEEKS
     ) -> list[tuple[datetime, Results]]:
         """(end, results) of the windows ending at `at` and each of the `weeks − 1` weeks before it,
-        oldest first; empty before setup. The database counts per week (see `bot.domain.tallies`)."""
+        oldest first; empty before setup. Read from the rounds' rollups, counted per week (see
+        `bot.domain.tallies`)."""
         threshold = self.threshold_at(team_id, at)
         if threshold is None:
             return []
@@ -149,30 +148,21 @@ class InsightService:
             # The "was the joint meeting useful?" ratings count like pulse answers, by meeting start.
             checks = meeting_store.checks_between(session, team_id, at - span * WEEK, at)
             week_of_check = {check_id: week_back(at, started_at) for check_id, started_at in checks}
-            for week, department, item_id, people in chain(
-                store.weekly_cells(session, team_id, week_of_round),
-                meeting_store.weekly_cells(session, team_id, week_of_check),
+            for week, department, item_id, people in meeting_store.weekly_cells(
+                session, team_id, week_of_check
             ):
                 counts.add_cell(week, department, item_id, people)
-            for week, department, item_id, rating, count in chain(
-                store.weekly_ratings(session, team_id, week_of_round, threshold),
-                meeting_store.weekly_ratings(session, team_id, week_of_check, threshold),
+            for week, department, item_id, rating, count in meeting_store.weekly_ratings(
+                session, team_id, week_of_check, threshold
             ):
                 counts.add_ratings(week, department, item_id, rating, count)
-            rated_meetings = defaultdict(list)  # joined to the same person's answers: one respondent
+            people = People()  # a person rating meetings and statements is one respondent
+            counts.add_rounds(store.rolled_up(session, week_of_round, people))
+            rated_meetings = defaultdict(list)
             for person, *row in meeting_store.weekly_respondents(session, team_id, week_of_check, threshold):
                 rated_meetings[person].append(tuple(row))
-            respondents = store.weekly_respondents(session, team_id, week_of_round, threshold)
-            for person, rows in groupby(respondents, key=itemgetter(0)):
-                answered = ((department, item_id, mask) for _, department, item_id, mask in rows)
-                counts.add_person(chain(answered, rated_meetings.pop(person, ())))
-            for rows in rated_meetings.values():
-                counts.add_person(rows)
-            scored = [item_id for item_id, item in meta.items() if item.scored]
-            for department, k, week_k, l, week_l, sums in store.weekly_moments(  # noqa: E741
-                session, team_id, week_of_round, threshold, scored, DEPARTMENTS
-            ):
-                counts.add_moments(department, k, week_k, l, week_l, sums)
+            for person, rows in rated_meetings.items():
+                counts.add_person(people[person], rows)
         tallies = counts.windows(window_weeks, weeks)
         return [
             (at - weeks_back * WEEK, score_tally(tallies[weeks_back], meta, threshold))

@@ -429,7 +429,7 @@ class PulseService:
         with self.database.session() as session:
             if claim is not None and not claim(session):
                 return TapOutcome("replayed")
-            asked = _asked(session, team_id, round_id, user_id)
+            asked = _asked(session, team_id, round_id, user_id, to_answer=True)
             if asked is None or item_id not in asked[0].item_ids:
                 return TapOutcome("not_asked")
             pulse_round, delivery = asked
@@ -507,10 +507,17 @@ class PulseService:
             return store.comment_of(session, round_id, user_id) if asked else None
 
 
-def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRound, Delivery] | None:
+def _asked(
+    session, team_id: str, round_id: int, user_id: str, to_answer: bool = False
+) -> tuple[PulseRound, Delivery] | None:
     """The round and the person's copy of it, if they were asked in it in this workspace: ids in a
-    request are the requester's to choose, so a round of another workspace is as good as none."""
-    pulse_round = session.get(PulseRound, round_id)
+    request are the requester's to choose, so a round of another workspace is as good as none.
+
+    `to_answer`: the round's row is share-locked (PostgreSQL) until the answer is stored, so a close
+    (which locks it `FOR UPDATE`, `storage.rollups.close_round`) either waits for this answer and rolls
+    it up, or comes first and this tap finds the round closed; never an answer in a closed round."""
+    lock = {"key_share": True} if to_answer else None
+    pulse_round = session.get(PulseRound, round_id, with_for_update=lock)
     if pulse_round is None or pulse_round.team_id != team_id:
         return None
     delivery = store.delivery_for(session, round_id, user_id)

@@ -217,7 +217,7 @@ class Presenter:
 
     def trend_chart(self, language: str, points: Sequence[TrendPoint]) -> bytes:
         """The digest's trend chart as a PNG, its words in `language`."""
-        from bot.slack.chart import render_trend  # matplotlib loads with the first picture, not at start
+        from bot.slack.chart import render_trend  # matplotlib on first use: 30 MB an idle bot does not need
 
         return render_trend(points, language, self._renderer.render("chart_labels", language))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import numpy
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.scoring import ItemMeta, Response, score_tally, tally
-from bot.domain.tallies import MAX_WEEKS, WEEK, WeeklyCounts, week_back
+from bot.domain.tallies import MAX_WEEKS, WEEK, People, RoundRatings, WeeklyCounts, week_back
 from bot.domain.vocabulary import DEPARTMENTS, SALES
 
 ITEMS = {
@@ -40,41 +41,32 @@ def unique(rows):
 
 
 def weekly_counts(rows, weeks: int, threshold: int) -> WeeklyCounts:
-    """Feed the counts as the database queries would: cells, ratings per week, masks per person."""
+    """Feed the counts as the digest does: each week one round, a row per person and department."""
     counts = WeeklyCounts(ITEMS, weeks, threshold)
-    ratings: dict[tuple, int] = defaultdict(int)
-    masks: dict[str, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
-    for (week, department, item), people in cells(rows).items():
-        counts.add_cell(week, department, item, len(people))
-    for week, person, department, item, rating in rows:
-        if 1 <= rating <= 5:
-            ratings[week, department, item, rating] += 1
-            masks[person][department, item] |= 1 << week
-    for (week, department, item, rating), n in ratings.items():
-        counts.add_ratings(week, department, item, rating, n)
-    for answered in masks.values():
-        counts.add_person((department, item, mask) for (department, item), mask in answered.items())
-    for key, sums in weekly_moments(rows).items():
-        counts.add_moments(*key, sums)
+    people = People()
+    counts.add_rounds(
+        round_of(week, [row for row in rows if row[0] == week], people)
+        for week in sorted({r[0] for r in rows})
+    )
     return counts
 
 
-def weekly_moments(rows) -> dict[tuple, tuple[float, float, float]]:
-    """What `storage.insights.weekly_moments` computes: each person's weekly totals joined with their own."""
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for week, person, department, item, rating in rows:
-        if 1 <= rating <= 5 and department in DEPARTMENTS and ITEMS.get(item, ItemMeta("", False)).scored:
-            totals[person, department, item, week][0] += rating
-            totals[person, department, item, week][1] += 1
-    sums: dict[tuple, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for (person, department, k, week_k), (t_k, n_k) in totals.items():
-        for (other, other_department, l, week_l), (t_l, n_l) in totals.items():  # noqa: E741
-            if (other, other_department) == (person, department):
-                total = sums[department, k, week_k, l, week_l]
-                total[0] += t_k * t_l
-                total[1] += t_k * n_l
-                total[2] += n_k * n_l
-    return {key: tuple(value) for key, value in sums.items()}
+def round_of(week: int, rows, people: People) -> RoundRatings:
+    """A week's answers as its rollup holds them: out-of-range ratings are no rating."""
+    items = tuple(sorted({item for _, _, _, item, _ in rows}))
+    departments = tuple(sorted({d for _, _, d, _, _ in rows}, key=str))
+    scores: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0] * len(items))
+    for _, person, department, item, rating in rows:
+        scores[person, department][items.index(item)] = rating if 1 <= rating <= 5 else 0
+    keys = list(scores)
+    return RoundRatings(
+        week=week,
+        items=items,
+        people=numpy.array([people[person] for person, _ in keys], dtype=numpy.int64),
+        departments=departments,
+        department_of=numpy.array([departments.index(d) for _, d in keys], dtype=numpy.int64),
+        scores=numpy.array([scores[key] for key in keys], dtype=numpy.int64).reshape(len(keys), len(items)),
+    )
 
 
 def cells(rows) -> dict[tuple, set[str]]:
@@ -85,6 +77,7 @@ def cells(rows) -> dict[tuple, set[str]]:
     return people
 
 
+@settings(deadline=None)  # numpy's fixed costs, on a shared machine, outlast the default 200 ms
 @given(answers, st.integers(1, 8), st.integers(1, 5), st.integers(1, 3))
 def test_every_window_matches_counting_its_answers_one_by_one(rows, length, count, threshold):
     """…leaving out a department's ratings of a statement in a week when fewer than `threshold` gave them."""
