@@ -15,10 +15,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy
 
-# Student's t quantile, as scipy.stats.t.ppf computes it, without importing scipy.stats (50 MB more
-# in every process).
-from scipy.special import stdtrit
-
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALES
 
 #: The article's bands on the 20–100 scale: 20–39, 40–59, 60–79, 80–100.
@@ -411,6 +407,10 @@ def company_composite(sales: Composite, marketing: Composite, common_items: int)
 
 def _bounded(composite: Composite) -> Composite:
     """The composite with its interval, cut to the 20–100 scale."""
+    # Student's t quantile as scipy.stats.t.ppf computes it, without scipy.stats (50 MB), and loaded
+    # with the first interval (scipy.special is 25 MB an idle bot does not need).
+    from scipy.special import stdtrit
+
     quantile = float(stdtrit(composite.freedom, (1 + CONFIDENCE) / 2))
     spread = 20 * quantile * math.sqrt(composite.variance)
     return replace(

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import threading
 
-import psycopg
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -50,6 +49,8 @@ class SettingsListener:
         self._thread.start()
 
     def _run(self) -> None:
+        import psycopg  # PostgreSQL only: a bot on SQLite does not load the driver
+
         warned = False
         while not self._stopping.is_set():
             connection: Connection | None = None

@@ -31,7 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol
 
-import psycopg
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -216,6 +215,8 @@ class AdvisoryLockLeadership:
 
     def _listen_while_connected(self) -> bool:
         """Wait up to `check_seconds` for a wake-up call, then check the connection; False if it failed."""
+        import psycopg  # PostgreSQL only: a bot on SQLite does not load the driver
+
         try:
             listener = self._connection.connection.dbapi_connection
             for _notification in listener.notifies(timeout=self.check_seconds, stop_after=1):
