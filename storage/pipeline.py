@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.pipeline import Deal, Forecast, Kind, Lead, Record, record_key
-from storage.models import PipelineConnection, PipelineDeal, PipelineForecast, PipelineLead
+from storage.models import PipelineConnection, PipelineDeal, PipelineForecast, PipelineLead, PipelineMapping
 
 BATCH = 1000
 MODELS = {Kind.LEADS: PipelineLead, Kind.DEALS: PipelineDeal, Kind.FORECAST: PipelineForecast}
@@ -145,3 +145,37 @@ def mark_synced(session: Session, team_id: str, at: datetime, error: str | None)
     connection = session.get(PipelineConnection, team_id)
     if connection is not None:
         connection.synced_at, connection.last_error = at, error
+
+
+# ----- the mapping step's choices ------------------------------------------------------------------
+
+
+def remembered_mapping(
+    session: Session, team_id: str, fingerprint: str, kind: Kind | None
+) -> tuple[Kind, dict[str, str]] | None:
+    """The kind and columns an admin chose for files with this header row (of `kind`, when given):
+    the latest choice."""
+    query = select(PipelineMapping).where(
+        PipelineMapping.team_id == team_id, PipelineMapping.fingerprint == fingerprint
+    )
+    if kind is not None:
+        query = query.where(PipelineMapping.kind == kind.value)
+    row = session.scalars(query.order_by(PipelineMapping.saved_at.desc(), PipelineMapping.id.desc())).first()
+    return (Kind(row.kind), dict(row.columns)) if row else None
+
+
+def remember_mapping(
+    session: Session, team_id: str, kind: Kind, fingerprint: str, columns: dict[str, str], now: datetime
+) -> None:
+    """Keep (or replace) the columns chosen for files of `kind` with this header row."""
+    row = session.scalars(
+        select(PipelineMapping).where(
+            PipelineMapping.team_id == team_id,
+            PipelineMapping.kind == kind.value,
+            PipelineMapping.fingerprint == fingerprint,
+        )
+    ).first()
+    if row is None:
+        row = PipelineMapping(team_id=team_id, kind=kind.value, fingerprint=fingerprint)
+        session.add(row)
+    row.columns, row.saved_at = columns, now
