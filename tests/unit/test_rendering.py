@@ -144,6 +144,27 @@ def every_nudge() -> list[Nudge]:
         "stage_drop": {"previous_stage": "aligned", "stage": "defined", "weeks": 4},
         "next_stage": {"stage": "defined", "target_stage": "aligned", "score": 52.0},
         "no_useful_meeting": {"days": 45},
+        "pipeline_leads": {
+            "item": "hbr07",
+            "sales": 2.1,
+            "marketing": 3.6,
+            "more_positive": "marketing",
+            "gap": 1.5,
+            "gap_before": 0.4,
+            "weeks": 4,
+            "rejected": 0.31,
+            "rejected_before": 0.18,
+            "period": "2026-Q1",
+            "records": 60,
+        },
+        "pipeline_forecast": {
+            "item": "hbr01",
+            "sales": 2.0,
+            "marketing": 3.9,
+            "more_positive": "marketing",
+            "accuracy": 0.94,
+            "period": "2026-Q1",
+        },
     }
     made = [
         Nudge(kind, kind, action, evidence[kind], "leaders", 1)
@@ -154,6 +175,8 @@ def every_nudge() -> list[Nudge]:
             ("stage_drop", "review_what_changed"),
             ("next_stage", "step_joint_planning"),
             ("no_useful_meeting", "hold_useful_joint_meeting"),
+            ("pipeline_leads", "agree_lead_definition"),
+            ("pipeline_forecast", "review_forecast_together"),
         )
     ]
     made.append(
