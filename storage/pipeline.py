@@ -37,11 +37,15 @@ def amount(value: int | None) -> Decimal | None:
     return None if value is None else Decimal(value) / 100
 
 
+_LEAD_FIELDS = tuple(f.name for f in fields(Lead))
+_DEAL_FIELDS = tuple(f.name for f in fields(Deal) if f.name != "amount")
+
+
 def _columns(record: Record) -> dict[str, Any]:
     if isinstance(record, Lead):
-        return {f.name: getattr(record, f.name) for f in fields(record)}
+        return {name: getattr(record, name) for name in _LEAD_FIELDS}
     if isinstance(record, Deal):
-        values = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "amount"}
+        values = {name: getattr(record, name) for name in _DEAL_FIELDS}
         return values | {"amount_cents": cents(record.amount)}
     return {
         "period": record.period,

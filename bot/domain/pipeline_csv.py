@@ -18,7 +18,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.pipeline import ACCEPTED, LOST, WON, Deal, Forecast, Kind, Lead, Record, opaque_owner
@@ -28,6 +28,7 @@ from bot.domain.pipeline_values import (
     classify_date,
     deal_outcome,
     deal_source,
+    fast_iso,
     lead_decision,
     parse_amount,
     parse_date,
@@ -361,9 +362,11 @@ def survey(
     kind: Kind | None = None,
     date_order: str | None = None,
     mapping: ColumnMapping | None = None,
+    seen: SeenKeys | None = None,
 ) -> Survey:
     """Read the whole file once and say what is wrong with it; `kind`, `date_order` (`dmy`/`mdy`) and
-    the columns' `mapping` when the admin gave them, otherwise told from the file."""
+    the columns' `mapping` when the admin gave them, otherwise told from the file. `seen` keeps the
+    record ids met (in memory unless given)."""
     mapping = mapping or {}
     found = Survey(date_order=date_order)
     table = _Table(stream, found)
@@ -387,7 +390,7 @@ def survey(
         if found.problem_count:
             return found
         found.mapped = True
-        _check_rows(rows, found)
+        _check_rows(rows, found, seen or KeysInMemory())
     finally:
         table.detach()
     if found.date_order is not None:
@@ -395,10 +398,30 @@ def survey(
     return found
 
 
-def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
+class SeenKeys(Protocol):
+    """The record ids a survey has met, each with a hash of its row, to tell repeated rows."""
+
+    def earlier(self, key: str, content: int) -> int | None:
+        """The hash of the row met earlier with `key`; None when `key` is new (it is then kept)."""
+        ...
+
+
+class KeysInMemory:
+    """`SeenKeys` in a dict: for small files (a long file's ids are better kept on disk)."""
+
+    def __init__(self) -> None:
+        self._contents: dict[str, int] = {}
+
+    def earlier(self, key: str, content: int) -> int | None:
+        found = self._contents.get(key)
+        if found is None:
+            self._contents[key] = content
+        return found
+
+
+def _check_rows(rows: Iterator[_Row], found: Survey, seen: SeenKeys) -> None:
     assert found.kind is not None
     key_index = found.columns[KEY_FIELD[found.kind]]
-    contents: dict[str, int] = {}
     evidence: dict[str, Problem] = {}
     for row in rows:
         if not any(row.cells) or _is_footer(row.cells):
@@ -412,13 +435,13 @@ def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
         if found.kind is Kind.FORECAST:
             key = _checked(found, row, key_index, PERIOD) or key
         content = hash(tuple(row.cells))
-        if key in contents:
-            if contents[key] == content:
+        earlier = seen.earlier(key, content)
+        if earlier is not None:
+            if earlier == content:
                 found.duplicate_lines.add(row.line)
             else:
                 found.add(Problem(row.line, "conflicting_duplicate", _header(found, key_index), key))
             continue
-        contents[key] = content
         for name, index in found.columns.items():
             column_type = COLUMNS[found.kind][name].type
             value = _cell(row.cells, index)
@@ -435,6 +458,8 @@ def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
 
 
 def _check_date(found: Survey, row: _Row, index: int, value: str, evidence: dict[str, Problem]) -> None:
+    if fast_iso(value) is not None:
+        return  # a date read in full that says nothing of the order
     try:
         order = classify_date(value).order
         parse_datetime(

@@ -26,6 +26,7 @@ from bot.domain.scoring import Results
 from storage import pipeline as store
 from storage import workspaces as workspace_store
 from storage.db import Database
+from storage.pipeline_keys import KeysOnDisk
 
 
 @dataclass
@@ -59,7 +60,8 @@ class PipelineService:
         if remembered is not None:
             kind = kind or remembered[0]
         columns = {**(remembered[1] if remembered else {}), **(mapping or {})}
-        found = survey(stream, kind, date_order, columns)
+        with KeysOnDisk() as seen:
+            found = survey(stream, kind, date_order, columns, seen)
         if found.unmapped:
             return ImportReport(found, mapping=mapping_step(found.headers, found.kind))
         if mapping and found.mapped:
