@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.pipeline import Deal, Forecast, Kind, Lead, Record, record_key
@@ -77,12 +77,27 @@ def write(session: Session, team_id: str, kind: Kind, records: Iterable[Record])
                 changed.append({"id": row["id"], **values})
             else:
                 written.unchanged += 1
-        if new:
+        if new and session.get_bind().dialect.name == "postgresql":
+            _copy(session, model.__table__, new)
+        elif new:
             session.execute(insert(model.__table__), new)  # Core: one executemany, not a statement per shape
         if changed:
             session.execute(update(model), changed)
         written.added, written.changed = written.added + len(new), written.changed + len(changed)
     return written
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """New rows into PostgreSQL by `COPY … FROM STDIN` (psycopg's copy), in the session's transaction:
+    several times faster than inserting them, and rolled back with it. Every value is a text, a number,
+    a date or an aware instant (UTC), which COPY takes as they are."""
+    columns = list(rows[0])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def leads(session: Session, team_id: str) -> Iterator[Lead]:
