@@ -125,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
     pipeline_import.add_argument(
         "--date-order", choices=("dmy", "mdy"), help="for dates like 3/4/2026: day first or month first"
     )
+    pipeline_import.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help="the column holding FIELD (e.g. created_at='Created On'), for headers not recognised; "
+        "remembered for files with the same columns",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -262,6 +270,13 @@ def _pipeline_import(arguments: argparse.Namespace, settings: Settings) -> int:
     from storage import migrate
     from storage.db import Database
 
+    mapping = {}
+    for pair in arguments.map:
+        name, equals, header = pair.partition("=")
+        if not (equals and name.strip() and header.strip()):
+            print(f"alignbot: --map takes FIELD=HEADER, not {pair!r}", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        mapping[name.strip()] = header.strip()
     try:
         stream = arguments.file.open("rb")
     except OSError as error:
@@ -273,7 +288,7 @@ def _pipeline_import(arguments: argparse.Namespace, settings: Settings) -> int:
         kind = Kind(arguments.kind) if arguments.kind else None
         with stream:
             report = PipelineService(database).import_file(
-                arguments.workspace, stream, kind, arguments.date_order
+                arguments.workspace, stream, kind, arguments.date_order, mapping
             )
     finally:
         database.dispose()

@@ -1,19 +1,33 @@
 """CRM exports brought in by an admin: `/align pipeline import` (a modal with a file input), or a CSV
-file shared with the bot in its DM. Either way the report comes back ephemerally in that DM."""
+file shared with the bot in its DM. Either way the report comes back ephemerally in that DM.
+
+A file whose columns are not recognised gets the mapping step: the report carries a button that opens
+a modal listing the file's columns against the fields needed; submitting it imports the file."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.pipeline import Kind
+from bot.domain.pipeline_csv import SAMPLE_BYTES, ColumnMapping
+from bot.domain.pipeline_mapping import fields_of
 from bot.services.pipeline_sync import connect_hubspot
 from bot.slack.downloads import DownloadRefused, download_private
-from handlers.common import fetch_user, input_state, input_text, refusal, services_of, view_metadata
+from handlers.common import (
+    fetch_user,
+    input_state,
+    input_text,
+    open_modal_for_click,
+    refusal,
+    services_of,
+    view_metadata,
+)
 from handlers.context import Services
 from handlers.middleware import admin_of, require_admin
 
@@ -27,6 +41,8 @@ CSV_FILETYPES = ("csv", "tsv", "text")
 def register(app: App) -> None:
     app.view("pipeline_import", middleware=[require_admin])(handle_import_submission)
     app.view("pipeline_hubspot", middleware=[require_admin])(handle_hubspot_submission)
+    app.action("pipeline_map", middleware=[require_admin])(handle_map_button)
+    app.view("pipeline_mapping", middleware=[require_admin])(handle_mapping_submission)
     app.event("file_shared")(handle_file_shared)
 
 
@@ -60,6 +76,65 @@ def handle_import_submission(ack: Ack, view: dict, client: WebClient, context: B
             kind,
             input_text(values, "date_order"),
         )
+
+
+def handle_map_button(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    """The mapping step for the file the report was about: its header row, read from the file's start."""
+    ack()
+    services, admin = services_of(context), admin_of(context)
+    language = services.workspaces.language_for(context.team_id, admin)
+    again = json.loads(body["actions"][0]["value"])
+    try:
+        file = client.files_info(file=again["file"])["file"]
+        with download_private(client, file["url_private"], head=SAMPLE_BYTES) as head:
+            step = services.pipeline.mapping_for(head, Kind(again["kind"]) if again.get("kind") else None)
+    except (SlackApiError, DownloadRefused) as error:
+        logger.warning("pipeline file %s could not be read: %s", again["file"], error)
+        respond(
+            replace_original=False,
+            response_type="ephemeral",
+            **services.presenter.slack_failed(language, "file_not_readable"),
+        )
+        return
+    modal = services.pipeline_presenter.mapping_modal(
+        language, step, file["id"], str(file.get("name") or file["id"]), again.get("date_order") or ""
+    )
+    open_modal_for_click(body, client, services, respond, language, modal)
+
+
+def handle_mapping_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
+    """The columns chosen: each column for one field at most; then the file is imported with them."""
+    services, admin = services_of(context), admin_of(context)
+    metadata = view_metadata(services, view)
+    language, kind = metadata.get("language") or "en", Kind(metadata["kind"])
+    values = view["state"]["values"]
+    chosen: ColumnMapping = {
+        name: int(text) for name in fields_of(kind) if (text := input_text(values, name)).isdigit()
+    }
+    fields_by_column: dict[int, str] = {}
+    errors = {}
+    for name, index in chosen.items():
+        if index in fields_by_column:
+            errors[name] = "column_twice"
+        fields_by_column.setdefault(index, name)
+    if errors:
+        ack(**services.presenter.field_errors(language, errors))
+        return
+    ack()
+    date_order = input_text(values, "date_order") or metadata.get("date_order") or ""
+    _import(
+        services,
+        client,
+        context.team_id,
+        admin.id,
+        language,
+        metadata["file"],
+        kind.value,
+        date_order,
+        chosen,
+    )
 
 
 def handle_hubspot_submission(ack: Ack, view: dict, client: WebClient, context: BoltContext) -> None:
@@ -109,19 +184,21 @@ def _import(
     file_id: str,
     kind: str,
     date_order: str,
+    mapping: ColumnMapping | None = None,
 ) -> None:
     try:
         url = client.files_info(file=file_id)["file"]["url_private"]
         with download_private(client, url) as stream:
             report = services.pipeline.import_file(
-                team_id, stream, Kind(kind) if kind else None, date_order or None
+                team_id, stream, Kind(kind) if kind else None, date_order or None, mapping
             )
     except (SlackApiError, DownloadRefused) as error:
         logger.warning("pipeline file %s could not be read: %s", file_id, error)
         _reply(client, user_id, services.presenter.slack_failed(language, "file_not_readable"))
         return
     logger.info("pipeline import of %s into %s: imported=%s", file_id, team_id, report.imported)
-    _reply(client, user_id, services.pipeline_presenter.import_report(language, report))
+    again = {"file": file_id, "kind": kind, "date_order": date_order}
+    _reply(client, user_id, services.pipeline_presenter.import_report(language, report, again))
 
 
 def _reply(client: WebClient, user_id: str, message: dict) -> None:

@@ -818,3 +818,20 @@ class PipelineForecast(Base):
     period: Mapped[str] = mapped_column(String(16))
     forecast_cents: Mapped[int] = mapped_column(BigInteger)
     actual_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PipelineMapping(Base):
+    """Which column of a CRM export holds each field, as an admin chose it for a file whose headers
+    were not recognised; found again by the fingerprint of the header row
+    (bot/domain/pipeline_mapping.py), so the next file with the same columns imports directly."""
+
+    __tablename__ = "pipeline_mappings"
+    __table_args__ = (UniqueConstraint("team_id", "kind", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("workspaces.team_id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    columns: Mapped[dict[str, str]] = mapped_column(JSON)
+    """Field → the header of its column, as written in the file."""
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,11 +6,21 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import select
+
 from bot.sandbox.workspace import LEADERSHIP_CHANNEL, OWNER
+from storage.models import Cadence
 from tests.conversation import (
+    FIRST_ROUND,
+    MARKETING_TEAM,
     MONDAY_9_BERLIN,
+    SALES_TEAM,
     a_closed_round_with_a_gap,
+    answer_round,
+    close_round,
     command,
+    create_pulse,
+    run_at,
     text_of,
 )
 
@@ -118,3 +128,55 @@ def test_the_csv_export_carries_the_weekly_pipeline_figures(bot, driver, sandbox
     )
     assert pipeline["2026-02-26", "mql_to_sql"]["mean"] == "0.3"
     assert not any(r["id"].startswith("owner") or "owner" in r["name"] for r in rows)
+
+
+def first_round_asks(bot, item_id: str) -> None:
+    """Give the pulse a seed whose wheel asks `item_id` in its first round (the seed is random, and
+    the round asks four of the statements), found with the pulse's own choice of statements."""
+    with bot.database.session() as session:
+        cadence = session.scalars(select(Cadence)).one()
+        for n in range(500):
+            cadence.seed = f"seed{n}"
+            if item_id in bot.services.pulses.choose_items(session, cadence):
+                return
+    raise AssertionError(f"no seed asks {item_id} first")
+
+
+def test_an_accurate_forecast_rated_low_brings_the_trust_nudge_with_both_sides_evidence(
+    bot, driver, sandbox, clock
+):
+    create_pulse(bot, driver)
+    first_round_asks(bot, "hbr01")
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM, score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    assert share(bot, driver, sandbox, "forecast.csv", FORECAST).startswith("Imported 2 forecast periods")
+    clock.set(MONDAY_9_BERLIN)
+    assert bot.digests.run_due() >= 1
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    text = text_of({"blocks": digest.blocks})
+    nudges = text[text.index("*What would help next*") :]
+    # 94 % accurate last quarter (1 − 6,000 ÷ 100,000), yet sales rate the statement 2 of 5
+    assert (
+        "The forecast for 2025-Q4 was 94% accurate, yet the teams rate “Our actual sales usually land close"
+        " to the sales forecast.” low: sales 2.0, marketing 4.0." in nudges
+    )
+    assert "The problem is trust, not accuracy: review the forecast together each week" in nudges
+    assert "Our actual sales usually land close to the sales forecast.” differently" not in nudges
+
+
+def test_no_trust_nudge_when_a_team_answered_too_few_to_be_shown(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    first_round_asks(bot, "hbr01")
+    run_at(bot, clock, FIRST_ROUND)
+    answer_round(bot, driver, sandbox, SALES_TEAM[:2], score=2)
+    answer_round(bot, driver, sandbox, MARKETING_TEAM, score=4)
+    close_round(bot, clock)
+    share(bot, driver, sandbox, "forecast.csv", FORECAST)
+    clock.set(MONDAY_9_BERLIN)
+    bot.digests.run_due()
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    text = text_of({"blocks": digest.blocks})
+    assert "*Forecast accuracy*\nLast quarter (2025-Q4): *94%*" in text
+    assert "trust, not accuracy" not in text and "was 94% accurate" not in text

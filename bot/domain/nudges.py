@@ -12,6 +12,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from bot.domain.pipeline_digest import PipelineSection
+from bot.domain.pipeline_figures import FORECAST_ACCURACY, MQL_REJECTED
+from bot.domain.pipeline_figures import Figure as PipelineFigure
 from bot.domain.scoring import BAND_FLOORS, STAGES, Figure, Results
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, MARKETING, SALES
 
@@ -21,7 +24,18 @@ LOW_PARTICIPATION = "low_participation"
 STAGE_DROP = "stage_drop"
 NEXT_STAGE = "next_stage"
 NO_USEFUL_MEETING = "no_useful_meeting"
-KINDS = (LOW_DIMENSION, WIDE_GAP, LOW_PARTICIPATION, STAGE_DROP, NEXT_STAGE, NO_USEFUL_MEETING)
+PIPELINE_LEADS = "pipeline_leads"
+PIPELINE_FORECAST = "pipeline_forecast"
+KINDS = (
+    LOW_DIMENSION,
+    WIDE_GAP,
+    LOW_PARTICIPATION,
+    STAGE_DROP,
+    NEXT_STAGE,
+    NO_USEFUL_MEETING,
+    PIPELINE_LEADS,
+    PIPELINE_FORECAST,
+)
 
 LEADERS, BOTH_TEAMS = "leaders", "both_teams"
 
@@ -30,6 +44,9 @@ LEADERS, BOTH_TEAMS = "leaders", "both_teams"
 PRIORITY = {
     STAGE_DROP: 1,
     LOW_DIMENSION: 2,
+    # Where the numbers and the perception disagree: the most useful conversation (issue 15).
+    PIPELINE_LEADS: 2,
+    PIPELINE_FORECAST: 2,
     LOW_PARTICIPATION: 3,
     NO_USEFUL_MEETING: 4,
     WIDE_GAP: 5,
@@ -41,6 +58,17 @@ GAP_WIDTH = 1.0
 LOW_SHARE = 0.4
 DROP_WEEKS = 4
 MEETING_DAYS = 30
+#: The pipeline beside the perception. Rejections "rising": up by at least 5 points on the period
+#: before; a gap "widening": at least half a point wider than DROP_WEEKS weeks before. A forecast
+#: "accurate": within 10 % of the actual; a statement "rated low": 2.5 of 5 or less by a team.
+REJECTION_RISE = 0.05
+GAP_WIDENING = 0.5
+ACCURATE = 0.9
+LOW_RATING = 2.5
+LEAD_STATEMENTS = ("hbr07", "ext06")
+"""What a qualified lead is, and the hand-over rules (bot/domain/question_bank.toml)."""
+FORECAST_STATEMENT = "hbr01"
+"""The statement "Our actual sales usually land close to the sales forecast"."""
 #: Means of means carry float noise (7/3 − 4/3 is 1.0000000000000002); it must not decide a boundary.
 _EPSILON = 1e-9
 
@@ -97,6 +125,8 @@ DISCUSS_GAP = "discuss_gap"
 EXPLAIN_AND_ACT = "explain_and_act"
 REVIEW_WHAT_CHANGED = "review_what_changed"
 HOLD_USEFUL_JOINT_MEETING = "hold_useful_joint_meeting"
+AGREE_LEAD_DEFINITION = "agree_lead_definition"
+REVIEW_FORECAST_TOGETHER = "review_forecast_together"
 
 #: Every action code a nudge can carry, so the templates can be checked for completeness. Each has a
 #: sentence of its own, and a digest carries an action at most once: no two nudges say the same thing.
@@ -107,10 +137,17 @@ ACTIONS = (
     EXPLAIN_AND_ACT,
     REVIEW_WHAT_CHANGED,
     HOLD_USEFUL_JOINT_MEETING,
+    AGREE_LEAD_DEFINITION,
+    REVIEW_FORECAST_TOGETHER,
 )
 
 
-_EVIDENCE_NEEDED = {"low_dimension": ("target", "target_stage"), "next_stage": ("target_stage",)}
+_EVIDENCE_NEEDED = {
+    LOW_DIMENSION: ("target", "target_stage"),
+    NEXT_STAGE: ("target_stage",),
+    PIPELINE_LEADS: ("rejected", "rejected_before", "period", "gap", "gap_before"),
+    PIPELINE_FORECAST: ("accuracy", "period", "item"),
+}
 
 
 def still_readable(nudge: Nudge) -> bool:
@@ -168,6 +205,7 @@ def nudges(
     quiet: Collection[str] = (),
     days_since_useful_meeting: int | None = None,
     max_nudges: int = 4,
+    pipeline: PipelineSection | None = None,
 ) -> list[Nudge]:
     """The nudges for the last week of `history` (oldest first, one snapshot a week).
 
@@ -176,7 +214,8 @@ def nudges(
     others, minus the `quiet` keys (acted on or snoozed), fill the rest: ordered by priority, then by
     strength of evidence (lower mean, wider gap, lower share first), then by key; a nudge whose action
     an earlier one already carries is left out, so no two say the same sentence. `dimension_of` maps
-    item ids to dimension ids.
+    item ids to dimension ids; `pipeline`, the digest's pipeline section, lets the rules that set the
+    CRM's figures beside the teams' ratings speak.
     """
     if max_nudges < 0:
         raise ValueError(f"max_nudges must not be negative, not {max_nudges}")
@@ -188,6 +227,9 @@ def nudges(
         ranked += _wide_gaps(history, dimension_of)
         ranked += _low_participation(current.participation)
         ranked += _stage_drop(history)
+        if pipeline is not None:
+            combined = _lead_definition(history, pipeline) + _forecast_trust(current.results, pipeline)
+            ranked = _covered_gaps_left_out(ranked, combined, dimension_of)
         step = _next_step(current, quiet)
     ranked += _no_useful_meeting(days_since_useful_meeting)
     ranked.sort(key=lambda pair: (pair[0].priority, -pair[1], pair[0].key))
@@ -406,3 +448,111 @@ def _no_useful_meeting(days: int | None) -> list[tuple[Nudge, float]]:
         priority=PRIORITY[NO_USEFUL_MEETING],
     )
     return [(nudge, 0.0)]
+
+
+def _covered_gaps_left_out(
+    ranked: list[tuple[Nudge, float]], combined: list[tuple[Nudge, float]], dimension_of: Mapping[str, str]
+) -> list[tuple[Nudge, float]]:
+    """A nudge setting the CRM's figure beside a statement says all a wide gap on that statement (or
+    its dimension) would say, and more: that gap's nudge gives way to it."""
+    items = {nudge.evidence["item"] for nudge, _strength in combined}
+    topics = items | {dimension_of.get(str(item), str(item)) for item in items}
+    kept = [
+        (nudge, strength)
+        for nudge, strength in ranked
+        if nudge.kind != WIDE_GAP
+        or not {nudge.evidence.get("item"), nudge.evidence.get("dimension")} & topics
+    ]
+    return kept + combined
+
+
+def _pipeline_figure(section: PipelineSection, name: str) -> tuple[str, PipelineFigure] | None:
+    """The CRM figure `name` of the last full quarter, else of the last full week: the first shown
+    (a figure from too few records or owners is withheld, and so never evidence)."""
+    line = next((line for line in section.lines if line.name == name), None)
+    if line is None:
+        return None
+    for period, figure in ((section.quarter, line.quarter), (section.week, line.week)):
+        if figure.value is not None and not figure.withheld:
+            return period, figure
+    return None
+
+
+def _lead_definition(history: Sequence[WeekSnapshot], section: PipelineSection) -> list[tuple[Nudge, float]]:
+    """§3 Undefined → Defined, from both sides: sales reject a growing share of marketing's leads while
+    the teams' views of what a good lead is move apart. The fix is one lead definition, agreed together.
+
+    Evidence only from figures that are shown: the rejection share from enough MQLs and owners in both
+    periods, and a statement's gap only where both teams' ratings clear the anonymity threshold now and
+    DROP_WEEKS weeks before."""
+    found = _pipeline_figure(section, MQL_REJECTED)
+    if found is None:
+        return []
+    period, figure = found
+    change = figure.change
+    if change is None or _below(change, REJECTION_RISE):
+        return []
+    back = min(DROP_WEEKS, len(history) - 1)
+    now, then = history[-1].results, history[-1 - back].results
+    widening = []
+    for item in LEAD_STATEMENTS:
+        gap_now, gap_then = now.item_gaps.get(item), then.item_gaps.get(item)
+        if back and gap_now is not None and gap_then is not None:
+            growth = abs(gap_now) - abs(gap_then)
+            if not _below(growth, GAP_WIDENING):
+                widening.append((growth, item, abs(gap_now), abs(gap_then)))
+    if not widening:
+        return []
+    growth, item, gap, gap_before = max(widening, key=lambda found: (found[0], found[1]))
+    nudge = Nudge(
+        key=PIPELINE_LEADS,
+        kind=PIPELINE_LEADS,
+        action=AGREE_LEAD_DEFINITION,
+        evidence={
+            "item": item,
+            **_sides(now.items[SALES, item], now.items[MARKETING, item]),
+            "gap": gap,
+            "gap_before": gap_before,
+            "weeks": back,
+            "rejected": figure.value,
+            "rejected_before": figure.previous,
+            "period": period,
+            "records": figure.count,
+        },
+        audience=BOTH_TEAMS,
+        priority=PRIORITY[PIPELINE_LEADS],
+    )
+    return [(nudge, growth)]
+
+
+def _forecast_trust(results: Results, section: PipelineSection) -> list[tuple[Nudge, float]]:
+    """The forecast lands close to the actual, yet a team rates "our actual sales usually land close to
+    the forecast" low: the problem is trust, not accuracy, and trust grows from reviewing the forecast
+    together each week (§5 joint activities: forecasting together). Both teams' ratings must be shown."""
+    found = _pipeline_figure(section, FORECAST_ACCURACY)
+    if found is None:
+        return []
+    period, figure = found
+    sales = results.items.get((SALES, FORECAST_STATEMENT))
+    marketing = results.items.get((MARKETING, FORECAST_STATEMENT))
+    if figure.value is None or _below(figure.value, ACCURATE) or sales is None or marketing is None:
+        return []
+    if sales.withheld or marketing.withheld or sales.mean is None or marketing.mean is None:
+        return []
+    lowest = min(sales.mean, marketing.mean)
+    if _above(lowest, LOW_RATING):
+        return []
+    nudge = Nudge(
+        key=PIPELINE_FORECAST,
+        kind=PIPELINE_FORECAST,
+        action=REVIEW_FORECAST_TOGETHER,
+        evidence={
+            "item": FORECAST_STATEMENT,
+            **_sides(sales, marketing),
+            "accuracy": figure.value,
+            "period": period,
+        },
+        audience=BOTH_TEAMS,
+        priority=PRIORITY[PIPELINE_FORECAST],
+    )
+    return [(nudge, LOW_RATING - lowest)]

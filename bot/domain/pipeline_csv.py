@@ -16,9 +16,9 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.domain.pipeline import ACCEPTED, LOST, WON, Deal, Forecast, Kind, Lead, Record, opaque_owner
@@ -28,6 +28,7 @@ from bot.domain.pipeline_values import (
     classify_date,
     deal_outcome,
     deal_source,
+    fast_iso,
     lead_decision,
     parse_amount,
     parse_date,
@@ -39,6 +40,8 @@ from bot.domain.pipeline_values import (
 LISTED_PROBLEMS = 5
 """How many problems a report spells out; the rest are counted."""
 SAMPLE_BYTES = 64 * 1024
+MAX_OPTIONS = 100
+"""Slack's limit on a select's options: the mapping step offers a file's first 100 columns."""
 
 # A column's type says how its cells are read; `text` cells are kept as written (trimmed).
 TEXT, INSTANT, DAY, AMOUNT, PERIOD, FLAG, STATUS, SOURCE, OWNER = (
@@ -157,6 +160,8 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
     Kind.DEALS: ("record_id", "amount"),
     Kind.FORECAST: ("period", "forecast"),
 }
+MAPPING_CODES = ("unknown_kind", "missing_columns")
+"""The problems the mapping step answers: columns the bot does not recognise."""
 KEY_FIELD = {Kind.LEADS: "record_id", Kind.DEALS: "record_id", Kind.FORECAST: "period"}
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """What a byte the encoding cannot decode becomes (`surrogateescape`): the line it is on is reported."""
@@ -189,6 +194,8 @@ class Survey:
     """Rows repeating an earlier one exactly: skipped."""
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
+    mapped: bool = False
+    """The header row was read: the kind known and a column found for each field it needs."""
     date_order: str | None = None
     ambiguous_date: Problem | None = None
     """The first date whose order the file leaves open, while `date_order` is unknown."""
@@ -201,6 +208,11 @@ class Survey:
     @property
     def importable(self) -> bool:
         return self.problem_count == 0 and self.ambiguous_date is None
+
+    @property
+    def unmapped(self) -> bool:
+        """The file's columns need the mapping step."""
+        return any(problem.code in MAPPING_CODES for problem in self.problems)
 
 
 # ----- the text of the file ------------------------------------------------------------------------
@@ -277,16 +289,24 @@ class _Table:
 # ----- the first reading: everything wrong, and the date order -------------------------------------
 
 
-def _choose_kind(headers: list[str], wanted: Kind | None) -> Kind | None:
+ColumnMapping = Mapping[str, int | str]
+"""Field → its column, chosen by the admin: a header as written, or (from the modal) its index."""
+
+
+def _choose_kind(headers: list[str], wanted: Kind | None, mapping: ColumnMapping) -> Kind | None:
     kinds = [wanted] if wanted else [Kind.FORECAST, Kind.DEALS, Kind.LEADS]  # the most specific first
     for kind in kinds:
-        found = _columns(headers, kind)
+        if any(name not in COLUMNS[kind] for name in mapping) and not wanted:
+            continue
+        found = _columns(headers, kind, mapping)
         if all(name in found for name in REQUIRED[kind]):
             return kind
     return wanted
 
 
-def _columns(headers: list[str], kind: Kind) -> dict[str, int]:
+def _columns(headers: list[str], kind: Kind, mapping: ColumnMapping) -> dict[str, int]:
+    """Field → column index: the recognised headers, then the admin's mapping over them (a column the
+    admin gave a field is no longer read as the field it was recognised as)."""
     normalised = [normalise_header(header) for header in headers]
     found: dict[str, int] = {}
     for name, column in COLUMNS[kind].items():
@@ -294,12 +314,60 @@ def _columns(headers: list[str], kind: Kind) -> dict[str, int]:
             if alias in normalised:
                 found[name] = normalised.index(alias)
                 break
-    return found
+    chosen = {
+        name: index
+        for name, target in mapping.items()
+        if name in COLUMNS[kind] and (index := _position(headers, normalised, target)) is not None
+    }
+    taken = set(chosen.values())
+    return {name: index for name, index in found.items() if index not in taken} | chosen
 
 
-def survey(stream: BinaryIO, kind: Kind | None = None, date_order: str | None = None) -> Survey:
-    """Read the whole file once and say what is wrong with it; `kind` and `date_order` (`dmy`/`mdy`)
-    when the admin gave them, otherwise told from the file."""
+def _position(headers: list[str], normalised: list[str], target: int | str) -> int | None:
+    if isinstance(target, int):
+        return target if 0 <= target < len(headers) else None
+    if target in headers:
+        return headers.index(target)
+    wanted = normalise_header(target)
+    return normalised.index(wanted) if wanted and wanted in normalised else None
+
+
+def _mapping_problems(found: Survey, headers: list[str], mapping: ColumnMapping) -> None:
+    normalised = [normalise_header(header) for header in headers]
+    seen: dict[int, str] = {}
+    for name, target in mapping.items():
+        if found.kind is not None and name not in COLUMNS[found.kind]:
+            found.add(Problem(1, "unknown_field", name, found.kind.value))
+        elif (index := _position(headers, normalised, target)) is None:
+            found.add(Problem(1, "unknown_header", name, str(target)))
+        elif index in seen:
+            found.add(Problem(1, "header_twice", headers[index], f"{seen[index]}, {name}"))
+        else:
+            seen[index] = name
+
+
+def read_header(stream: BinaryIO) -> tuple[str, ...]:
+    """The file's header row (its columns' names); the start of the file is enough."""
+    table = _Table(stream, Survey())
+    try:
+        header = next(table.rows(), None)
+    finally:
+        table.detach()
+    stream.seek(0)
+    return tuple(header.cells) if header else ()
+
+
+def survey(
+    stream: BinaryIO,
+    kind: Kind | None = None,
+    date_order: str | None = None,
+    mapping: ColumnMapping | None = None,
+    seen: SeenKeys | None = None,
+) -> Survey:
+    """Read the whole file once and say what is wrong with it; `kind`, `date_order` (`dmy`/`mdy`) and
+    the columns' `mapping` when the admin gave them, otherwise told from the file. `seen` keeps the
+    record ids met (in memory unless given)."""
+    mapping = mapping or {}
     found = Survey(date_order=date_order)
     table = _Table(stream, found)
     try:
@@ -309,16 +377,20 @@ def survey(stream: BinaryIO, kind: Kind | None = None, date_order: str | None = 
             found.add(Problem(1, "empty_file"))
             return found
         found.headers = tuple(header.cells)
-        found.kind = _choose_kind(header.cells, kind)
+        found.kind = _choose_kind(header.cells, kind, mapping)
+        _mapping_problems(found, header.cells, mapping)
         if found.kind is None:
-            found.add(Problem(1, "unknown_kind"))
+            if not found.problem_count:
+                found.add(Problem(1, "unknown_kind"))
             return found
-        found.columns = _columns(header.cells, found.kind)
+        found.columns = _columns(header.cells, found.kind, mapping)
         missing = [name for name in REQUIRED[found.kind] if name not in found.columns]
-        if missing:
+        if missing and not found.problem_count:  # a wrong mapping is said first
             found.add(Problem(1, "missing_columns", value=", ".join(missing)))
+        if found.problem_count:
             return found
-        _check_rows(rows, found)
+        found.mapped = True
+        _check_rows(rows, found, seen or KeysInMemory())
     finally:
         table.detach()
     if found.date_order is not None:
@@ -326,10 +398,30 @@ def survey(stream: BinaryIO, kind: Kind | None = None, date_order: str | None = 
     return found
 
 
-def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
+class SeenKeys(Protocol):
+    """The record ids a survey has met, each with a hash of its row, to tell repeated rows."""
+
+    def earlier(self, key: str, content: int) -> int | None:
+        """The hash of the row met earlier with `key`; None when `key` is new (it is then kept)."""
+        ...
+
+
+class KeysInMemory:
+    """`SeenKeys` in a dict: for small files (a long file's ids are better kept on disk)."""
+
+    def __init__(self) -> None:
+        self._contents: dict[str, int] = {}
+
+    def earlier(self, key: str, content: int) -> int | None:
+        found = self._contents.get(key)
+        if found is None:
+            self._contents[key] = content
+        return found
+
+
+def _check_rows(rows: Iterator[_Row], found: Survey, seen: SeenKeys) -> None:
     assert found.kind is not None
     key_index = found.columns[KEY_FIELD[found.kind]]
-    contents: dict[str, int] = {}
     evidence: dict[str, Problem] = {}
     for row in rows:
         if not any(row.cells) or _is_footer(row.cells):
@@ -343,13 +435,13 @@ def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
         if found.kind is Kind.FORECAST:
             key = _checked(found, row, key_index, PERIOD) or key
         content = hash(tuple(row.cells))
-        if key in contents:
-            if contents[key] == content:
+        earlier = seen.earlier(key, content)
+        if earlier is not None:
+            if earlier == content:
                 found.duplicate_lines.add(row.line)
             else:
                 found.add(Problem(row.line, "conflicting_duplicate", _header(found, key_index), key))
             continue
-        contents[key] = content
         for name, index in found.columns.items():
             column_type = COLUMNS[found.kind][name].type
             value = _cell(row.cells, index)
@@ -366,6 +458,8 @@ def _check_rows(rows: Iterator[_Row], found: Survey) -> None:
 
 
 def _check_date(found: Survey, row: _Row, index: int, value: str, evidence: dict[str, Problem]) -> None:
+    if fast_iso(value) is not None:
+        return  # a date read in full that says nothing of the order
     try:
         order = classify_date(value).order
         parse_datetime(
@@ -476,6 +570,24 @@ def _outcome(values: dict[str, str], stage: str | None) -> str | None:
 
 
 @dataclass(frozen=True)
+class MappingStep:
+    """What the admin is asked when a file's headers are not recognised (the mapping step,
+    bot/domain/pipeline_mapping.py): the file's headers against the fields of `kind`, with the
+    preselected ones."""
+
+    kind: Kind
+    headers: tuple[str, ...]
+    fields: tuple[str, ...]
+    required: tuple[str, ...]
+    preselected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def options(self) -> tuple[tuple[int, str], ...]:
+        """(index, header) of the columns offered, at most `MAX_OPTIONS`."""
+        return tuple(enumerate(self.headers[:MAX_OPTIONS]))
+
+
+@dataclass(frozen=True)
 class ImportReport:
     """What an import did, to tell the admin: stored (`imported`) or, if anything was wrong, nothing."""
 
@@ -483,6 +595,8 @@ class ImportReport:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
+    mapping: MappingStep | None = None
+    """When the file's columns were not recognised: what to ask the admin."""
 
     @property
     def imported(self) -> bool:

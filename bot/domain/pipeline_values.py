@@ -54,12 +54,26 @@ def _clean_date(text: str) -> str:
     return " ".join(western_digits(text).strip().split())
 
 
+def fast_iso(text: str) -> datetime | None:
+    """The shapes most exports write (`2026-03-02`, `2026-03-02 10:00`, `2026-03-02T10:00:00Z`, with
+    an offset), read by Python's own ISO parser; None for any other cell, left to the general reading."""
+    if len(text) < 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.year >= EARLIEST_YEAR else None
+
+
 def classify_date(text: str) -> DateShape:
     """Which order a date is written in, as far as the cell alone tells (`iso`: the order does not
     matter); raises `BadValue`.
 
     Dots mean day first (`4.3.2026`, the European way); with slashes or dashes a day above 12
     tells the order, and when both numbers are 12 or below (and differ) the cell is ambiguous."""
+    if fast_iso(text) is not None:
+        return DateShape(ISO)
     cleaned = _clean_date(text)
     if _ISO.match(cleaned) or _named(cleaned):
         return DateShape(ISO)
@@ -101,13 +115,19 @@ def _named(cleaned: str) -> datetime | None:
 def parse_datetime(text: str, order: str | None, zone: ZoneInfo) -> datetime:
     """An aware instant; a cell without a time or an offset is read in the workspace's timezone.
     `order` (`dmy` or `mdy`) decides cells `classify_date` calls ambiguous."""
-    moment, offset = _local(text, order)
-    return moment.replace(tzinfo=_zone_of(offset, zone)).astimezone(UTC)
+    moment = fast_iso(text)
+    if moment is None:
+        naive, offset = _local(text, order)
+        moment = naive.replace(tzinfo=_zone_of(offset, zone))
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
 
 
 def parse_date(text: str, order: str | None) -> date:
     """A calendar date (a close date), as written."""
-    return _local(text, order)[0].date()
+    moment = fast_iso(text)
+    return moment.date() if moment is not None else _local(text, order)[0].date()
 
 
 def _local(text: str, order: str | None) -> tuple[datetime, str | None]:

@@ -198,7 +198,7 @@ class BotRuntime:
             insights=insights,
             action_items=ActionItemService(self.database, insights),
             meetings=meetings,
-            pipeline=PipelineService(self.database),
+            pipeline=PipelineService(self.database, clock),
             pipeline_sync=self.pipeline_sync,
             pipeline_presenter=default_pipeline_presenter(metadata_seal),
             digests=self.digests,

@@ -200,18 +200,19 @@ class InsightService:
             away, own_time = store.not_asked(session, team_id, this_week)
             taken = action_store.items_of(session, team_id, until=at)
         dimension_of = {item_id: meta.dimension for item_id, meta in self.item_meta(team_id).items()}
+        current = history[-1]
+        zone = ZoneInfo(timezone)
+        asked = set(dimension_of)
+        pipeline = pipeline_section(
+            self.database, team_id, local_day, zone, current.results, snapshot.threshold, asked
+        )
         suggestions = nudges(
             history,
             dimension_of,
             quiet=quiet,
             days_since_useful_meeting=meetings.days_since_useful,
             max_nudges=MAX_NUDGES,
-        )
-        current = history[-1]
-        zone = ZoneInfo(timezone)
-        asked = set(dimension_of)
-        pipeline = pipeline_section(
-            self.database, team_id, local_day, zone, current.results, snapshot.threshold, asked
+            pipeline=pipeline,
         )
         view = compose(
             week=local_day - timedelta(days=local_day.weekday()),

@@ -2,35 +2,73 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
+from bot.domain.clock import Clock, SystemClock
 from bot.domain.pipeline import Kind
-from bot.domain.pipeline_csv import ImportReport, Problem, Survey, records, survey
+from bot.domain.pipeline_csv import (
+    ColumnMapping,
+    ImportReport,
+    MappingStep,
+    Problem,
+    Survey,
+    read_header,
+    records,
+    survey,
+)
 from bot.domain.pipeline_digest import PipelineSection, section
 from bot.domain.pipeline_figures import QUARTER, WEEK, PipelineFigures, compute, period_before, period_of
+from bot.domain.pipeline_mapping import fingerprint, mapping_step
 from bot.domain.scoring import Results
 from storage import pipeline as store
 from storage import workspaces as workspace_store
 from storage.db import Database
+from storage.pipeline_keys import KeysOnDisk
 
 
 @dataclass
 class PipelineService:
     database: Database
+    clock: Clock = field(default_factory=SystemClock)
 
     def import_file(
-        self, team_id: str, stream: BinaryIO, kind: Kind | None = None, date_order: str | None = None
+        self,
+        team_id: str,
+        stream: BinaryIO,
+        kind: Kind | None = None,
+        date_order: str | None = None,
+        mapping: ColumnMapping | None = None,
     ) -> ImportReport:
         """Read `stream` (seekable, bytes) once to check it; if nothing is wrong, read it again and store
-        every record in one transaction. `kind` and `date_order` (`dmy`, `mdy`) when the admin chose them."""
+        every record in one transaction. `kind`, `date_order` (`dmy`, `mdy`) and the columns' `mapping`
+        (field → header or column index) when the admin chose them.
+
+        The columns chosen earlier for a file with the same header row apply too (the admin's `mapping`
+        over them); a `mapping` that reads the header row is remembered for the next such file. A file
+        whose columns are still not recognised comes back with the mapping step to ask."""
         with self.database.session() as session:
             config = workspace_store.load_config(session, team_id)
         if config is None:
             return ImportReport(_unusable("setup_first"))
-        found = survey(stream, kind, date_order)
+        headers = read_header(stream)
+        key = fingerprint(headers)
+        with self.database.session() as session:
+            remembered = store.remembered_mapping(session, team_id, key, kind)
+        if remembered is not None:
+            kind = kind or remembered[0]
+        columns = {**(remembered[1] if remembered else {}), **(mapping or {})}
+        with KeysOnDisk() as seen:
+            found = survey(stream, kind, date_order, columns, seen)
+        if found.unmapped:
+            return ImportReport(found, mapping=mapping_step(found.headers, found.kind))
+        if mapping and found.mapped:
+            assert found.kind is not None
+            chosen = {name: found.headers[found.columns[name]] for name in columns if name in found.columns}
+            with self.database.session() as session:
+                store.remember_mapping(session, team_id, found.kind, key, chosen, self.clock.now())
         if not found.importable:
             return ImportReport(found)
         assert found.kind is not None
@@ -39,6 +77,10 @@ class PipelineService:
                 session, team_id, found.kind, records(stream, found, team_id, ZoneInfo(config.timezone))
             )
         return ImportReport(found, written.added, written.changed, written.unchanged)
+
+    def mapping_for(self, head: BinaryIO, kind: Kind | None) -> MappingStep:
+        """The mapping step for a file from its start (`head`): its header row against the fields."""
+        return mapping_step(read_header(head), kind)
 
 
 def pipeline_section(

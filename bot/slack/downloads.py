@@ -21,8 +21,9 @@ class DownloadRefused(Exception):
     """The file is not Slack's to give, too large, or Slack would not give it."""
 
 
-def download_private(client: WebClient, url: str) -> IO[bytes]:
-    """The file's bytes, in a seekable temporary file (the caller closes it)."""
+def download_private(client: WebClient, url: str, head: int | None = None) -> IO[bytes]:
+    """The file's bytes, in a seekable temporary file (the caller closes it); only about its first
+    `head` bytes when given (enough for a header row)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or host not in (
@@ -36,6 +37,8 @@ def download_private(client: WebClient, url: str) -> IO[bytes]:
         with urllib.request.urlopen(request, timeout=60) as response:
             while chunk := response.read(64 * 1024):
                 spool.write(chunk)
+                if head is not None and spool.tell() >= head:
+                    break
                 if spool.tell() > MAX_DOWNLOAD_BYTES:
                     raise DownloadRefused(f"larger than {MAX_DOWNLOAD_BYTES} bytes")
     except (OSError, ValueError) as error:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from bot.domain.pipeline_csv import ImportReport
+from bot.domain.pipeline_csv import ImportReport, MappingStep
 from bot.services.pipeline_sync import SyncReport
 from bot.slack.modal_metadata import MetadataSeal
 from bot.slack.rendering import Renderer, default_renderer
@@ -17,13 +19,30 @@ class PipelinePresenter:
         self._renderer = renderer
         self._seal = seal
 
-    def import_report(self, language: str, report: ImportReport) -> Payload:
-        """What an import did, or why nothing was imported."""
-        return import_report(self._renderer, language, report, "slack")
+    def import_report(
+        self, language: str, report: ImportReport, again: Mapping[str, str] | None = None
+    ) -> Payload:
+        """What an import did, or why nothing was imported; for a file whose columns need mapping, a
+        button that opens the mapping step for the file and choices in `again` (file, kind, date order)."""
+        value = json.dumps(dict(again), separators=(",", ":")) if again and report.mapping else None
+        return import_report(self._renderer, language, report, "slack", value)
 
     def import_modal(self, language: str) -> Payload:
         return self._renderer.render(
             "pipeline_import_modal", language, private_metadata=self._seal.seal({"language": language})
+        )
+
+    def mapping_modal(
+        self, language: str, step: MappingStep, file_id: str, file_name: str, date_order: str
+    ) -> Payload:
+        """The mapping step for the file `file_id`: its headers against the fields of `step.kind`."""
+        metadata = {"language": language, "file": file_id, "kind": step.kind.value, "date_order": date_order}
+        return self._renderer.render(
+            "pipeline_mapping_modal",
+            language,
+            step=step,
+            file_name=file_name,
+            private_metadata=self._seal.seal(metadata),
         )
 
     def hubspot_modal(self, language: str) -> Payload:
@@ -38,9 +57,12 @@ class PipelinePresenter:
         return self._renderer.render("pipeline_usage", language)
 
 
-def import_report(renderer: Renderer, language: str, report: ImportReport, surface: str) -> Payload:
-    """`surface` ("slack" or "cli") says how the admin answers a question about the date order."""
-    return renderer.render("pipeline_import", language, report=report, surface=surface)
+def import_report(
+    renderer: Renderer, language: str, report: ImportReport, surface: str, map_value: str | None = None
+) -> Payload:
+    """`surface` ("slack" or "cli") says how the admin answers a question about the date order or the
+    columns; `map_value`, the mapping button's value (Slack)."""
+    return renderer.render("pipeline_import", language, report=report, surface=surface, map_value=map_value)
 
 
 def import_report_text(report: ImportReport) -> str:

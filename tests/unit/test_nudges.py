@@ -19,6 +19,9 @@ from bot.domain.nudges import (
     nudges,
     still_readable,
 )
+from bot.domain.pipeline_digest import PipelineLine, PipelineSection
+from bot.domain.pipeline_figures import FORECAST_ACCURACY, MQL_REJECTED
+from bot.domain.pipeline_figures import Figure as PipelineFigure
 from bot.domain.question_bank import load_bank
 from bot.domain.scoring import (
     BAND_FLOORS,
@@ -464,9 +467,170 @@ def test_the_same_input_in_any_mapping_order_gives_the_same_nudges():
 
 def test_every_code_is_listed_for_the_templates():
     found = nudges(busy_week(), DIMENSION_OF, days_since_useful_meeting=40, max_nudges=10)
+    found += nudges(lead_weeks(forecast=(2.0, 3.5)), DIMENSION_OF, pipeline=crm(), max_nudges=10)
     assert {n.action for n in found} <= set(ACTIONS)
     assert set(kinds(found)) == set(KINDS)
     assert len(set(ACTIONS)) == len(ACTIONS)
+
+
+# ----- the pipeline beside the perception -----------------------------------------------------------
+
+
+def crm(
+    rejected: tuple[float | None, float | None] = (0.30, 0.20),
+    accuracy: float | None = 0.94,
+    *,
+    rejected_withheld: bool = False,
+    in_week: bool = False,
+) -> PipelineSection:
+    """A digest's pipeline section: the MQLs rejected in the last quarter (now, the quarter before) or,
+    `in_week`, only in the last week, and the last quarter's forecast accuracy."""
+    nothing = PipelineFigure(MQL_REJECTED, None, None, 0)
+    if rejected_withheld:
+        shown_rejected = PipelineFigure(MQL_REJECTED, None, None, 3, withheld=True)
+    else:
+        shown_rejected = PipelineFigure(MQL_REJECTED, *rejected, 40)
+    week, quarter = (shown_rejected, nothing) if in_week else (nothing, shown_rejected)
+    return PipelineSection(
+        "2025-W13",
+        "2025-Q1",
+        (
+            PipelineLine(MQL_REJECTED, week, quarter, ()),
+            PipelineLine(
+                FORECAST_ACCURACY,
+                PipelineFigure(FORECAST_ACCURACY, None, None, 0),
+                PipelineFigure(FORECAST_ACCURACY, accuracy, None, 1),
+                (),
+            ),
+        ),
+        (),
+    )
+
+
+def lead_weeks(
+    gap_from: float = 0.2,
+    gap_to: float = 1.5,
+    *,
+    sales_now: Figure | None = None,
+    forecast: tuple[float, float] | None = None,
+) -> list[WeekSnapshot]:
+    """Five weeks in which the teams' gap on "what counts as a qualified lead" (hbr07) goes from
+    `gap_from` to `gap_to` (marketing rating higher); `forecast`: this week's (sales, marketing) means
+    on "our actual sales land close to the forecast" (hbr01)."""
+    weeks = []
+    for n in range(5):
+        gap = gap_from + (gap_to - gap_from) * n / 4
+        items = {(SALES, "hbr07"): shown(3.0 - gap / 2), (MARKETING, "hbr07"): shown(3.0 + gap / 2)}
+        if n == 4 and sales_now is not None:
+            items[SALES, "hbr07"] = sales_now
+        if n == 4 and forecast is not None:
+            items |= {(SALES, "hbr01"): shown(forecast[0]), (MARKETING, "hbr01"): shown(forecast[1])}
+        weeks.append(results(items=items))
+    return history(*weeks)
+
+
+def test_rising_rejections_with_a_widening_lead_gap_call_for_one_lead_definition():
+    found = nudges(lead_weeks(), DIMENSION_OF, pipeline=crm())
+    assert found == [
+        Nudge(
+            key="pipeline_leads",
+            kind="pipeline_leads",
+            action="agree_lead_definition",
+            evidence={
+                "item": "hbr07",
+                "sales": 2.25,
+                "marketing": 3.75,
+                "sales_respondents": 10,
+                "marketing_respondents": 10,
+                "more_positive": MARKETING,
+                "gap": 1.5,
+                "gap_before": pytest.approx(0.2),
+                "weeks": 4,
+                "rejected": 0.30,
+                "rejected_before": 0.20,
+                "period": "2025-Q1",
+                "records": 40,
+            },
+            audience="both_teams",
+            priority=2,
+        )
+    ]
+    assert still_readable(found[0])
+    weekly = nudges(lead_weeks(), DIMENSION_OF, pipeline=crm(in_week=True))
+    assert [n.evidence["period"] for n in weekly] == ["2025-W13"]
+
+
+@pytest.mark.parametrize(
+    ("rejected", "gaps", "fires"),
+    [
+        ((0.25, 0.20), (0.2, 0.7), True),  # both exactly at their boundary
+        ((0.249, 0.20), (0.2, 1.5), False),  # rejections up by less than 5 points
+        ((0.30, 0.20), (0.2, 0.69), False),  # the gap widened by less than half a point
+        ((0.10, 0.20), (0.2, 1.5), False),  # rejections fell
+        ((0.30, 0.20), (1.5, 0.2), False),  # the gap narrowed
+        ((0.30, None), (0.2, 1.5), False),  # no figure for the quarter before
+    ],
+)
+def test_the_lead_definition_nudge_fires_at_its_boundaries(rejected, gaps, fires):
+    found = nudges(lead_weeks(*gaps), DIMENSION_OF, pipeline=crm(rejected))
+    assert ("pipeline_leads" in kinds(found)) is fires
+
+
+def test_no_lead_definition_nudge_from_withheld_figures():
+    """The wide gap alone is still said where both teams' ratings are shown, without the CRM's figure."""
+    for found in (
+        nudges(lead_weeks(), DIMENSION_OF, pipeline=crm(rejected_withheld=True)),
+        nudges(lead_weeks(), DIMENSION_OF),
+        nudges(lead_weeks()[-1:], DIMENSION_OF, pipeline=crm()),
+    ):
+        assert kinds(found) == ["wide_gap"] and "rejected" not in found[0].evidence
+    assert nudges(lead_weeks(sales_now=Figure()), DIMENSION_OF, pipeline=crm()) == []
+
+
+def test_an_accurate_forecast_rated_low_is_a_matter_of_trust():
+    found = nudges(lead_weeks(0.2, 0.2, forecast=(2.0, 3.5)), DIMENSION_OF, pipeline=crm())
+    assert found == [
+        Nudge(
+            key="pipeline_forecast",
+            kind="pipeline_forecast",
+            action="review_forecast_together",
+            evidence={
+                "item": "hbr01",
+                "sales": 2.0,
+                "marketing": 3.5,
+                "sales_respondents": 10,
+                "marketing_respondents": 10,
+                "more_positive": MARKETING,
+                "accuracy": 0.94,
+                "period": "2025-Q1",
+            },
+            audience="both_teams",
+            priority=2,
+        )
+    ]
+    assert still_readable(found[0])
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "forecast", "fires"),
+    [
+        (0.9, (2.5, 4.0), True),  # both exactly at their boundary
+        (0.89, (2.0, 4.0), False),  # the forecast missed by more than 10 %: accuracy is the problem
+        (0.94, (2.6, 2.6), False),  # neither team rates it low
+        (None, (2.0, 4.0), False),  # no forecast with its actual
+    ],
+)
+def test_the_forecast_trust_nudge_fires_at_its_boundaries(accuracy, forecast, fires):
+    found = nudges(lead_weeks(0.2, 0.2, forecast=forecast), DIMENSION_OF, pipeline=crm(accuracy=accuracy))
+    assert ("pipeline_forecast" in kinds(found)) is fires
+
+
+def test_no_forecast_trust_nudge_when_a_team_is_below_the_threshold():
+    weeks = lead_weeks(0.2, 0.2, forecast=(2.0, 3.5))
+    last = weeks[-1].results
+    items = {**last.items, (MARKETING, "hbr01"): Figure()}
+    weeks[-1] = WeekSnapshot(weeks[-1].week, results(items=items), None, {})
+    assert nudges(weeks, DIMENSION_OF, pipeline=crm()) == []
 
 
 # ----- privacy: nothing from a withheld group ------------------------------------------------------

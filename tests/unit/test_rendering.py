@@ -24,6 +24,7 @@ from bot.domain.pipeline_csv import ImportReport, Problem, Survey
 from bot.domain.pipeline_digest import PipelineLine, PipelineSection, StatementRatings
 from bot.domain.pipeline_figures import FORECAST_ACCURACY, HOURS_TO_FIRST_TOUCH
 from bot.domain.pipeline_figures import Figure as PipelineFigure
+from bot.domain.pipeline_mapping import mapping_step
 from bot.domain.question_bank import load_bank
 from bot.domain.reach import NextReach
 from bot.domain.scoring import Composite, ItemMeta, Response, score
@@ -143,6 +144,27 @@ def every_nudge() -> list[Nudge]:
         "stage_drop": {"previous_stage": "aligned", "stage": "defined", "weeks": 4},
         "next_stage": {"stage": "defined", "target_stage": "aligned", "score": 52.0},
         "no_useful_meeting": {"days": 45},
+        "pipeline_leads": {
+            "item": "hbr07",
+            "sales": 2.1,
+            "marketing": 3.6,
+            "more_positive": "marketing",
+            "gap": 1.5,
+            "gap_before": 0.4,
+            "weeks": 4,
+            "rejected": 0.31,
+            "rejected_before": 0.18,
+            "period": "2026-Q1",
+            "records": 60,
+        },
+        "pipeline_forecast": {
+            "item": "hbr01",
+            "sales": 2.0,
+            "marketing": 3.9,
+            "more_positive": "marketing",
+            "accuracy": 0.94,
+            "period": "2026-Q1",
+        },
     }
     made = [
         Nudge(kind, kind, action, evidence[kind], "leaders", 1)
@@ -153,6 +175,8 @@ def every_nudge() -> list[Nudge]:
             ("stage_drop", "review_what_changed"),
             ("next_stage", "step_joint_planning"),
             ("no_useful_meeting", "hold_useful_joint_meeting"),
+            ("pipeline_leads", "agree_lead_definition"),
+            ("pipeline_forecast", "review_forecast_together"),
         )
     ]
     made.append(
@@ -645,6 +669,9 @@ PIPELINE_PROBLEMS = [
     Problem(8, "mixed_date_orders", "Close Date", "3/25/2026"),
     Problem(9, "not_text", value="utf-8"),
     Problem(10, "not_csv", value="field larger than field limit"),
+    Problem(1, "unknown_field", "amount", "leads"),
+    Problem(1, "unknown_header", "created_at", "Created <On>"),
+    Problem(1, "header_twice", "Contact Number", "record_id, sql_at"),
 ]
 PIPELINE_SHAPE = {"kind": Kind.DEALS, "headers": ("Record ID", "Name *bold*"), "rows": 12}
 AMBIGUOUS_DATE = Problem(3, "ambiguous_date", "Created", "3/4/2026")
@@ -661,7 +688,26 @@ CONTEXTS["pipeline_import"] = [
     {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "slack"},
     {"report": ImportReport(Survey(**PIPELINE_SHAPE, ambiguous_date=AMBIGUOUS_DATE)), "surface": "cli"},
 ]
+MAPPING_STEP = mapping_step(("Contact Number", "Created On", "", "x" * 90, "MQL On"), Kind.LEADS)
+UNMAPPED = Survey(headers=MAPPING_STEP.headers, problems=[Problem(1, "unknown_kind")], problem_count=1)
+CONTEXTS["pipeline_import"] += [
+    {
+        "report": ImportReport(UNMAPPED, mapping=MAPPING_STEP),
+        "surface": "slack",
+        "map_value": '{"file":"F1"}',
+    },
+    {"report": ImportReport(UNMAPPED, mapping=MAPPING_STEP), "surface": "cli"},
+    {"report": ImportReport(UNMAPPED, mapping=mapping_step(("A", "B"), Kind.DEALS)), "surface": "cli"},
+]
 CONTEXTS["pipeline_import_modal"] = [{"private_metadata": "{}"}]
+CONTEXTS["pipeline_mapping_modal"] = [
+    {"step": MAPPING_STEP, "file_name": "crm *export*.csv", "private_metadata": "{}"},
+    {
+        "step": mapping_step([f"Header {a}{b}" for a in "abcdefghij" for b in "abcdefghijkl"], Kind.DEALS),
+        "file_name": "big.csv",
+        "private_metadata": "{}",
+    },
+]
 CONTEXTS["pipeline_usage"] = [{}]
 CONTEXTS["pipeline_hubspot_modal"] = [{"private_metadata": "{}"}]
 CONTEXTS["pipeline_sync"] = [
