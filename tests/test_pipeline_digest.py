@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,13 +15,17 @@ from tests.conversation import (
     FIRST_ROUND,
     MARKETING_TEAM,
     MONDAY_9_BERLIN,
+    PULSE_INPUTS,
     SALES_TEAM,
+    Person,
     a_closed_round_with_a_gap,
     answer_round,
     close_round,
     command,
     create_pulse,
+    pulse_dms,
     run_at,
+    tap,
     text_of,
 )
 
@@ -180,3 +185,79 @@ def test_no_trust_nudge_when_a_team_answered_too_few_to_be_shown(bot, driver, sa
     text = text_of({"blocks": digest.blocks})
     assert "*Forecast accuracy*\nLast quarter (2025-Q4): *94%*" in text
     assert "trust, not accuracy" not in text and "was 94% accurate" not in text
+
+
+#: A second baseline eight weeks after the first (Tuesday 28 April, 10:00 in Berlin, summer time), and
+#: the Monday digest after it: its window (8 weeks) holds only the second round, the window ending four
+#: weeks earlier only the first.
+SECOND_BASELINE = datetime(2026, 4, 28, 8, 0, tzinfo=UTC)
+MONDAY_4_MAY_9_BERLIN = datetime(2026, 5, 4, 7, 0, tzinfo=UTC)
+
+
+def quarter_leads(rejected_in_q1: int) -> str:
+    """Ten MQLs in 2025-Q4, two rejected (20 %); ten in 2026-Q1, `rejected_in_q1` of them rejected.
+    Owners rotate over five ids, so both quarters' figures are shown."""
+    rows = []
+    for n in range(10):
+        status, reason = ("Unqualified", "No budget") if n < 2 else ("Qualified", "")
+        rows.append(f"Q4-{n},2025-11-02,2025-11-03 10:00,{status},{reason},,,owner{n % 5}")
+    for n in range(10):
+        status, reason = ("Unqualified", "Wrong industry") if n < rejected_in_q1 else ("Qualified", "")
+        rows.append(f"Q1-{n},2026-02-09,2026-02-10 10:00,{status},{reason},,,owner{n % 5}")
+    return LEAD_HEADER + "\n".join(rows) + "\n"
+
+
+def rate(bot, driver, sandbox, people, item_id: str, score: int) -> None:
+    """Each of `people` rates only the statement `item_id` of their latest pulse DM `score`."""
+    for person in people:
+        message = pulse_dms(sandbox, person)[-1]
+        asked = [b["block_id"] for b in message.blocks if b.get("block_id", "").startswith("item:")]
+        tap(bot, driver, sandbox, person, score, asked.index(f"item:{item_id}"), message)
+
+
+def digest_after_the_lead_gap_widened(bot, driver, sandbox, clock, rejected_in_q1: int) -> str:
+    """Two baselines eight weeks apart: on "what counts as a qualified lead" (hbr07) sales and marketing
+    both rate 3 in the first, sales 2 and marketing 4 in the second; then the leads export and the
+    Monday digest after the second, as text."""
+    create_pulse(bot, driver, name="Baseline", kind="baseline", start_date="2026-03-03")
+    owner = Person(OWNER, bot, driver)
+    owner.opens("/align pulse add")
+    again = {**PULSE_INPUTS, "name": "Baseline again", "kind": "baseline", "start_date": "2026-04-28"}
+    assert owner.submits("pulse_add", again) is None
+    run_at(bot, clock, FIRST_ROUND)
+    rate(bot, driver, sandbox, [*SALES_TEAM, *MARKETING_TEAM], "hbr07", score=3)
+    close_round(bot, clock)
+    run_at(bot, clock, SECOND_BASELINE)
+    rate(bot, driver, sandbox, SALES_TEAM, "hbr07", score=2)
+    rate(bot, driver, sandbox, MARKETING_TEAM, "hbr07", score=4)
+    run_at(bot, clock, SECOND_BASELINE + timedelta(hours=48))
+    assert share(bot, driver, sandbox, "leads.csv", quarter_leads(rejected_in_q1)).startswith(
+        "Imported 20 leads"
+    )
+    clock.set(MONDAY_4_MAY_9_BERLIN)
+    assert bot.digests.run_due() >= 1
+    (digest,) = [m for m in sandbox.messages_in(LEADERSHIP_CHANNEL) if m.thread_ts is None]
+    return text_of({"blocks": digest.blocks})
+
+
+def test_rejections_rising_while_the_lead_gap_widens_bring_the_lead_definition_nudge(
+    bot, driver, sandbox, clock
+):
+    text = digest_after_the_lead_gap_widened(bot, driver, sandbox, clock, rejected_in_q1=4)
+    assert "*MQLs rejected by sales*\nLast quarter (2026-Q1): *40%* (+20 points on the period before)" in text
+    nudges = text[text.index("*What would help next*") :]
+    # 4 of 10 MQLs rejected in 2026-Q1, 2 of 10 in 2025-Q4; the gap on hbr07: |2 − 4| now, |3 − 3| then
+    assert (
+        "Sales rejected 40% of the MQLs in 2026-Q1, up from 20%, while the teams moved apart on “Sales and"
+        " marketing define key terms the same way, such as what counts as a qualified lead.”: sales 2.0,"
+        " marketing 4.0, a gap of 2.0 (0.0 4 weeks ago)." in nudges
+    )
+    assert "Agree one lead definition together: both teams in one room decide" in nudges
+
+
+def test_no_lead_definition_nudge_without_rising_rejections(bot, driver, sandbox, clock):
+    text = digest_after_the_lead_gap_widened(bot, driver, sandbox, clock, rejected_in_q1=2)
+    # the gap on hbr07 widened as before, but sales rejected 2 of 10 MQLs in both quarters
+    assert "*MQLs rejected by sales*\nLast quarter (2026-Q1): *20%* (+0 points on the period before)" in text
+    nudges = text[text.index("*What would help next*") :]
+    assert "Agree one lead definition together" not in nudges and "Sales rejected" not in nudges
