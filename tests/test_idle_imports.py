@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import signal
 
+import pytest
+
 from storage import migrate
 from storage.db import Database
 from tests.processes import BotProcess, bot_environment, metrics_of, readiness, wait_until
@@ -46,10 +48,13 @@ LOADED_BY_SOME_WORK = (
 RUNNERS = ("PulseRunner", "DigestRunner", "MeetingRunner", "RetentionRunner", "PipelineSyncRunner")
 
 
-def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_url, tmp_path):
-    database = Database(database_url)
-    migrate.upgrade(database.engine)  # as after `alignbot db upgrade`: serve finds the schema at head
-    database.dispose()
+@pytest.mark.parametrize("schema", ["at head", "empty"])
+def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_url, tmp_path, schema):
+    """Empty, the schema is upgraded by a child process (`alignbot db upgrade`), not by the server."""
+    if schema == "at head":
+        database = Database(database_url)
+        migrate.upgrade(database.engine)
+        database.dispose()
     bot = BotProcess(["-c", SERVE_REPORTING_MODULES], bot_environment(sandbox, database_url), tmp_path)
     try:
         url = bot.wait_listening()
@@ -73,5 +78,8 @@ def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_
     loaded = {name.partition(".")[0] for name in json.loads((tmp_path / "modules.json").read_text())}
     assert "bot" in loaded and "slack_bolt" in loaded  # the list is the server's
     assert loaded.isdisjoint(LOADED_BY_SOME_WORK), sorted(loaded & set(LOADED_BY_SOME_WORK))
+    database = Database(database_url)
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    database.dispose()
     if database_url.startswith("sqlite"):
         assert "psycopg" not in loaded
