@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -299,9 +300,33 @@ def _pipeline_import(arguments: argparse.Namespace, settings: Settings) -> int:
 def _serve(arguments: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime.process import BotRuntime
 
+    _upgrade_apart(settings)
     runtime = BotRuntime(settings, host=arguments.host, port=arguments.port, socket_mode=not arguments.http)
     runtime.serve_forever()
     return 0
+
+
+def _upgrade_apart(settings: Settings) -> None:
+    """A schema behind head is upgraded by a child `alignbot db upgrade`, so that the server never
+    imports Alembic (with Mako and Pygments, 8 MB it would hold as long as it runs). Whatever fails
+    there, the server's own upgrade meets again and explains, as it did without the child."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage import migrate
+    from storage.db import Database
+
+    database = Database(settings.effective_database_url)
+    try:
+        behind = migrate.current_revision(database.engine) != migrate.head_revision()
+    except (SQLAlchemyError, OSError):
+        return  # explained by BotRuntime, which meets it too
+    finally:
+        database.dispose()
+    if behind:
+        upgrade = [sys.executable, "-m", "bot.cli", "db", "upgrade"]
+        child = subprocess.run(upgrade, capture_output=True, text=True)
+        if child.returncode == 0:
+            print(child.stderr, end="", file=sys.stderr)  # its log lines (on failure, the server's own)
 
 
 if __name__ == "__main__":

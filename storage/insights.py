@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-import numpy
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
@@ -103,6 +102,8 @@ def rolled_up(session: Session, week_of_round: Mapping[int, int], people: People
     """The given closed rounds' ratings, each mapped to its week, read from their rollups
     (`storage.rollups`), never from the answers. Each person is numbered in `people` (a new one
     gets the next number), so other readings can number them alike."""
+    import numpy  # with the first reading: an idle server does without its 16 MB
+
     if not week_of_round:
         return
     rounds = select(PulseRound.id, PulseRound.item_ids).where(PulseRound.id.in_(week_of_round))

@@ -3,26 +3,37 @@
 Two processes may start at once (two replicas, or `serve` beside `db upgrade`); each takes
 a lock first (a PostgreSQL advisory lock, or an exclusive lock on a file beside the SQLite
 database), so the second finds the schema already at head and does nothing.
+
+Whether the schema is at head is read without Alembic (the version table, and the revision ids
+the migration files declare): Alembic, with Mako and Pygments, is about 8 MB a server would hold
+for nothing once its database is up to date, so it is imported only to migrate.
 """
 
 from __future__ import annotations
 
+import ast
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from storage.db import sqlite_file
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: Alembic's table holding the revision a database is at.
+VERSION_TABLE = "alembic_version"
 
 MIGRATION_LOCK_KEY = 0x616C69676E  # "align": the advisory lock id, same in every process
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # only to migrate (see the module's docstring)
+
     config = Config()
     config.set_main_option("script_location", "storage:migrations")
     config.attributes["connection"] = connection
@@ -75,21 +86,49 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision`; a database already at head is left as it is without importing Alembic."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    from alembic import command  # only to migrate (see the module's docstring)
+
     with _migration_lock(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
         connection.commit()
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command  # only to migrate (see the module's docstring)
+
     with _migration_lock(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
         connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None when empty), as Alembic's `get_current_revision` reads it."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        versions = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(versions) > 1:
+        raise RuntimeError(f"the database is at several revisions at once: {', '.join(sorted(versions))}")
+    return versions[0] if versions else None
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The one revision no migration revises, from the `revision`/`down_revision` each file declares."""
+    revises: dict[str, set[str]] = {}
+    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
+        declared = {
+            target.id: ast.literal_eval(statement.value)
+            for statement in ast.parse(path.read_text()).body
+            if isinstance(statement, ast.Assign | ast.AnnAssign) and statement.value is not None
+            for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision")
+        }
+        down = declared.get("down_revision")
+        revises[declared["revision"]] = set(down if isinstance(down, tuple) else [down] if down else [])
+    heads = set(revises) - set().union(*revises.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {', '.join(sorted(heads))}")
+    return heads.pop()

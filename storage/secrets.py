@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -40,12 +39,17 @@ class SecretBox:
     """Fernet keys, newest first: the first encrypts, every one decrypts."""
 
     def __init__(self, keys: Sequence[str]) -> None:
+        # Here, not at import: a bot without ALIGNBOT_SECRET_KEYS never loads cryptography (8 MB).
+        from cryptography.fernet import Fernet, MultiFernet
+
         if not keys:
             raise ValueError("at least one key")
         self._fernet = MultiFernet([Fernet(key) for key in keys])
 
     @staticmethod
     def new_key() -> str:
+        from cryptography.fernet import Fernet  # see __init__
+
         return Fernet.generate_key().decode()
 
     def seal(self, value: str) -> str:
@@ -53,6 +57,8 @@ class SecretBox:
 
     def open(self, stored: str) -> str:
         """The value a stored one holds (one stored without a key is returned as it is)."""
+        from cryptography.fernet import InvalidToken  # see __init__
+
         if not stored.startswith(SEALED):
             return stored
         try:

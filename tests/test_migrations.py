@@ -7,6 +7,7 @@ import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select
 
 from storage import migrate
@@ -28,6 +29,25 @@ def test_upgrade_from_empty_then_downgrade_to_empty(database_url):
         assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
         migrate.upgrade(database.engine)  # and back up again
         assert migrate.current_revision(database.engine) == migrate.head_revision()
+    finally:
+        database.dispose()
+
+
+def test_the_revisions_read_without_alembic_are_alembics(database_url):
+    """`serve` checks the schema without importing Alembic; what it reads must be what Alembic says."""
+    database = Database(database_url)
+    try:
+        head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+        assert migrate.head_revision() == head
+        for revision in ("0003", "head"):
+            migrate.upgrade(database.engine, revision)
+            with database.engine.connect() as connection:
+                alembics = MigrationContext.configure(connection).get_current_revision()
+            assert migrate.current_revision(database.engine) == alembics
+        assert alembics == head
+        migrate.downgrade(database.engine, "0003")
+        migrate.upgrade(database.engine)  # behind head: migrated, not taken for up to date
+        assert migrate.current_revision(database.engine) == head
     finally:
         database.dispose()
 

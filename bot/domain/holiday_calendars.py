@@ -10,14 +10,18 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from functools import cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 MAX_CALENDARS = 5
 
 
 @cache
 def _supported() -> dict[str, frozenset[str]]:
+    import holidays  # here, not at import: a server that never plans nor reads a calendar does without it
+
     return {
         code.upper(): frozenset(s.upper() for s in subdivisions)
         for code, subdivisions in holidays.list_supported_countries().items()
@@ -44,6 +48,8 @@ def parse_calendars(text: str) -> tuple[str, ...] | None:
 
 @cache
 def _calendar(name: str) -> holidays.HolidayBase:
+    import holidays  # here, not at import: a server that never plans nor reads a calendar does without it
+
     country, _, region = name.partition("-")
     return holidays.country_holidays(country, subdiv=region or None)
 

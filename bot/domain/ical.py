@@ -12,8 +12,6 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-
 from bot.domain import schedule
 from bot.domain.meetings import MeetingSettings
 
@@ -42,6 +40,8 @@ def series_ics(
     event instead of adding a second one; `now` (aware) is the DTSTAMP. `skipped_dates` (skip-next)
     and the recurrence's own skip dates become EXDATEs.
     """
+    from icalendar import Calendar, Event  # here, not at import: only an invite needs icalendar
+
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     recurrence = settings.recurrence

@@ -4,6 +4,9 @@ Pure functions over plain values; nothing here knows Slack or the database. Ever
 carries its respondent count and is withheld — mean, share and distribution all `None` —
 when its group is smaller than the anonymity threshold, or when showing it would let a
 reader work out a smaller group by subtraction (see `suppress`).
+
+numpy is imported by the functions that compute with it, not here: a server that reads nothing
+(idle, or only answering taps) does without its 16 MB.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-
-import numpy
+from typing import TYPE_CHECKING
 
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALES
+
+if TYPE_CHECKING:
+    import numpy
 
 #: The article's bands on the 20–100 scale: 20–39, 40–59, 60–79, 80–100.
 STAGES = ("undefined", "defined", "aligned", "integrated")
@@ -155,6 +160,12 @@ def suppress(counts: Mapping[str, int], threshold: int) -> set[str]:
     return shown
 
 
+def _no_sums() -> numpy.ndarray:
+    import numpy  # with the first reading, not at import: see the module docstring
+
+    return numpy.zeros((3, 0, 0))
+
+
 @dataclass(frozen=True)
 class Moments:
     """What the interval needs about how one department's people answered, and nothing of any one of them.
@@ -167,10 +178,12 @@ class Moments:
     """
 
     statements: tuple[str, ...] = ()
-    sums: numpy.ndarray = field(default_factory=lambda: numpy.zeros((3, 0, 0)), compare=False, repr=False)
+    sums: numpy.ndarray = field(default_factory=_no_sums, compare=False, repr=False)
 
     @classmethod
     def of_pairs(cls, cross: Mapping[tuple[str, str], Sequence[float]]) -> Moments:
+        import numpy  # with the first reading, not at import: see the module docstring
+
         statements = tuple(sorted({k for k, _ in cross} | {l for _, l in cross}))  # noqa: E741
         at = {statement: index for index, statement in enumerate(statements)}
         sums = numpy.zeros((3, len(statements), len(statements)))
@@ -190,6 +203,8 @@ class Moments:
 
     def among(self, ids: Sequence[str]) -> numpy.ndarray:
         """The sums between the given statements, (3, len(ids), len(ids)); zero for one nobody rated."""
+        import numpy  # with the first reading, not at import: see the module docstring
+
         at = {statement: index for index, statement in enumerate(self.statements)}
         known = [index for index, statement in enumerate(ids) if statement in at]
         where = [at[ids[index]] for index in known]
@@ -353,6 +368,8 @@ def _composite(
     K, and the spread of the statement means, times (1 − m/K), adds the uncertainty of that
     sample. The quantile is Student's t with one degree of freedom fewer than the people.
     """
+    import numpy  # with the first reading, not at import: see the module docstring
+
     ids = sorted(per_item)
     m = len(ids)
     totals = numpy.array([sum(v * n for v, n in enumerate(per_item[i], start=1)) for i in ids], dtype=float)

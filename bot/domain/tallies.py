@@ -11,6 +11,9 @@ Windows a week apart differ by one week in and one week out, so two digests side
 show what a single week's answers added. A week's ratings of a statement by one department
 therefore count only when at least `threshold` people gave them: otherwise comparing two
 weeks could single out a few people, however large each window is.
+
+numpy is imported by the functions that count, not here: a server that reads nothing (idle, or
+only answering taps) does without its 16 MB.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import numpy
+from typing import TYPE_CHECKING
 
 from bot.domain.scoring import ItemMeta, Moments, Tally, group_of
 from bot.domain.vocabulary import DEPARTMENTS
+
+if TYPE_CHECKING:
+    import numpy
 
 WEEK = timedelta(weeks=1)
 #: Masks are 64-bit integers in both databases; one bit is kept clear for the sign.
@@ -96,6 +101,8 @@ class WeeklyCounts:
     def add_person(self, person: int, answered: Iterable[tuple[str | None, str, int]]) -> None:
         """One person's (department, item id, mask of the weeks they rated it in); a person is
         the same number in every call, and in `add_rounds`."""
+        import numpy  # with the first reading, not at import: see the module docstring
+
         rows = list(answered)
         if rows:
             self._answered.append(
@@ -111,6 +118,8 @@ class WeeklyCounts:
         ratings in different weeks meet in the interval's sums). A round's ratings of a statement
         by one department count only when at least `threshold` people gave them, so no week's cell
         these add is ever smaller than that (`add_cell` is for the other sources)."""
+        import numpy  # with the first reading, not at import: see the module docstring
+
         totals: dict[str, list[tuple[numpy.ndarray, tuple[str, int], numpy.ndarray]]] = defaultdict(list)
         for ratings in rounds:
             rated = (ratings.scores >= 1) & (ratings.scores <= 5)
@@ -155,6 +164,8 @@ class WeeklyCounts:
     def _masks(self) -> dict[tuple[str, ...], numpy.ndarray]:
         """Count key → for each person counted in it, the weeks they count in (their union over the
         statements the key takes in), leaving out the weeks too few people rated a statement in."""
+        import numpy  # with the first reading, not at import: see the module docstring
+
         if not self._answered:
             return {}
         people, pairs, masks = (numpy.concatenate(part) for part in zip(*self._answered, strict=True))
@@ -193,6 +204,8 @@ class WeeklyCounts:
         return [self._window(start, length, masks) for start in range(count)]
 
     def _window(self, start: int, length: int, masks: Mapping[tuple[str, ...], numpy.ndarray]) -> Tally:
+        import numpy  # with the first reading, not at import: see the module docstring
+
         weeks = ((1 << length) - 1) << start
         ratings: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 5)
         for (week, group, item_id), counts in self._ratings.items():
@@ -215,6 +228,8 @@ class WeeklyCounts:
 
     def _moments(self, department: str, start: int, length: int) -> Moments:
         """The department's cross-statement sums over the window's weeks."""
+        import numpy  # with the first reading, not at import: see the module docstring
+
         if department not in self._cross:
             return Moments()
         columns, sums = self._cross[department]
@@ -234,6 +249,8 @@ def _union(
     people: numpy.ndarray, pairs: numpy.ndarray, masks: numpy.ndarray
 ) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """One entry per distinct (person, pair), its mask the union of theirs; in order of people."""
+    import numpy  # with the first reading, not at import: see the module docstring
+
     code = people * (int(pairs.max()) + 1) + pairs
     order = numpy.argsort(code)
     code, masks = code[order], masks[order]
@@ -246,6 +263,8 @@ def _cross_sums(
 ) -> tuple[list[tuple[str, int], ...], numpy.ndarray]:
     """A department's (statement, week) columns, and between every two the sums over its people of
     products of each person's total and count of ratings in them: Σ tₖ·tₗ, Σ tₖ·nₗ, Σ nₖ·nₗ."""
+    import numpy  # with the first reading, not at import: see the module docstring
+
     columns = sorted({column for _, column, _ in cells})
     number = {column: index for index, column in enumerate(columns)}
     people = numpy.concatenate([p for p, _, _ in cells])

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -29,7 +30,6 @@ from bot.runtime.leadership import LEADER_CONNECTION, leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server, probes_app, waitress_server
 from bot.runtime.settings import ConfigError, Settings
-from bot.runtime.socket_mode import MeasuredSocketModeHandler
 from bot.runtime.startup import SlackAccess, database_faults_explained, open_secrets
 from bot.services.action_items import ActionItemService
 from bot.services.insights import InsightService
@@ -47,6 +47,9 @@ from bot.slack.presenters import default_presenter
 from handlers.context import Services
 from storage import migrate
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.runtime.socket_mode import MeasuredSocketModeHandler
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +216,9 @@ class BotRuntime:
             listener_executor=self.executor,
             transport=self.slack_transport,
         )
+        if socket_mode:
+            # Here, not at import: over HTTP the WebSocket client (websocket-client) is never loaded.
+            from bot.runtime.socket_mode import MeasuredSocketModeHandler
         self.connection: HttpConnection | SocketModeConnection = (
             SocketModeConnection(
                 MeasuredSocketModeHandler(self.app, settings.slack_app_token, self.metrics),

@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
@@ -26,6 +25,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack.pacing import Pacer
+
+if TYPE_CHECKING:
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +225,8 @@ class PooledSlack:
         return asyncio.run_coroutine_threadsafe(self._post_to(url, dict(message), after), loop)
 
     async def _post_to(self, url: str, message: dict[str, Any], after: Future[Answer] | None) -> Answer:
+        import aiohttp  # see _new_session
+
         if after is not None:
             await asyncio.wrap_future(after)  # never fails: see below
         try:
@@ -293,6 +297,8 @@ class PooledSlack:
             return self._loop
 
     async def _new_session(self) -> aiohttp.ClientSession:
+        import aiohttp  # here, not at import: a server yet to send anything does without it
+
         connector = aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=30)
         return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout))
 
@@ -320,6 +326,8 @@ class PooledSlack:
             logger.info("%s in %s: Slack said to slow down (%s)", method, team_id, answer.error)
 
     async def _request(self, method: str, url: str, token: str | None, params: Mapping[str, Any]) -> Answer:
+        import aiohttp  # see _new_session
+
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         if method in JSON_METHODS:
             headers["Content-Type"] = "application/json; charset=utf-8"

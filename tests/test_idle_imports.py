@@ -1,0 +1,85 @@
+"""An idle `alignbot serve --http` holds none of the libraries only some of its work needs (issue 13:
+idle memory of `serve` at most 100 MB). Checked by the modules the process has loaded, not by a
+memory figure, so it holds on any machine: each of these is several MB it would carry for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from storage import migrate
+from storage.db import Database
+from tests.processes import BotProcess, bot_environment, metrics_of, readiness, wait_until
+
+#: `alignbot serve` as the command line runs it, writing the modules it holds to modules.json on SIGUSR1.
+SERVE_REPORTING_MODULES = """
+import json, signal, sys
+from pathlib import Path
+
+def report(_signal, _frame):
+    Path("modules.json.part").write_text(json.dumps(sorted(sys.modules)))
+    Path("modules.json.part").rename("modules.json")
+
+signal.signal(signal.SIGUSR1, report)
+sys.argv = ["alignbot", "serve", "--http", "--host", "127.0.0.1", "--port", "0"]
+from bot.cli import main
+sys.exit(main())
+"""
+#: What only some work loads: a reading (numpy, scipy), a migration (alembic, and mako and pygments
+#: through it), a send (aiohttp), a meeting invite (icalendar), a holiday calendar (holidays), stored
+#: secrets with a key (cryptography), Socket Mode (websocket), a chart (matplotlib).
+LOADED_BY_SOME_WORK = (
+    "numpy",
+    "scipy",
+    "alembic",
+    "mako",
+    "pygments",
+    "aiohttp",
+    "icalendar",
+    "holidays",
+    "cryptography",
+    "websocket",
+    "matplotlib",
+)
+#: The scheduler's runners: once each has made its first pass, the server has started everything.
+RUNNERS = ("PulseRunner", "DigestRunner", "MeetingRunner", "RetentionRunner", "PipelineSyncRunner")
+
+
+@pytest.mark.parametrize("schema", ["at head", "empty"])
+def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_url, tmp_path, schema):
+    """Empty, the schema is upgraded by a child process (`alignbot db upgrade`), not by the server."""
+    if schema == "at head":
+        database = Database(database_url)
+        migrate.upgrade(database.engine)
+        database.dispose()
+    bot = BotProcess(["-c", SERVE_REPORTING_MODULES], bot_environment(sandbox, database_url), tmp_path)
+    try:
+        url = bot.wait_listening()
+        wait_until(lambda: readiness(url)[0] == 200, 30, "the bot never became ready")
+        wait_until(
+            lambda: (
+                {
+                    dict(labels)["runner"]
+                    for (name, labels), value in metrics_of(url).items()
+                    if name == "alignbot_scheduler_runs_total" and value
+                }
+                >= set(RUNNERS)
+            ),
+            30,
+            "the scheduler's first pass never ended",
+        )
+        bot.process.send_signal(signal.SIGUSR1)
+        wait_until((tmp_path / "modules.json").exists, 10, "the bot never listed its modules")
+    finally:
+        bot.stop()
+    loaded = {name.partition(".")[0] for name in json.loads((tmp_path / "modules.json").read_text())}
+    assert "bot" in loaded and "slack_bolt" in loaded  # the list is the server's
+    assert loaded.isdisjoint(LOADED_BY_SOME_WORK), sorted(loaded & set(LOADED_BY_SOME_WORK))
+    database = Database(database_url)
+    assert migrate.current_revision(database.engine) == migrate.head_revision()
+    database.dispose()
+    if database_url.startswith("sqlite"):
+        assert "psycopg" not in loaded
