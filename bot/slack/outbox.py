@@ -47,6 +47,9 @@ MAX_ATTEMPTS = 5
 UNCONFIRMED_AFTER = timedelta(hours=1)
 #: How often a batch mailbox is claimed again and its answers recorded, while posts are in flight.
 CLAIM_EVERY = 0.2
+#: How often a long send reads each workspace's token afresh (a refresh, a revocation, a reinstall):
+#: at every claim, that was a read per workspace five times a second.
+CREDENTIALS_EVERY = 10.0
 #: A workspace's posts are claimed this far ahead of its pace: enough to keep it busy between claims.
 CLAIM_AHEAD = 2.0
 #: Posts claimed at once per workspace from a transport that does not pace.
@@ -230,10 +233,13 @@ class Outbox:
         outcomes: list[Outcome] = []
         flight: dict[Future[Outcome], Envelope] = {}
         claiming, last_claim, unsettled_in_a_row = not self.stopping.is_set(), 0.0, 0
+        last_reread = -CREDENTIALS_EVERY
         while claiming or flight:
             if claiming and (not flight or time.monotonic() - last_claim >= CLAIM_EVERY):
                 last_claim = time.monotonic()
-                self.reread_credentials()
+                if last_claim - last_reread >= CREDENTIALS_EVERY:
+                    last_reread = last_claim
+                    self.reread_credentials()
                 with self.database.session() as session:
                     envelopes = mailbox.claim(session, self.clock.now())
                 for envelope in envelopes:
