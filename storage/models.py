@@ -118,22 +118,6 @@ class Workspace(Base):
     )
 
 
-class PostPace(Base):
-    """PostgreSQL: where a workspace's chat.postMessage pace stands, shared by every replica that sends.
-
-    Each claim takes the next slots of its workspaces' pace (`storage.workspaces.take_post_slots`), so
-    replicas together keep to Slack's cap, and whichever claims more sends more: none is held to a
-    fixed share while another has nothing to do."""
-
-    __tablename__ = "post_paces"
-
-    team_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.team_id", ondelete="CASCADE"), primary_key=True
-    )
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    """When the workspace's next post may go out: the end of the slots claimed so far."""
-
-
 class DepartmentChannel(Base):
     """A channel whose members belong to one department (sales or marketing)."""
 

@@ -14,7 +14,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     true,
     tuple_,
     update,
@@ -152,26 +151,6 @@ def claim_some(
             .execution_options(synchronize_session=False, populate_existing=True)
         ).all()
     return sorted(claimed, key=lambda row: getattr(row, key.key))
-
-
-def take_post_slots(session: Session, spans: Mapping[str, float]) -> dict[str, float]:
-    """PostgreSQL: take the next `spans[team_id]` seconds of each workspace's posting pace, shared by
-    every replica (`PostPace`); returns, by workspace, how many seconds from now the span begins (0
-    when the pace is free now). Workspaces in key order, so replicas lock their rows alike."""
-    teams = sorted(spans)
-    taken = session.execute(
-        text(
-            "INSERT INTO post_paces (team_id, next_at)"
-            " SELECT team_id, statement_timestamp() + span * interval '1 second'"
-            " FROM unnest(CAST(:teams AS varchar[]), CAST(:spans AS float8[])) AS claimed(team_id, span)"
-            " ORDER BY team_id"
-            " ON CONFLICT (team_id) DO UPDATE SET next_at = greatest(post_paces.next_at,"
-            " statement_timestamp()) + (excluded.next_at - statement_timestamp())"
-            " RETURNING team_id, extract(epoch FROM next_at - statement_timestamp())"
-        ),
-        {"teams": teams, "spans": [spans[team] for team in teams]},
-    ).all()
-    return {team_id: max(0.0, float(until) - spans[team_id]) for team_id, until in taken}
 
 
 def stale_claims(session: Session, model: type[Base], before: datetime) -> list:

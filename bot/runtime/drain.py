@@ -5,15 +5,16 @@ leader or not, drains the pending deliveries through its own outbox, claiming th
 A replica that dies mid-batch leaves its claims `sending`; once stale, the leader's next run looks
 each one up in Slack before anything is sent again (see `bot.slack.outbox`).
 
-Slack's posting cap is per workspace, whoever sends: each claim takes its posts' slots from the
-workspace's pace in the database, shared by every replica (see `bot.slack.outbox.Outbox._take_slots`),
-so that together they keep to it, and a replica with CPU to spare takes up what a slower one leaves.
+Slack's posting cap is per workspace, whoever sends: before each drain a replica counts the live
+replicas (`replicas`) and keeps to its share of each workspace's pace, so that together they keep
+to it instead of bouncing off it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from bot.jobs.pulse_rounds import PulseRunner
 
@@ -26,9 +27,15 @@ DRAIN_EVERY_SECONDS = 1.0
 class Drainer:
     """A daemon thread that drains the runner's pending DMs every DRAIN_EVERY_SECONDS until stopped."""
 
-    def __init__(self, runner: PulseRunner, every: float = DRAIN_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        runner: PulseRunner,
+        every: float = DRAIN_EVERY_SECONDS,
+        replicas: Callable[[], int] | None = None,
+    ) -> None:
         self.runner = runner
         self.every = every
+        self.replicas = replicas
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -48,6 +55,8 @@ class Drainer:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             try:
+                if self.replicas is not None:
+                    self.runner.outbox.share_posts(self.replicas())
                 self.runner.drain()
             except Exception:
                 logger.exception("draining the outbox failed; the next round retries")

@@ -25,7 +25,7 @@ from bot.runtime.app import build_app
 from bot.runtime.background import TrackedExecutor
 from bot.runtime.drain import Drainer
 from bot.runtime.invalidation import SettingsListener
-from bot.runtime.leadership import leadership_for
+from bot.runtime.leadership import LEADER_CONNECTION, leadership_for
 from bot.runtime.metrics import Metrics
 from bot.runtime.server import create_http_server, probes_app, waitress_server
 from bot.runtime.settings import ConfigError, Settings
@@ -146,7 +146,12 @@ class BotRuntime:
         )
         # Every replica sends what the leader planned (PostgreSQL; on SQLite one process does all).
         self.drainer = (
-            Drainer(self.runner) if scheduler and self.database.engine.dialect.name == "postgresql" else None
+            Drainer(
+                self.runner,
+                replicas=lambda: self.database.sessions_named(LEADER_CONNECTION["application_name"]),
+            )
+            if scheduler and self.database.engine.dialect.name == "postgresql"
+            else None
         )
         self.digests = DigestRunner(
             self.database, clock, insights, presenter, slack_for, transport=self.slack_transport

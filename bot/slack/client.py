@@ -8,7 +8,6 @@ import json
 import logging
 import math
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -158,10 +157,7 @@ class Answer:
 class Transport(Protocol):
     """How the outbox calls Slack: a call in flight, its answer in a future."""
 
-    def call(
-        self, team_id: str, method: str, params: Mapping[str, Any], not_before: float | None = None
-    ) -> Future[Answer]:
-        """`not_before`: a slot (monotonic time) the call waits for before its own pacing."""
+    def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]: ...
 
 
 class PooledSlack:
@@ -206,15 +202,13 @@ class PooledSlack:
         self._tokens: dict[str, tuple[str, str | None]] = {}
         """team id -> (API URL, bot token), as `credentials` last said."""
 
-    def call(
-        self, team_id: str, method: str, params: Mapping[str, Any], not_before: float | None = None
-    ) -> Future[Answer]:
+    def call(self, team_id: str, method: str, params: Mapping[str, Any]) -> Future[Answer]:
         api_url, token = self._credentials_of(team_id)
         loop = self._running_loop()
         with self._counting:
             self._in_flight[(team_id, method)] += 1
         future = asyncio.run_coroutine_threadsafe(
-            self._call(team_id, method, f"{api_url}/{method}", token, params, not_before), loop
+            self._call(team_id, method, f"{api_url}/{method}", token, params), loop
         )
         future.add_done_callback(lambda _: self._landed(team_id, method))
         return future
@@ -304,16 +298,8 @@ class PooledSlack:
         return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout))
 
     async def _call(
-        self,
-        team_id: str,
-        method: str,
-        url: str,
-        token: str | None,
-        params: Mapping[str, Any],
-        not_before: float | None,
+        self, team_id: str, method: str, url: str, token: str | None, params: Mapping[str, Any]
     ) -> Answer:
-        if not_before is not None:
-            await asyncio.sleep(max(0.0, not_before - time.monotonic()))
         waited, attempts = 0.0, 0
         answer = Answer(429, {"ok": False, "error": "ratelimited"})  # what the pace alone says
         while True:

@@ -20,10 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ALL_COMPLETED, Future, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -36,7 +35,7 @@ from bot.slack.client import Answer, PooledSlack, Transport, with_shared
 from bot.slack.pacing import Pacer
 from storage.db import Database
 from storage.models import UNCONFIRMED, Base, PostStatus
-from storage.workspaces import claim_pending, stale_claims, take_post_slots
+from storage.workspaces import claim_pending, stale_claims
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +96,6 @@ class Envelope:
     prepared: Any = None
     """What the mailbox read for `compose` while claiming, in the claim's transaction (a batch read
     together costs a few queries, not a few per post); None: `compose` reads what it needs."""
-    not_before: float | None = None
-    """PostgreSQL: its slot in the workspace's posting pace, shared by every replica (monotonic time);
-    see `Outbox._take_slots`."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +241,7 @@ class Outbox:
                     last_reread = last_claim
                     self.reread_credentials()
                 with self.database.session() as session:
-                    envelopes = self._take_slots(session, mailbox.claim(session, self.clock.now()))
+                    envelopes = mailbox.claim(session, self.clock.now())
                 for envelope in envelopes:
                     flight[self._start(mailbox, envelope)] = envelope
                 # A batch mailbox is claimed again until a claim finds nothing with nothing in flight
@@ -272,33 +268,10 @@ class Outbox:
             return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
         return MAX_IN_FLIGHT
 
-    def _take_slots(self, session: Session, envelopes: Sequence[Envelope]) -> Sequence[Envelope]:
-        """PostgreSQL: give each claimed post its slot in its workspace's posting pace, taken in the
-        claim's transaction from the pace every replica shares (`take_post_slots`); each call waits
-        for its slot. Replicas together keep to Slack's cap, and one that claims more (it has the CPU)
-        sends more, instead of each keeping to a fixed share. On SQLite one process sends: its own
-        buckets pace it."""
-        if not envelopes or not isinstance(self.transport, PooledSlack):
-            return envelopes
-        if session.get_bind().dialect.name != "postgresql":
-            return envelopes
-        spacing = {}
-        for team_id in {envelope.team_id for envelope in envelopes}:
-            if per_second := self.transport.pacer.per_second(team_id, "chat.postMessage"):
-                spacing[team_id] = 1 / per_second
-        counts = Counter(envelope.team_id for envelope in envelopes if envelope.team_id in spacing)
-        if not counts:
-            return envelopes
-        starts = take_post_slots(session, {team: n * spacing[team] for team, n in counts.items()})
-        now, taken = time.monotonic(), Counter()
-        slotted = []
-        for envelope in envelopes:
-            team = envelope.team_id
-            if team in starts:
-                envelope = replace(envelope, not_before=now + starts[team] + taken[team] * spacing[team])
-                taken[team] += 1
-            slotted.append(envelope)
-        return slotted
+    def share_posts(self, replicas: int) -> None:
+        """Keep to 1/`replicas` of each workspace's posting pace (see `Pacer.share_posts`)."""
+        if isinstance(self.transport, PooledSlack):
+            self.transport.pacer.share_posts(replicas)
 
     def reread_credentials(self) -> None:
         """The next calls read each workspace's token afresh (see `PooledSlack.reread_credentials`)."""
@@ -331,7 +304,7 @@ class Outbox:
         }
         params = with_shared(own, message)
         outcome: Future[Outcome] = Future()
-        posted = self.transport.call(envelope.team_id, "chat.postMessage", params, envelope.not_before)
+        posted = self.transport.call(envelope.team_id, "chat.postMessage", params)
         posted.add_done_callback(lambda done: outcome.set_result(self._classify(done.result())))
         return outcome
 

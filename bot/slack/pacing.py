@@ -14,9 +14,8 @@ A commercially distributed app outside the Marketplace reads `conversations.hist
 (since 2025-05-29): `distributed_app` paces it so.
 
 Buckets are shared by every thread and coroutine of the process (under one lock): they reserve
-slots, they never sleep themselves. When several replicas send, they share each workspace's
-`chat.postMessage` pace through the database (`bot.slack.outbox.Outbox._take_slots`): each post waits
-for a slot all replicas take from, then for its process's own bucket.
+slots, they never sleep themselves. When several replicas send, each keeps to its share of a
+workspace's `chat.postMessage` pace (`share_posts`), so that together they keep to the whole.
 """
 
 from __future__ import annotations
@@ -104,6 +103,20 @@ class Pacer:
         self.clock = clock
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._lock = threading.Lock()
+        self._sharers = 1
+        """How many processes share each workspace's chat.postMessage pace."""
+
+    def share_posts(self, replicas: int) -> None:
+        """Keep to 1/`replicas` of each workspace's chat.postMessage pace: that many processes send."""
+        replicas = max(1, replicas)
+        with self._lock:
+            if replicas == self._sharers:
+                return
+            for (_, method), bucket in self._buckets.items():
+                if method == "chat.postMessage":
+                    bucket.rate *= self._sharers / replicas
+                    bucket.nominal *= self._sharers / replicas
+            self._sharers = replicas
 
     def reserve(self, team_id: str, method: str) -> float:
         """The seconds to wait before calling `method` in the workspace (its slot is then taken)."""
@@ -133,7 +146,7 @@ class Pacer:
     def _bucket(self, team_id: str, method: str, create: bool = False) -> Bucket | None:
         bucket = self._buckets.get((team_id, method))
         if bucket is None and method in self.per_minute and (self.ahead or create):
-            per_minute = self.per_minute[method]
+            per_minute = self.per_minute[method] / (self._sharers if method == "chat.postMessage" else 1)
             burst = max(1, int(per_minute * BURST_SHARE[method == "chat.postMessage"]))
             bucket = self._buckets[(team_id, method)] = Bucket(per_minute / 60, per_minute / 60, burst)
         return bucket

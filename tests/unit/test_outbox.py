@@ -38,7 +38,7 @@ class FakeSlack:
         self.script: list[str] = []
         self.posts = 0
 
-    def call(self, team_id: str, method: str, params: dict, not_before: float | None = None) -> Future:
+    def call(self, team_id: str, method: str, params: dict) -> Future[Answer]:
         answer = getattr(self, method.replace(".", "_"))(**params)
         future: Future[Answer] = Future()
         future.set_result(answer)
@@ -75,7 +75,7 @@ class ByTeam:
     def __init__(self, slacks: dict[str, FakeSlack]) -> None:
         self.slacks = slacks
 
-    def call(self, team_id: str, method: str, params: dict, not_before: float | None = None) -> Future:
+    def call(self, team_id: str, method: str, params: dict) -> Future[Answer]:
         return self.slacks[team_id].call(team_id, method, params)
 
 

@@ -57,3 +57,14 @@ def test_without_pacing_ahead_a_bucket_appears_only_when_slack_says_to_slow_down
     assert slots(pacer, "T1", "chat.update", 20) == [0.0] * 20
     pacer.slow_down("T1", "chat.update", 5)
     assert pacer.reserve("T1", "chat.update") == 5.0
+
+
+def test_replicas_share_each_workspace_posting_pace() -> None:
+    pacer = Pacer(posts_per_minute=300, clock=Clock())
+    pacer.reserve("T1", "chat.postMessage")
+    pacer.share_posts(2)  # a second replica sends too: each keeps to half
+    assert pacer.per_second("T1", "chat.postMessage") == 2.5
+    assert pacer.per_second("T2", "chat.postMessage") == 2.5  # a bucket made afterwards too
+    assert pacer.per_second("T1", "chat.update") == 50 / 60  # the other methods are the leader's
+    pacer.share_posts(1)  # the other replica is gone
+    assert pacer.per_second("T1", "chat.postMessage") == 5.0
