@@ -173,6 +173,7 @@ def run(
             slack_client_secret=sandbox.oauth.client_secret,
             slack_signing_secret=SIGNING_SECRET,
             leader_check_seconds="1",
+            slack_pace_ahead="true",  # this sandbox has Slack's limits on: keep to them, as in production
             **({"slack_posts_per_minute": str(cap)} if cap else {}),
         )
         with tempfile.TemporaryDirectory(prefix="alignbot-bench-") as folder:

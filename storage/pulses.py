@@ -255,26 +255,22 @@ def add_deliveries(
 
 def claim_deliveries(session: Session, now: datetime, room: Callable[[str], int]) -> list[Delivery]:
     """Pending deliveries that are due, now `sending` for this process: from every workspace with some,
-    as many as `room(team_id)` says it can send soon (see `claim_some`), so workspaces go out side by side."""
+    as many as `room(team_id)` says it can send soon, all in one statement (see `claim_some`), so
+    workspaces go out side by side."""
     due = or_(Delivery.due_at.is_(None), Delivery.due_at <= now)
     teams = session.scalars(
         select(Delivery.team_id)
         .where(Delivery.status == PostStatus.PENDING, installed(Delivery), due)
         .distinct()
     ).all()
-    claimed: list[Delivery] = []
-    for team_id in sorted(teams):
-        if (limit := room(team_id)) > 0:
-            claimed += claim_some(
-                session,
-                Delivery,
-                now,
-                limit,
-                Delivery.team_id == team_id,
-                due,
-                attempts=Delivery.attempts + 1,
-            )
-    return claimed
+    return claim_some(
+        session,
+        Delivery,
+        now,
+        {team_id: room(team_id) for team_id in teams},
+        due,
+        attempts=Delivery.attempts + 1,
+    )
 
 
 def delivery_for(session: Session, round_id: int, user_id: str) -> Delivery | None:

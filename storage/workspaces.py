@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -84,38 +98,59 @@ def claim_some(
     session: Session,
     model: type[Base],
     now: datetime,
-    limit: int,
+    limits: Mapping[str, int],
     *where: ColumnElement[bool],
     **also: object,
 ) -> list:
-    """Move up to `limit` pending rows of `model` (matching `where`) to `sending` in one statement.
+    """Move up to `limits[team_id]` pending rows of `model` (matching `where`) of each workspace named
+    there to `sending`, and return them in key order.
 
-    On PostgreSQL the rows are chosen `FOR UPDATE SKIP LOCKED`, so replicas claiming at once take
-    different rows instead of waiting for each other; the update's own `pending` condition keeps a row
-    from being claimed twice on any database (SQLite serialises writers anyway).
+    On PostgreSQL every workspace's rows are chosen in one statement, each workspace's `FOR UPDATE SKIP
+    LOCKED` (a lateral subquery per workspace; their ids and limits go as two arrays, so the statement
+    reads the same whatever their number), so replicas claiming at once take different rows instead
+    of waiting for each other, and a claim costs one statement however many workspaces it serves. On
+    SQLite (one process, writers serialised anyway) one statement per workspace. Either way the
+    update's own `pending` condition keeps a row from being claimed twice.
     """
     key = list(model.__table__.primary_key.columns)[0]
-    chosen = (
-        select(key)
-        .where(model.status == PostStatus.PENDING, installed(model), *where)
-        .order_by(key)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    won = session.scalars(
-        update(model)
-        .where(key.in_(chosen.scalar_subquery()), model.status == PostStatus.PENDING)
-        .values(status=PostStatus.SENDING, claimed_at=now, **also)
-        .returning(key)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if not won:
+    pending = (model.status == PostStatus.PENDING, installed(model), *where)
+    limits = {team_id: limit for team_id, limit in limits.items() if limit > 0}
+    if not limits:
         return []
-    return list(
-        session.scalars(
-            select(model).where(key.in_(won)).order_by(key).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        teams = sorted(limits)
+        room = (
+            func.unnest(
+                bindparam("teams", teams, type_=ARRAY(String)),
+                bindparam("rooms", [limits[team] for team in teams], type_=ARRAY(Integer)),
+            )
+            .table_valued("team_id", "room")
+            .render_derived(name="room", with_types=False)
         )
-    )
+        each = (
+            select(key)
+            .where(model.team_id == room.c.team_id, *pending)
+            .order_by(key)
+            .limit(room.c.room)
+            .with_for_update(skip_locked=True)
+            .lateral()
+        )
+        chosen = [select(each.c[key.name]).select_from(room).join(each, true()).scalar_subquery()]
+    else:
+        chosen = [
+            select(key).where(model.team_id == team_id, *pending).order_by(key).limit(limit).scalar_subquery()
+            for team_id, limit in sorted(limits.items())
+        ]
+    claimed = []
+    for ids in chosen:
+        claimed += session.scalars(
+            update(model)
+            .where(key.in_(ids), model.status == PostStatus.PENDING)
+            .values(status=PostStatus.SENDING, claimed_at=now, **also)
+            .returning(model)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).all()
+    return sorted(claimed, key=lambda row: getattr(row, key.key))
 
 
 def stale_claims(session: Session, model: type[Base], before: datetime) -> list:

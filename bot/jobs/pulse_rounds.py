@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 #: Closed DMs updated (and marked) together.
 BATCH_SIZE = 50
 #: Rounds whose audience is read from Slack at once.
-AUDIENCE_WORKERS = 8
+AUDIENCE_WORKERS = 32
 #: Pulse messages kept rendered, by language, view and threshold: nothing in a DM names its person, so
 #: a round's copies mostly look alike and each look is rendered once, not once per person.
 RENDERED_KEPT = 256

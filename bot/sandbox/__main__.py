@@ -61,6 +61,30 @@ def _posts(sandbox: SlackSandbox, kind: str) -> list[list[Any]]:
     return found
 
 
+class _AcceptedPosts:
+    """How many chat.postMessage calls Slack accepted, counted on from the last time asked: a benchmark
+    asks twice a second, and counting from the first call each time would cost the sandbox CPU in
+    proportion to everything sent so far (the calls are only appended, or all cleared)."""
+
+    def __init__(self) -> None:
+        self.seen = self.accepted = 0
+        self.first: object = None
+
+    def __call__(self, sandbox: SlackSandbox) -> int:
+        calls = sandbox.calls
+        if len(calls) < self.seen or (calls and calls[0] is not self.first):  # cleared since
+            self.seen = self.accepted = 0
+            self.first = calls[0] if calls else None
+        new, self.seen = calls[self.seen :], len(calls)
+        self.accepted += sum(
+            call.method == "chat.postMessage"
+            and call.http_status == 200
+            and bool((call.response or {}).get("ok"))
+            for call in new
+        )
+        return self.accepted
+
+
 def _first_call(sandbox: SlackSandbox, besides: str) -> float | None:
     """When the first recorded call of any method but `besides` came (sandbox clock)."""
     return min((call.received_at for call in sandbox.calls if call.method != besides), default=None)
@@ -89,10 +113,7 @@ CONTROL: dict[str, Callable[..., Any]] = {
     "rate_limited_calls": lambda sandbox: sandbox.rate_limited_calls,
     "response_url_posts": lambda sandbox: len(sandbox.response_url_posts),
     "posts": _posts,
-    "accepted_posts": lambda sandbox: sum(
-        call.http_status == 200 and bool((call.response or {}).get("ok"))
-        for call in sandbox.calls_to("chat.postMessage")
-    ),
+    "accepted_posts": _AcceptedPosts(),
     "first_call": _first_call,
     "dms_with_metadata": _dms_with_metadata,
 }

@@ -33,7 +33,16 @@ _STAND_IN_BLOCK = {"type": "divider"}
 
 def validate_message_blocks(blocks: Any) -> list[str]:
     """Problems Slack would report for a message's ``blocks`` (empty list: valid)."""
-    return _validate_blocks(blocks, MAX_MESSAGE_BLOCKS, "blocks")
+    if not isinstance(blocks, list):
+        return _validate_blocks(blocks, MAX_MESSAGE_BLOCKS, "blocks")
+    return list(_message_blocks_problems(json.dumps(blocks)))
+
+
+@functools.lru_cache(maxsize=10_000)
+def _message_blocks_problems(encoded: str) -> tuple[str, ...]:
+    """A message's blocks' problems, by their JSON: a round's DMs carry the same blocks, so one
+    encoding of the list stands for the encoding of each block (see `_block_problems`)."""
+    return tuple(_validate_blocks(json.loads(encoded), MAX_MESSAGE_BLOCKS, "blocks"))
 
 
 def validate_view(view: Any, surface: Literal["modal", "home"]) -> list[str]:

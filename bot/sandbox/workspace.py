@@ -8,6 +8,7 @@ so the bot's handling of them is exercised by every test that runs against the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass
@@ -67,7 +68,12 @@ class SandboxWorkspace:
         return f"https://{self.domain}.slack.com/"
 
     def user(self, user_id: str) -> SandboxUser | None:
-        return next((u for u in self.users if u.id == user_id), None)
+        return self._users_by_id.get(user_id)
+
+    @cached_property
+    def _users_by_id(self) -> dict[str, SandboxUser]:
+        """Every post names its person: a look-up, not a walk through thousands of people."""
+        return {u.id: u for u in reversed(self.users)}  # the first of a repeated id, as before
 
     def channel(self, channel_id: str) -> SandboxChannel | None:
         return next((c for c in self.channels if c.id == channel_id), None)

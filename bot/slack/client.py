@@ -167,8 +167,9 @@ class PooledSlack:
     kept-alive connections, as many calls in flight as the pacer lets through.
 
     A workspace's token is read once (`credentials`, which may read the database and refresh it) and
-    kept until `reread_credentials`: the outbox asks for that at each claim, so a token refreshed,
-    revoked or reinstalled since is seen by the next batch, and a batch costs one read per workspace.
+    kept until `reread_credentials`: the outbox asks for that when a send begins and every
+    `CREDENTIALS_EVERY` seconds of a long one, so a token refreshed, revoked or reinstalled since is
+    seen soon, and a send costs a read per workspace now and then, not one per claim.
 
     Each call waits for its slot in its workspace's bucket for the method (`bot.slack.pacing`). A
     rate-limit answer (429 + Retry-After, `ratelimited`, `rate_limited`) slows the bucket down and the

@@ -47,6 +47,9 @@ MAX_ATTEMPTS = 5
 UNCONFIRMED_AFTER = timedelta(hours=1)
 #: How often a batch mailbox is claimed again and its answers recorded, while posts are in flight.
 CLAIM_EVERY = 0.2
+#: How often a long send reads each workspace's token afresh (a refresh, a revocation, a reinstall):
+#: at every claim, that was a read per workspace five times a second.
+CREDENTIALS_EVERY = 30.0
 #: A workspace's posts are claimed this far ahead of its pace: enough to keep it busy between claims.
 CLAIM_AHEAD = 2.0
 #: Posts claimed at once per workspace from a transport that does not pace.
@@ -228,23 +231,31 @@ class Outbox:
         each workspace only as much as its pace lets out soon (`room`), so every workspace sends at
         once and a large one holds up no other."""
         outcomes: list[Outcome] = []
-        flight: dict[Future[Outcome], Envelope] = {}
+        flight: dict[Future[Answer], Envelope] = {}
+        decided: list[tuple[Envelope, Outcome]] = []  # settled without an answer from Slack
         claiming, last_claim, unsettled_in_a_row = not self.stopping.is_set(), 0.0, 0
-        while claiming or flight:
+        last_reread = -CREDENTIALS_EVERY
+        while claiming or flight or decided:
             if claiming and (not flight or time.monotonic() - last_claim >= CLAIM_EVERY):
                 last_claim = time.monotonic()
-                self.reread_credentials()
+                if last_claim - last_reread >= CREDENTIALS_EVERY:
+                    last_reread = last_claim
+                    self.reread_credentials()
                 with self.database.session() as session:
                     envelopes = mailbox.claim(session, self.clock.now())
                 for envelope in envelopes:
-                    flight[self._start(mailbox, envelope)] = envelope
+                    started = self._start(mailbox, envelope)
+                    if isinstance(started, Outcome):
+                        decided.append((envelope, started))
+                    else:
+                        flight[started] = envelope
                 # A batch mailbox is claimed again until a claim finds nothing with nothing in flight
                 # (an empty claim while posts are out may only mean every workspace is at its pace).
                 claiming = mailbox.in_batches and bool(envelopes or flight) and not self.stopping.is_set()
-            if not flight:
-                continue
-            done, _ = wait(flight, timeout=CLAIM_EVERY, return_when=ALL_COMPLETED)
-            answered = [(flight.pop(future), future.result()) for future in done]
+            answered, decided = decided, []
+            if flight:
+                done, _ = wait(flight, timeout=CLAIM_EVERY, return_when=ALL_COMPLETED)
+                answered += [(flight.pop(future), self._classify(future.result())) for future in done]
             if not answered:
                 continue
             settled = self._record(mailbox, answered)
@@ -281,26 +292,24 @@ class Outbox:
 
     # ----- the state machine -----------------------------------------------------------------------
 
-    def _start(self, mailbox: Mailbox, envelope: Envelope) -> Future[Outcome]:
-        """Look first if an earlier claim may have posted it; then post, unless there is nothing to say."""
+    def _start(self, mailbox: Mailbox, envelope: Envelope) -> Future[Answer] | Outcome:
+        """Look first if an earlier claim may have posted it; then post (Slack's answer to come, see
+        `_classify`), unless there is nothing to say: then the outcome, at once."""
         if envelope.since is not None:
             found = self._look_up(envelope, envelope.since, mailbox.kind)
             if found is UNKNOWN:
-                return _done(Outcome(PostStatus.SENDING, error="lookup_refused"))
+                return Outcome(PostStatus.SENDING, error="lookup_refused")
             if found is not NOT_THERE:
-                return _done(found)
+                return found
         message = mailbox.compose(envelope)
         if isinstance(message, Outcome):
-            return _done(message)
+            return message
         own = {
             "channel": envelope.to,
             "metadata": {"event_type": METADATA_EVENT, "event_payload": {mailbox.kind: envelope.key}},
         }
         params = with_shared(own, message)
-        outcome: Future[Outcome] = Future()
-        posted = self.transport.call(envelope.team_id, "chat.postMessage", params)
-        posted.add_done_callback(lambda done: outcome.set_result(self._classify(done.result())))
-        return outcome
+        return self.transport.call(envelope.team_id, "chat.postMessage", params)
 
     def _classify(self, answer: Answer) -> Outcome:
         """A post's answer as an outcome; a 5xx leaves it `sending` for an immediate look-up."""
@@ -393,12 +402,6 @@ class Outbox:
             logger.warning("could not open the DM with %s: %s", envelope.to, answer.error)
             return None
         return answer.body["channel"]["id"]
-
-
-def _done(outcome: Outcome) -> Future[Outcome]:
-    future: Future[Outcome] = Future()
-    future.set_result(outcome)
-    return future
 
 
 def _carries(message: dict, kind: str, key: object) -> bool:
