@@ -51,7 +51,7 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.workspace import SandboxWorkspace, generated_workspace
 from storage.db import Database
 from storage.models import Delivery, PostStatus
-from tests.processes import BotProcess, bot_environment, readiness
+from tests.processes import BotProcess, bot_environment, metrics_of, readiness
 
 #: The replicas start on a clock this long before the round falls due: time to boot and elect a leader.
 LEAD = timedelta(seconds=20)
@@ -194,12 +194,26 @@ def run(
                 )
                 result["failed"] = failed_deliveries(url)
                 result["leaders"] = sum(readiness(url)[1]["leader"] for url in urls)
+                result["sent_by"] = sent_by_each(urls, result["sent"])
                 if taps:
                     result |= tap_all(sandbox, urls, taps, concurrency)
             finally:
                 for process in processes:
                     process.stop()
         return result
+
+
+def sent_by_each(urls: list[str], sent: int) -> list[int]:
+    """The DMs each replica says it sent (its metrics; a pass records its sends as it ends)."""
+    deadline = time.monotonic() + 30
+    while True:
+        counts = [
+            int(metrics_of(url).get(("alignbot_pulse_deliveries_total", (("outcome", "sent"),)), 0))
+            for url in urls
+        ]
+        if sum(counts) >= sent or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.5)  # waiting on other processes
 
 
 def failed_deliveries(url: str) -> int:
@@ -316,7 +330,11 @@ def main() -> None:
             f"| {row['duplicates']} | {taps} |",
             flush=True,
         )
-        print(f"  (set-up {row['setup_s']:.0f} s; leaders among the replicas: {row['leaders']})", flush=True)
+        print(
+            f"  (set-up {row['setup_s']:.0f} s; leaders among the replicas: {row['leaders']}; "
+            f"DMs sent by each: {' / '.join(map(str, row['sent_by']))})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

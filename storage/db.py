@@ -96,17 +96,20 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
-    def sessions_named(self, application_name: str) -> int:
-        """PostgreSQL: how many sessions on this database carry `application_name` (each replica keeps
-        one for the scheduler's election, so this counts the live replicas)."""
+    def sessions_named(self, application_name: str) -> list[int]:
+        """PostgreSQL: the ids (backend pids) of the sessions on this database that carry
+        `application_name` (each replica keeps one for the scheduler's election, so these are the
+        live replicas)."""
         with self.engine.connect() as connection:
-            return connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND application_name = :name"
-                ),
-                {"name": application_name},
-            ).scalar_one()
+            return list(
+                connection.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND application_name = :name ORDER BY pid"
+                    ),
+                    {"name": application_name},
+                ).scalars()
+            )
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query (used by /healthz)."""

@@ -69,6 +69,14 @@ class RunReport:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+def _count_sent(dms: list[Outcome], report: RunReport) -> RunReport:
+    errors = [outcome.error or "unknown" for outcome in dms if outcome.status == PostStatus.FAILED]
+    report.sent += sum(outcome.status == PostStatus.SENT for outcome in dms)
+    report.failed += len(errors)
+    report.errors = dict(Counter(report.errors) + Counter(errors))
+    return report
+
+
 class PulseRunner:
     def __init__(
         self,
@@ -120,20 +128,17 @@ class PulseRunner:
             for mailbox in (self.dms, self.channel_posts, self.reminders):
                 report.unconfirmed += self.outbox.recover(mailbox)
             self.outbox.send(self.channel_posts)
-            dms = self.outbox.send(self.dms)
-            errors = [outcome.error or "unknown" for outcome in dms if outcome.status == PostStatus.FAILED]
-            report.sent = sum(outcome.status == PostStatus.SENT for outcome in dms)
-            report.failed, report.errors = len(errors), dict(Counter(errors))
+            _count_sent(self.outbox.send(self.dms), report)
             reminders = self.outbox.send(self.reminders)
             report.reminders = sum(outcome.status == PostStatus.SENT for outcome in reminders)
             closed = self._close(now, report)
         self._update_closed(closed, now)
         return report
 
-    def drain(self) -> int:
+    def drain(self) -> RunReport:
         """Send the DMs the leader planned and no process has claimed yet: every replica does, so the
-        fan-out grows with the replicas. Returns how many were settled."""
-        return len(self.drain_outbox.send(self.dms))
+        fan-out grows with the replicas. Returns what was sent and what failed, for the metrics."""
+        return _count_sent(self.drain_outbox.send(self.dms), RunReport())
 
     def next_wakeup(self) -> datetime | None:
         """The next instant something falls due (an occurrence, a reminder, a window closing)."""

@@ -5,18 +5,19 @@ leader or not, drains the pending deliveries through its own outbox, claiming th
 A replica that dies mid-batch leaves its claims `sending`; once stale, the leader's next run looks
 each one up in Slack before anything is sent again (see `bot.slack.outbox`).
 
-Slack's posting cap is per workspace, whoever sends: before each drain a replica counts the live
-replicas (`replicas`) and keeps to its share of each workspace's pace, so that together they keep
-to it instead of bouncing off it.
+Slack's posting cap is per workspace, whoever sends: before each drain a replica reads which
+replicas are live (`replicas`: their ids, and its own) and posts only to the workspaces that fall to
+it, at their whole pace (`Pacer.share_posts`), so that together they keep to each cap instead of
+bouncing off it, and a second replica takes half the work.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from bot.jobs.pulse_rounds import PulseRunner
+from bot.jobs.pulse_rounds import PulseRunner, RunReport
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,11 @@ class Drainer:
         self,
         runner: PulseRunner,
         every: float = DRAIN_EVERY_SECONDS,
-        replicas: Callable[[], int] | None = None,
+        replicas: Callable[[], tuple[Sequence[int], int | None]] | None = None,
+        observe: Callable[[RunReport], None] = lambda _report: None,
     ) -> None:
         self.runner = runner
+        self.observe = observe
         self.every = every
         self.replicas = replicas
         self._stop = threading.Event()
@@ -56,7 +59,7 @@ class Drainer:
         while not self._stop.wait(self.every):
             try:
                 if self.replicas is not None:
-                    self.runner.outbox.share_posts(self.replicas())
-                self.runner.drain()
+                    self.runner.outbox.share_posts(*self.replicas())
+                self.observe(self.runner.drain())
             except Exception:
                 logger.exception("draining the outbox failed; the next round retries")

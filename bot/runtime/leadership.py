@@ -64,6 +64,8 @@ class SchedulerAlreadyRunning(ConfigError):
 
 class Leadership(Protocol):
     is_leader: bool
+    #: How the other replicas tell this one among the live ones (None: not known, or one process).
+    session_id: int | None
 
     def start(self, elected: Callback, deposed: Callback, woken: Callback) -> None:
         """Campaign: call `elected` on winning, `deposed` on losing the lead, and, while leading,
@@ -89,6 +91,7 @@ class FileLockLeadership:
 
     def __init__(self, database_file: Path | None) -> None:
         self.is_leader = False
+        self.session_id = None
         self._locks: list[tuple[Path, IO[bytes]]] = []
         if database_file is None:
             return  # in memory: no other process can open it
@@ -172,6 +175,8 @@ class AdvisoryLockLeadership:
         self.is_leader = False
         self._engine = create_engine(database_url, poolclass=NullPool, connect_args=LEADER_CONNECTION)
         self._connection: Connection | None = None
+        #: This replica's election session (its backend pid), by which other replicas see it live.
+        self.session_id: int | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._database_was_down = False
@@ -195,6 +200,7 @@ class AdvisoryLockLeadership:
         try:
             if self._connection is None:
                 self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                self.session_id = self._connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
             won = self._connection.execute(
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}
             ).scalar_one()
@@ -246,7 +252,7 @@ class AdvisoryLockLeadership:
         if self._connection is not None:
             with contextlib.suppress(SQLAlchemyError):  # already gone, which is all closing it was for
                 self._connection.close()
-            self._connection = None
+            self._connection, self.session_id = None, None
 
     def stop(self) -> None:
         self._stopping.set()

@@ -124,6 +124,11 @@ class Metrics:
         elif isinstance(runner, DigestRunner) and isinstance(result, int):
             self.digests.inc(result)
 
+    def observe_drain(self, report: RunReport) -> None:
+        """DMs a replica sent or failed while draining the outbox, between scheduled passes."""
+        self.deliveries.labels("sent").inc(report.sent)
+        self.deliveries.labels("failed").inc(report.failed)
+
     def api_call_observer(self) -> RetryHandler:
         return _ApiCallObserver(self)
 

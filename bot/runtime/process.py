@@ -151,7 +151,11 @@ class BotRuntime:
         self.drainer = (
             Drainer(
                 self.runner,
-                replicas=lambda: self.database.sessions_named(LEADER_CONNECTION["application_name"]),
+                replicas=lambda: (
+                    self.database.sessions_named(LEADER_CONNECTION["application_name"]),
+                    self.leadership.session_id if self.leadership else None,
+                ),
+                observe=self.metrics.observe_drain,
             )
             if scheduler and self.database.engine.dialect.name == "postgresql"
             else None

@@ -259,6 +259,8 @@ class PooledSlack:
         within `ahead` seconds, less those already in flight (at least one when none is). While some
         are in flight, none until half of that is free: a workspace's posts are then claimed several
         to a statement, not one at a time as each slot frees up."""
+        if method == "chat.postMessage" and not self.pacer.posts_here(team_id):
+            return 0  # another replica posts this workspace's messages
         per_second = self.pacer.per_second(team_id, method)
         with self._counting:
             in_flight = self._in_flight[(team_id, method)]

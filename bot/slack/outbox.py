@@ -273,10 +273,10 @@ class Outbox:
             return self.transport.room(team_id, "chat.postMessage", CLAIM_AHEAD)
         return MAX_IN_FLIGHT
 
-    def share_posts(self, replicas: int) -> None:
-        """Keep to 1/`replicas` of each workspace's posting pace (see `Pacer.share_posts`)."""
+    def share_posts(self, replicas: Sequence[int], me: int | None) -> None:
+        """Split the workspaces' posting among the live replicas (see `Pacer.share_posts`)."""
         if isinstance(self.transport, PooledSlack):
-            self.transport.pacer.share_posts(replicas)
+            self.transport.pacer.share_posts(replicas, me)
 
     def reread_credentials(self) -> None:
         """The next calls read each workspace's token afresh (see `PooledSlack.reread_credentials`)."""

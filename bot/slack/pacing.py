@@ -14,15 +14,17 @@ A commercially distributed app outside the Marketplace reads `conversations.hist
 (since 2025-05-29): `distributed_app` paces it so.
 
 Buckets are shared by every thread and coroutine of the process (under one lock): they reserve
-slots, they never sleep themselves. When several replicas send, each keeps to its share of a
-workspace's `chat.postMessage` pace (`share_posts`), so that together they keep to the whole.
+slots, they never sleep themselves. When several replicas send, the workspaces are split among them
+(`share_posts`): each workspace's posts go out from one replica at the workspace's whole pace, so
+together they keep to it and no replica's share sits unused while it sends another workspace.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 TIER_2, TIER_3, TIER_4 = 20, 50, 100
@@ -105,18 +107,40 @@ class Pacer:
         self._lock = threading.Lock()
         self._sharers = 1
         """How many processes share each workspace's chat.postMessage pace."""
+        self._replicas: tuple[int, ...] = ()
+        self._me: int | None = None
+        self._posts_here: dict[str, bool] = {}
 
-    def share_posts(self, replicas: int) -> None:
-        """Keep to 1/`replicas` of each workspace's chat.postMessage pace: that many processes send."""
-        replicas = max(1, replicas)
+    def share_posts(self, replicas: Sequence[int], me: int | None) -> None:
+        """Split the workspaces among the live replicas (`replicas`: their ids; `me`: this one's).
+
+        Each workspace is posted to by the replica that ranks first for it (rendezvous hashing: a
+        replica that joins or leaves moves only the workspaces it takes or had), at the workspace's
+        whole pace. A replica that cannot tell its own id (its session is reconnecting) posts to every
+        workspace at 1/n of its pace instead, as n replicas sending at once must."""
+        live = tuple(sorted(replicas))
+        sharers = 1 if me in live else max(1, len(live))
         with self._lock:
-            if replicas == self._sharers:
+            if (live, me) != (self._replicas, self._me):
+                self._replicas, self._me, self._posts_here = live, me, {}
+            if sharers == self._sharers:
                 return
             for (_, method), bucket in self._buckets.items():
                 if method == "chat.postMessage":
-                    bucket.rate *= self._sharers / replicas
-                    bucket.nominal *= self._sharers / replicas
-            self._sharers = replicas
+                    bucket.rate *= self._sharers / sharers
+                    bucket.nominal *= self._sharers / sharers
+            self._sharers = sharers
+
+    def posts_here(self, team_id: str) -> bool:
+        """Whether this process posts the workspace's messages (see `share_posts`)."""
+        with self._lock:
+            if self._me not in self._replicas or len(self._replicas) < 2:
+                return True
+            here = self._posts_here.get(team_id)
+            if here is None:
+                first = max(self._replicas, key=lambda replica: _rank(team_id, replica))
+                here = self._posts_here[team_id] = first == self._me
+            return here
 
     def reserve(self, team_id: str, method: str) -> float:
         """The seconds to wait before calling `method` in the workspace (its slot is then taken)."""
@@ -150,3 +174,8 @@ class Pacer:
             burst = max(1, int(per_minute * BURST_SHARE[method == "chat.postMessage"]))
             bucket = self._buckets[(team_id, method)] = Bucket(per_minute / 60, per_minute / 60, burst)
         return bucket
+
+
+def _rank(team_id: str, replica: int) -> bytes:
+    """The replica's rank for the workspace: the same in every process, spread evenly."""
+    return hashlib.blake2b(f"{team_id}/{replica}".encode(), digest_size=8).digest()

@@ -59,12 +59,33 @@ def test_without_pacing_ahead_a_bucket_appears_only_when_slack_says_to_slow_down
     assert pacer.reserve("T1", "chat.update") == 5.0
 
 
-def test_replicas_share_each_workspace_posting_pace() -> None:
+def test_replicas_split_the_workspaces_each_posting_to_its_own_at_the_whole_pace() -> None:
+    workspaces = [f"T{n}" for n in range(200)]
+    first, second = Pacer(posts_per_minute=300, clock=Clock()), Pacer(posts_per_minute=300, clock=Clock())
+    first.share_posts([11, 22], 11)
+    second.share_posts([22, 11], 22)
+    here = {team: (first.posts_here(team), second.posts_here(team)) for team in workspaces}
+    assert all(mine != theirs for mine, theirs in here.values())  # each workspace has one poster
+    assert 70 <= sum(mine for mine, _ in here.values()) <= 130  # about half each
+    assert first.per_second("T1", "chat.postMessage") == 5.0  # at the workspace's whole pace
+
+    third = Pacer(posts_per_minute=300, clock=Clock())
+    third.share_posts([11, 22, 33], 33)
+    first.share_posts([11, 22, 33], 11)
+    moved = [team for team in workspaces if first.posts_here(team) != here[team][0]]
+    assert moved and all(third.posts_here(team) for team in moved)  # only to the newcomer
+
+    first.share_posts([11], 11)  # the others are gone
+    assert all(first.posts_here(team) for team in workspaces)
+
+
+def test_a_replica_that_cannot_tell_its_own_id_posts_everywhere_at_its_share_of_the_pace() -> None:
     pacer = Pacer(posts_per_minute=300, clock=Clock())
     pacer.reserve("T1", "chat.postMessage")
-    pacer.share_posts(2)  # a second replica sends too: each keeps to half
+    pacer.share_posts([11, 22], None)  # its own session is reconnecting
+    assert pacer.posts_here("T1") and pacer.posts_here("T2")
     assert pacer.per_second("T1", "chat.postMessage") == 2.5
     assert pacer.per_second("T2", "chat.postMessage") == 2.5  # a bucket made afterwards too
-    assert pacer.per_second("T1", "chat.update") == 50 / 60  # the other methods are the leader's
-    pacer.share_posts(1)  # the other replica is gone
+    assert pacer.per_second("T1", "chat.update") == 50 / 60  # the other methods are not shared
+    pacer.share_posts([11, 22], 11)  # known again: its own workspaces, at the whole pace
     assert pacer.per_second("T1", "chat.postMessage") == 5.0
