@@ -372,7 +372,7 @@ def _team(caller: SandboxWorkspace | str) -> str | None:
 
 class _SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 64
+    request_queue_size = 1024  # Slack takes a burst of new connections (many replicas starting to send)
 
     def __init__(self, address: tuple[str, int], http: SandboxHttp):
         super().__init__(address, _RequestHandler)
