@@ -12,7 +12,9 @@ replacing the original) with Bolt's own `respond()`, touching no database.
 - closed loop (`--concurrency N`, `--taps T`): N people, each tapping again once acknowledged.
 
 Measured: the acknowledgement latency, and processed taps a second: `response_url` posts Slack
-recorded, over the time from the first tap to the last post; also the time from a tap to its post.
+recorded, over the time from the first tap to the last post; also the time from a tap to its post,
+and the CPU per tap: this process's CPU time (every thread) over a load, divided by its taps. Both
+apps run in this process, one at a time, and Slack's side in the other, so each is its own work.
 
     .venv/bin/python -m bench.tap_latency [--rtt-ms 100] [--rate 50 --seconds 60]
         [--concurrency 50 --taps 3000] [--loops open closed] [--postgres SERVER_URL]
@@ -65,6 +67,8 @@ def slack_side(pipe: Connection) -> None:
             pipe.send(None)
         elif command == "load":
             pipe.send(_load(sandbox, *arguments))
+        elif command == "payloads":
+            pipe.send(tap_payloads(SlackDriver("", SIGNING_SECRET, sandbox), sandbox, arguments[0]))
     sandbox.stop()
 
 
@@ -171,12 +175,36 @@ class SlackSide:
         self._pipe.send(("load", bot_url, loop, rate, taps, concurrency))
         return self._pipe.recv()
 
+    def payloads(self, taps: int) -> list[dict]:
+        """`taps` rating taps' payloads, as `tap_payloads` makes them, for the bot's side to send."""
+        self._pipe.send(("payloads", taps))
+        return self._pipe.recv()
+
     def stop(self) -> None:
         self._pipe.send(("stop",))
         self._process.join(timeout=10)
 
 
 # ----- the bot's side -----------------------------------------------------------------------------
+
+
+def alignbot_runtime(slack: SlackSide, url: str) -> BotRuntime:
+    """alignbot on `url`, talking to `slack`, set up as an admin would, with the first round sent."""
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token=slack.info["bot_token"],
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.info["api_url"],
+        database_url=url,
+        log_level="WARNING",
+    )
+    clock = ManualClock(START)
+    runtime = BotRuntime(settings, clock=clock, scheduler=False)
+    set_up(runtime.services, generated_workspace(PEOPLE))
+    runtime.start()
+    clock.set(FIRST_ROUND)
+    runtime.runner.run_due()
+    return runtime
 
 
 def floor_app(token: str, api_url: str, threads: int) -> App:
@@ -214,21 +242,9 @@ def run(
     results = []
     try:
         with bench_database(postgres) as url:
-            settings = Settings(
-                _env_file=None,
-                slack_bot_token=slack.info["bot_token"],
-                slack_signing_secret=SIGNING_SECRET,
-                slack_api_url=slack.info["api_url"],
-                database_url=url,
-                log_level="WARNING",
-            )
-            clock = ManualClock(START)
-            runtime = BotRuntime(settings, clock=clock, scheduler=False)
-            set_up(runtime.services, generated_workspace(PEOPLE))
-            runtime.start()
-            clock.set(FIRST_ROUND)
-            runtime.runner.run_due()
-            floor = floor_app(slack.info["bot_token"], slack.info["api_url"], settings.listener_threads)
+            runtime = alignbot_runtime(slack, url)
+            threads = runtime.settings.listener_threads
+            floor = floor_app(slack.info["bot_token"], slack.info["api_url"], threads)
             server = waitress_server(SlackRequestHandler(floor), "127.0.0.1", 0)
             threading.Thread(target=server.run, daemon=True).start()
             floor_url = f"http://127.0.0.1:{server.effective_port}"
@@ -236,7 +252,9 @@ def run(
             for loop in loops:
                 count = int(rate * seconds) if loop == "open" else taps
                 for name, bot_url in (("floor Bolt app", floor_url), ("alignbot", runtime.url)):
+                    cpu = time.process_time()
                     measured = slack.load(bot_url, loop, rate, count, concurrency)
+                    measured["cpu_s"] = time.process_time() - cpu
                     store = runtime.database.backend if name == "alignbot" else "—"
                     results.append(summary(name, store, loop, measured))
             server.trigger.pull_trigger(server.close)
@@ -260,6 +278,7 @@ def summary(name: str, store: str, loop: str, measured: dict) -> dict:
         "processed_per_s": measured["processed"] / measured["processed_span_s"],
         "processing_p50_ms": percentile(processing, 0.50) * 1000,
         "processing_p99_ms": percentile(processing, 0.99) * 1000,
+        "cpu_ms_per_tap": measured["cpu_s"] * 1000 / measured["taps"],
     }
 
 
@@ -283,9 +302,9 @@ def main() -> None:
     )
     print(
         "| loop | app | store | taps | lost | acked/s | p50 ack (ms) | p99 ack (ms) | processed/s "
-        "| tap→post p50 (ms) | tap→post p99 (ms) |"
+        "| tap→post p50 (ms) | tap→post p99 (ms) | CPU per tap (ms) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = run(
         arguments.rtt_ms,
         arguments.loops,
@@ -300,14 +319,14 @@ def main() -> None:
             f"| {row['loop']} | {row['app']} | {row['store']} | {row['taps']} | {row['refused']} "
             f"| {row['acked_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
             f"| {row['processed_per_s']:.1f} | {row['processing_p50_ms']:.0f} "
-            f"| {row['processing_p99_ms']:.0f} |"
+            f"| {row['processing_p99_ms']:.0f} | {row['cpu_ms_per_tap']:.1f} |"
         )
     for floor, bot in zip(rows[::2], rows[1::2], strict=True):
         ack, processed = bot["p99_ms"] / floor["p99_ms"], bot["processed_per_s"] / floor["processed_per_s"]
         print(
             f"{bot['loop']} loop, {bot['store']}: alignbot/floor ack p99 {ack:.2f}× "
             f"(target ≤ 1.25×), processed/s {processed:.2f}× "
-            "(target ≥ 0.8×)"
+            f"(target ≥ 0.8×), CPU per tap {bot['cpu_ms_per_tap'] / floor['cpu_ms_per_tap']:.2f}×"
         )
 
 

@@ -7,10 +7,11 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Insert, bindparam, delete, func, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from storage.models import (
     PostStatus,
     PulseRound,
     Reminder,
+    Workspace,
 )
 from storage.workspaces import claim_some, dialect_insert, insert_once, installed
 
@@ -312,12 +314,57 @@ ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "sc
 
 @cache
 def _answer_upsert(dialect: str) -> Insert:
-    """`save_answer`'s statement, built once per database kind (every tap runs it)."""
+    """`save_answer`'s statement, built once per database kind (every tap runs it); a Core insert on the
+    table, so the ORM's bulk-insert machinery is not run for one row."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Answer).values({column: bindparam(f"new_{column}") for column in ANSWER_COLUMNS})
+    table = Answer.__table__
+    statement = insert(table).values({column: bindparam(f"new_{column}") for column in ANSWER_COLUMNS})
     return statement.on_conflict_do_update(
-        index_elements=[Answer.round_id, Answer.item_id, Answer.user_id],
+        index_elements=[table.c.round_id, table.c.item_id, table.c.user_id],
         set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
+    )
+
+
+@dataclass(frozen=True)
+class TapTarget:
+    """What a rating tap needs, read in one statement (`tap_target`)."""
+
+    round: PulseRound
+    delivery: Delivery
+    anonymity_threshold: int | None
+    """The workspace's, as it is now (None before it is set up); never kept between requests."""
+    commented: bool
+    answers: dict[str, int]
+    """The person's answers in the round so far, by statement."""
+
+
+def tap_target(session: Session, team_id: str, round_id: int, user_id: str) -> TapTarget | None:
+    """The round (of this workspace) and the person's copy of it, with the workspace's anonymity
+    threshold, whether they commented and their answers so far: one statement instead of five, since
+    every tap reads them all. The round's row is share-locked on PostgreSQL until the transaction ends
+    (see `bot.services.pulses._asked`); None if the person was not asked in it."""
+    rows = session.execute(
+        _tap_target(), {"round_id": round_id, "team_id": team_id, "user_id": user_id}
+    ).all()
+    if not rows:
+        return None
+    pulse_round, delivery, threshold, comment, _item, _score = rows[0]
+    answers = {item_id: score for *_, item_id, score in rows if item_id is not None}
+    return TapTarget(pulse_round, delivery, threshold, comment is not None, answers)
+
+
+@cache
+def _tap_target() -> Select:
+    person = Delivery.user_id
+    return (
+        select(PulseRound, Delivery, Workspace.anonymity_threshold)
+        .add_columns(Comment.round_id, Answer.item_id, Answer.score)
+        .join(Delivery, (Delivery.round_id == PulseRound.id) & (person == bindparam("user_id")))
+        .outerjoin(Workspace, Workspace.team_id == PulseRound.team_id)
+        .outerjoin(Comment, (Comment.round_id == PulseRound.id) & (Comment.user_id == person))
+        .outerjoin(Answer, (Answer.round_id == PulseRound.id) & (Answer.user_id == person))
+        .where(PulseRound.id == bindparam("round_id"), PulseRound.team_id == bindparam("team_id"))
+        .with_for_update(key_share=True, of=PulseRound)
     )
 
 

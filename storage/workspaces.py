@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy import (
     ColumnElement,
+    Insert,
     Integer,
     String,
     bindparam,
@@ -49,10 +51,18 @@ def insert_once(session: Session, model: type[Base], **values: object) -> bool:
     This is how idempotency keys are enforced: by the database's own uniqueness, so two
     processes racing on the same key cannot both win.
     """
-    insert = dialect_insert(session)
-    key = model.__table__.primary_key.columns.values()[0]
-    inserted = session.execute(insert(model).values(**values).on_conflict_do_nothing().returning(key))
-    return inserted.first() is not None
+    statement = _insert_once(session.get_bind().dialect.name, model)
+    return session.execute(statement, values).first() is not None
+
+
+@cache
+def _insert_once(dialect: str, model: type[Base]) -> Insert:
+    """`insert_once`'s statement, built once per database kind and table (every tap claims a key with
+    it): a Core insert, its values bound when run, so nothing is rebuilt or mapped per call."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = model.__table__
+    key = table.primary_key.columns.values()[0]
+    return insert(table).on_conflict_do_nothing().returning(key)
 
 
 def installed(model: type[Base]) -> ColumnElement[bool]:

@@ -54,24 +54,27 @@ def build_app(
     )
 
     @app.middleware
-    def provide_services(context: BoltContext, next) -> None:
+    def admit(body: dict, context: BoltContext, next) -> BoltResponse | None:
+        """The services, Bolt's `ack` and `respond` as the listeners get them; then the requests Slack
+        sent before are answered and dropped. (One middleware, not three: Bolt works out each one's
+        arguments on every request.)"""
         context["services"] = services
         context["ack"] = SteadyAck()
         context["respond"] = PooledRespond(context.response_url, transport, listener_executor.track)
-        next()
-
-    @app.middleware
-    def drop_event_retries(body: dict, context: BoltContext, next) -> BoltResponse | None:
-        """Slack re-sends an event it thinks we missed; act on each event id once."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not services.workspaces.claim_request(context.team_id or "", f"event:{event_id}"):
-            logger.info("event %s already handled (retry %s): skipped", event_id, body.get("retry_attempt"))
+        if _retried_event(body, context) or _replayed(body, context):
             return BoltResponse(status=200, body="")
         next()
         return None
 
-    @app.middleware
-    def drop_replays(body: dict, context: BoltContext, next) -> BoltResponse | None:
+    def _retried_event(body: dict, context: BoltContext) -> bool:
+        """Slack re-sends an event it thinks we missed; act on each event id once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not services.workspaces.claim_request(context.team_id or "", f"event:{event_id}"):
+            logger.info("event %s already handled (retry %s): skipped", event_id, body.get("retry_attempt"))
+            return True
+        return False
+
+    def _replayed(body: dict, context: BoltContext) -> bool:
         """Slack gives every slash command and interaction a trigger id of its own, so one seen before
         is the same signed request sent again (a signature stays valid five minutes): acknowledged,
         and nothing done, whichever replica it reaches."""
@@ -81,9 +84,8 @@ def build_app(
             context[REQUEST_KEY] = f"trigger:{trigger_id}"  # claimed after ack, in the tap's transaction
         elif trigger_id and not services.workspaces.claim_request(team_id, f"trigger:{trigger_id}"):
             logger.warning("%s from %s sent again: ignored", body.get("type") or "command", context.user_id)
-            return BoltResponse(status=200, body="")
-        next()
-        return None
+            return True
+        return False
 
     app.middleware(refuse_forged_metadata)
     handlers.register_all(app, many_workspaces=installations is not None)

@@ -429,19 +429,22 @@ class PulseService:
         with self.database.session() as session:
             if claim is not None and not claim(session):
                 return TapOutcome("replayed")
-            asked = _asked(session, team_id, round_id, user_id, to_answer=True)
-            if asked is None or item_id not in asked[0].item_ids:
+            # The round share-locked as `_asked(to_answer=True)` does, with all else the message shows.
+            found = store.tap_target(session, team_id, round_id, user_id)
+            if found is None or item_id not in found.round.item_ids:
                 return TapOutcome("not_asked")
-            pulse_round, delivery = asked
+            pulse_round, delivery = found.round, found.delivery
+            bank = self.workspace_settings.get(team_id, session).bank
             if _closed(pulse_round, delivery, now):
-                return TapOutcome("closed", self._view(session, pulse_round, delivery))
+                view = self._assemble(pulse_round, delivery, bank, found.answers, found.commented)
+                return TapOutcome("closed", view)
             store.save_answer(session, delivery, item_id, score, now)
-            session.flush()
-            view = self._view(session, pulse_round, delivery)
+            answers = {**found.answers, item_id: score}  # as the database now has them
+            view = self._assemble(pulse_round, delivery, bank, answers, found.commented)
             if view.completed and delivery.completed_at is None:
                 delivery.completed_at = now
             statement = next(s for s in view.statements if s.item_id == item_id)
-            threshold = workspace_store.anonymity_threshold(session, team_id) or DEFAULT_ANONYMITY_THRESHOLD
+            threshold = found.anonymity_threshold or DEFAULT_ANONYMITY_THRESHOLD
             return TapOutcome("saved", view, statement, threshold)
 
     def choose_department(

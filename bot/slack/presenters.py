@@ -156,7 +156,7 @@ class Presenter:
 
     def pulse_message(self, language: str, view: PulseView, threshold: int) -> Payload:
         """A pulse as one person (or, in channel mode, everyone) sees it: sent, answered, reminded, closed."""
-        return self._renderer.render("pulse_message", language, view=view, threshold=threshold)
+        return self._renderer.render_kept("pulse_message", language, view=view, threshold=threshold)
 
     def pulse_tap_reply(
         self, language: str, outcome: str, view: PulseView | None, statement: Statement | None
