@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 
 from slack_sdk import WebClient
@@ -267,6 +267,9 @@ class FailureNotices:
         self.runner = runner
         #: Per refused post claimed this run, how many of its admins are still to be told.
         self._untold: dict[tuple[int, str], int] = {}
+
+    def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        pass  # an admin's notice needs nothing read beyond its claim
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         self._untold = {}

@@ -8,9 +8,11 @@ claims what is due.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +32,9 @@ from storage.db import Database
 from storage.models import Delivery, PostStatus, PulseRound
 
 logger = logging.getLogger(__name__)
+
+#: How many workspaces' members are read at once (`users.list`, each a round trip to Slack).
+MEMBER_READERS = 32
 
 
 class PeoplesTime:
@@ -56,6 +61,19 @@ class PeoplesTime:
     def own_choices(self, team_id: str) -> tuple[dict[str, str], dict[str, date]]:
         """Each person's own holiday calendar, and the date they said they are away until."""
         return self._choices.get(team_id, ({}, {}))
+
+    def read_members(self, team_ids: Iterable[str]) -> None:
+        """Read the members of the workspaces not read yet, side by side (a refusal is remembered, as
+        by `members`, for whoever asks next)."""
+        unread = [team_id for team_id in set(team_ids) if team_id not in self._members]
+        if len(unread) < 2:
+            return  # read on first need: nothing to overlap
+        with ThreadPoolExecutor(min(len(unread), MEMBER_READERS), "alignbot-members") as pool:
+            list(pool.map(self._read_quietly, unread))
+
+    def _read_quietly(self, team_id: str) -> None:
+        with contextlib.suppress(SlackApiError):
+            self.members(team_id)
 
     def members(self, team_id: str) -> dict[str, SlackUser]:
         """Everyone in the workspace as Slack describes them now (users.list, asked once per run: a

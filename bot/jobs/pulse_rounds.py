@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 50
 #: Rounds whose audience is read from Slack at once.
 AUDIENCE_WORKERS = 32
+#: How long a drain keeps what it read of people and workspaces before reading them again (see `drain`).
+DRAIN_READS_FRESH_FOR = timedelta(minutes=1)
 #: Pulse messages kept rendered, by language, view and threshold: nothing in a DM names its person, so
 #: a round's copies mostly look alike and each look is rendered once, not once per person.
 RENDERED_KEPT = 256
@@ -98,6 +100,8 @@ class PulseRunner:
         self.configs = ConfigsOfRun(database, default_language)
         self.away_statuses = away_statuses or AwayStatuses()
         self.people = PeoplesTime(database, slack_for, self.away_statuses)
+        self._read_at: datetime | None = None
+        """When `configs` and `people` were read (None: not yet)."""
         self._lock = threading.Lock()
         self._bot_users: dict[str, str] = {}
         self._pulse_message = lru_cache(maxsize=RENDERED_KEPT)(self._render_pulse_message)
@@ -119,9 +123,7 @@ class PulseRunner:
         with self._lock:
             report = RunReport()
             now = self.clock.now()
-            self.configs = ConfigsOfRun(self.database, self.default_language)
-            self.people = PeoplesTime(self.database, self.slack_for, self.away_statuses)
-            self.people.read_choices()
+            self._read_afresh(now)
             self._plan(now, report)
             self._build_audiences()
             self._send_to_those_back(now)
@@ -137,8 +139,28 @@ class PulseRunner:
 
     def drain(self) -> RunReport:
         """Send the DMs the leader planned and no process has claimed yet: every replica does, so the
-        fan-out grows with the replicas. Returns what was sent and what failed, for the metrics."""
+        fan-out grows with the replicas. Returns what was sent and what failed, for the metrics.
+
+        A replica that does not lead has no runs to read people and workspaces afresh (who is away,
+        by status or by the date they gave; each workspace's configuration), so its drains do, once
+        what they read is DRAIN_READS_FRESH_FOR old; on the leader a run in progress has just read them."""
+        now = self.clock.now()
+        if (self._read_at is None or now - self._read_at >= DRAIN_READS_FRESH_FOR) and self._lock.acquire(
+            blocking=False
+        ):
+            try:
+                self._read_afresh(now)
+            finally:
+                self._lock.release()
         return _count_sent(self.drain_outbox.send(self.dms), RunReport())
+
+    def _read_afresh(self, now: datetime) -> None:
+        """What a pass reads once: the workspaces' configuration and people's own choices (their Slack
+        profiles are read on first need)."""
+        self.configs = ConfigsOfRun(self.database, self.default_language)
+        people = PeoplesTime(self.database, self.slack_for, self.away_statuses)
+        people.read_choices()
+        self.people, self._read_at = people, now
 
     def next_wakeup(self) -> datetime | None:
         """The next instant something falls due (an occurrence, a reminder, a window closing)."""
@@ -416,6 +438,11 @@ class PulseDMs(RowMailbox):
         views = self.runner.pulses.views_of(session, claimed)
         return [replace(self.envelope(d), attempts=d.attempts, prepared=views.get(d.id)) for d in claimed]
 
+    def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        """Each workspace's members (statuses, for who is away) read side by side, not one round trip
+        per workspace as each one's first DM is composed."""
+        self.runner.people.read_members({envelope.team_id for envelope in envelopes})
+
     def address(self, delivery: Delivery) -> tuple[str, object]:
         return delivery.user_id, delivery.id
 
@@ -476,6 +503,10 @@ class PulseReminders:
 
     def __init__(self, runner: PulseRunner) -> None:
         self.runner = runner
+
+    def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        """As for the round's DMs: who is away is asked of each workspace side by side."""
+        self.runner.people.read_members({envelope.team_id for envelope in envelopes})
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         claimed = []

@@ -127,6 +127,10 @@ class Mailbox(Protocol):
     def stale(self, session: Session, before: datetime) -> Sequence[Envelope]:
         """Rows claimed before `before` and never settled, each with `since` set."""
 
+    def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        """Read what composing a claimed batch needs from elsewhere, side by side, once the claim's
+        transaction is over (nothing by default)."""
+
     def compose(self, envelope: Envelope) -> Message | Outcome:
         """The message to post, or an outcome without posting (nothing to say any more)."""
 
@@ -146,6 +150,9 @@ class RowMailbox:
     def address(self, row: Any) -> tuple[str, object]:
         """Where the row's message goes (a channel id, or a person's id) and its key."""
         raise NotImplementedError
+
+    def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        pass
 
     def claim(self, session: Session, now: datetime) -> list[Envelope]:
         return [self.envelope(row) for row in claim_pending(session, self.model, now)]
@@ -243,6 +250,7 @@ class Outbox:
                     self.reread_credentials()
                 with self.database.session() as session:
                     envelopes = mailbox.claim(session, self.clock.now())
+                mailbox.prepare(envelopes)
                 for envelope in envelopes:
                     started = self._start(mailbox, envelope)
                     if isinstance(started, Outcome):
