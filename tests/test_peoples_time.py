@@ -155,6 +155,18 @@ def test_away_until_a_date_holds_the_round_and_participation_counts_only_those_a
         assert pulse_round.status == "closed"
 
 
+def test_a_replica_that_only_drains_rereads_who_said_they_are_away(bot, driver, sandbox, clock):
+    """On PostgreSQL every replica drains what the leader planned; one that does not lead has no run
+    to read people afresh, so its drain does, once what it read is a minute old."""
+    create_pulse(bot, driver, **OWN_TIME)
+    run_at(bot, clock, TEHRAN_0930)  # planned and read; Berlin's copies wait for 09:30 there
+    Person(AWAY, bot, driver).types("/align away until 2026-03-20")
+    clock.set(BERLIN_0930)
+    assert bot.runner.drain().sent == len(BERLIN) - 1  # a drain, as a replica that does not lead sends
+    assert _deliveries(bot)[AWAY].status == PostStatus.AWAY and pulse_dms(sandbox, AWAY) == []
+    assert _got_it(sandbox) == TEHRAN | BERLIN - {AWAY}
+
+
 def test_an_iranian_holiday_skips_the_round_for_the_tehran_people_only(bot, driver, sandbox, clock):
     for person in TEHRAN:
         (reply,) = Person(person, bot, driver).types("/align holidays ir")
