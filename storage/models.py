@@ -449,6 +449,8 @@ class Reminder(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     message_ts: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(64))
+    """Why it failed (Slack's error, or `unconfirmed`: see `UNCONFIRMED`)."""
 
 
 class CustomItem(Base):

@@ -477,13 +477,19 @@ def unconfirmed_posts(
     session: Session, team_id: str, since: datetime
 ) -> list[tuple[str, str, datetime, int]]:
     """The workspace's pulse posts given up unconfirmed (see `UNCONFIRMED`) in rounds scheduled since
-    `since`: (`dm` or `channel_post`, the cadence's name, the round's instant, how many), newest first."""
+    `since`: (`dm`, `reminder` or `channel_post`, the cadence's name, the round's instant, how many),
+    newest first."""
     found = []
-    for kind, model in (("dm", Delivery), ("channel_post", ChannelPost)):
+    for kind, model, round_of in (
+        ("dm", Delivery, Delivery.round_id),
+        ("reminder", Reminder, Delivery.round_id),
+        ("channel_post", ChannelPost, ChannelPost.round_id),
+    ):
+        query = select(Cadence.name, PulseRound.scheduled_at, func.count()).select_from(model)
+        if model is Reminder:
+            query = query.join(Delivery, Delivery.id == Reminder.delivery_id)
         rows = session.execute(
-            select(Cadence.name, PulseRound.scheduled_at, func.count())
-            .select_from(model)
-            .join(PulseRound, PulseRound.id == model.round_id)
+            query.join(PulseRound, PulseRound.id == round_of)
             .join(Cadence, Cadence.id == PulseRound.cadence_id)
             .where(
                 model.team_id == team_id,

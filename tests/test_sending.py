@@ -108,3 +108,21 @@ def test_admins_see_on_their_home_tab_how_many_posts_no_look_up_could_confirm(bo
     assert not {LOST, *REFUSED} & set(re.findall(r"U[0-9A-Z]{6,}", home))  # counts only: nobody named
     member = text_of(open_home(bot, driver, MEMBER))
     assert "could not confirm" not in member and "DMs" not in member
+
+
+def test_a_reminder_no_look_up_could_confirm_is_counted_on_the_admins_home(bot, driver, sandbox, clock):
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    bot.slack_transport.wait_budget = 0.5
+    sandbox.inject_fault("chat.postMessage", "lost_response", delay=0.1, when={"channel": LOST})
+    sandbox.inject_fault("conversations.history", "rate_limited", times=1000, retry_after=60)
+    reminders_at = FIRST_ROUND + timedelta(hours=24)
+    run_at(bot, clock, reminders_at)
+    run_at(bot, clock, reminders_at + STALE_AFTER + timedelta(seconds=1))  # Slack refuses the look-up
+    report = run_at(bot, clock, reminders_at + UNCONFIRMED_AFTER + timedelta(minutes=1))
+    assert report.unconfirmed == 1
+    assert len(pulse_dms(sandbox, LOST)) == 2  # the round's DM and the reminder Slack had: not sent again
+    home = text_of(open_home(bot, driver, OWNER))
+    round_of = f"*Weekly*, round of <!date^{int(FIRST_ROUND.timestamp())}^"
+    assert f"{round_of}{{date_short_pretty}} {{time}}|2026-03-03 09:00 UTC> — reminders: 1" in home
+    assert "— DMs:" not in home and LOST not in home

@@ -557,6 +557,6 @@ class PulseReminders:
                 self.runner.clock.now(),
             )
         elif outcome.status == PostStatus.FAILED:
-            reminder.status = outcome.status
+            reminder.status, reminder.error = outcome.status, outcome.error
         else:
             session.delete(reminder)

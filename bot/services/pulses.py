@@ -104,7 +104,7 @@ class TapOutcome:
 @dataclass(frozen=True)
 class UnconfirmedPosts:
     """Posts of one round that no look-up could confirm within an hour: given up, not sent twice. No
-    person is named: only how many, of which kind (`dm`, or `channel_post` in channel mode)."""
+    person is named: only how many, of which kind (`dm`, `reminder`, or `channel_post` in channel mode)."""
 
     kind: str
     cadence: str

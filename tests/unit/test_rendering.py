@@ -266,6 +266,7 @@ CONTEXTS = {
             "action_items": ACTION_ITEMS,
             "unconfirmed_posts": [
                 UnconfirmedPosts("dm", "Weekly <pulse>", NOW, 12),
+                UnconfirmedPosts("reminder", "Weekly <pulse>", NOW, 3),
                 UnconfirmedPosts("channel_post", "Weekly <pulse>", NOW, 1),
             ],
         },
