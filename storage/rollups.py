@@ -11,8 +11,8 @@ Nothing here applies the anonymity threshold: readings apply the one in force at
 person's rows as it renames their answers, and retention deletes them with the answers.
 
 `roll_up` replaces a round's rows, so rolling a round up twice leaves it rolled up once; `rebuild`
-writes every closed round's rows again from the answers (`alignbot rollups rebuild`, a restore, the
-migration that added them).
+writes every closed round's rows again from the answers (`alignbot rollups rebuild`, a restore, an
+upgrade across the migration that added them: see `storage.migrate`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Rollups: each closed round's answers in a row per person, which the digest reads instead.
 
+The rounds closed before it are rolled up once the upgrade reaches head (`storage.migrate`), with
+the code that rolls up every close: not here, where that code would meet this revision's schema.
+
 Revision ID: 0014
-Revises: 0013
+Revises: 0017
 Create Date: 2026-11-30
 """
 
@@ -9,9 +12,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
-
-from storage import rollups
 
 revision: str = "0014"
 down_revision: str | None = "0017"
@@ -37,9 +37,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("rollup_people", schema=None) as batch_op:
         batch_op.create_index("ix_rollup_people_team_user", ["team_id", "user_id"], unique=False)
-    # The rounds closed so far, rolled up with the code that rolls up every close and `rollups rebuild`.
-    with Session(bind=op.get_bind()) as session:
-        rollups.rebuild(session)
 
 
 def downgrade() -> None:
