@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,19 @@ def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_
     database.dispose()
     if database_url.startswith("sqlite"):
         assert "psycopg" not in loaded
+
+
+def test_a_reading_loads_no_scipy():
+    """The score's interval needs a t quantile; scipy's would stay in `serve` once a digest is read (8 MB)."""
+    reading = (
+        "import sys\n"
+        "from bot.domain.scoring import ItemMeta, Response, score\n"
+        "rows = [Response(f'{d}{n}', 'A', d, 1 + n % 5) for d in ('sales', 'marketing') for n in range(9)]\n"
+        "results = score(rows, {'A': ItemMeta('d', scored=True)}, threshold=3)\n"
+        "assert results.composites['everyone'].low is not None\n"
+        "print(sorted({name.partition('.')[0] for name in sys.modules}))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", reading], capture_output=True, text=True, check=True
+    ).stdout
+    assert "'numpy'" in loaded and "'scipy'" not in loaded, loaded
