@@ -80,6 +80,7 @@ def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_
     loaded = {name.partition(".")[0] for name in json.loads((tmp_path / "modules.json").read_text())}
     assert "bot" in loaded and "slack_bolt" in loaded  # the list is the server's
     assert loaded.isdisjoint(LOADED_BY_SOME_WORK), sorted(loaded & set(LOADED_BY_SOME_WORK))
+    assert "pydantic" not in loaded  # the settings are read without it (9 MB)
     database = Database(database_url)
     assert migrate.current_revision(database.engine) == migrate.head_revision()
     database.dispose()
