@@ -25,9 +25,9 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy
-from scipy.stats import norm
 
 from bench.common import machine
 from bot.domain.question_bank import load_bank
@@ -100,8 +100,10 @@ def _company(rng, meta, pulse: Sequence[str], scored: Sequence[str], anchor: str
 def _true_score(level: float, effects: Sequence[float]) -> float:
     """20 × the mean expected rating of a population over the statements: a rounded normal cut to 1–5."""
     spread = math.sqrt(PERSON**2 + PERSON_ITEM**2 + OCCASION**2)
-    means = numpy.asarray(effects) + level
-    expected = 1 + sum(norm.sf((step + 0.5 - means) / spread) for step in range(1, 5))
+    expected = [
+        1 + sum(1 - NormalDist(level + effect, spread).cdf(step + 0.5) for step in range(1, 5))
+        for effect in effects
+    ]
     return 20 * float(numpy.mean(expected))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.runtime.logs import configure_logging, fatal_lines
-from bot.runtime.settings import ConfigError, Settings, load_settings
+from bot.runtime.settings import ConfigError, Settings
 
 EXIT_CONFIG_ERROR = 2
 
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     settings = None
     try:
-        settings = load_settings()
+        settings = Settings()
         configure_logging(settings)
         return _run(arguments, settings)
     except ConfigError as error:

@@ -37,12 +37,12 @@ REPLICA = """
 import sys
 from datetime import datetime, timedelta
 
-from bot.runtime.settings import load_settings
+from bot.runtime.settings import Settings
 from bot.runtime.logs import configure_logging
 from bot.runtime.process import BotRuntime
 from tests.processes import RunningClock
 
-settings = load_settings()
+settings = Settings()
 configure_logging(settings)
 BotRuntime(settings, clock=RunningClock(datetime.fromisoformat(sys.argv[1]))).serve_forever()
 """

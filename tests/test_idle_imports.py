@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -78,8 +80,25 @@ def test_an_idle_server_holds_no_library_only_some_work_needs(sandbox, database_
     loaded = {name.partition(".")[0] for name in json.loads((tmp_path / "modules.json").read_text())}
     assert "bot" in loaded and "slack_bolt" in loaded  # the list is the server's
     assert loaded.isdisjoint(LOADED_BY_SOME_WORK), sorted(loaded & set(LOADED_BY_SOME_WORK))
+    assert "pydantic" not in loaded  # the settings are read without it (9 MB)
     database = Database(database_url)
     assert migrate.current_revision(database.engine) == migrate.head_revision()
     database.dispose()
     if database_url.startswith("sqlite"):
         assert "psycopg" not in loaded
+
+
+def test_a_reading_loads_no_scipy():
+    """The score's interval needs a t quantile; scipy's would stay in `serve` once a digest is read (8 MB)."""
+    reading = (
+        "import sys\n"
+        "from bot.domain.scoring import ItemMeta, Response, score\n"
+        "rows = [Response(f'{d}{n}', 'A', d, 1 + n % 5) for d in ('sales', 'marketing') for n in range(9)]\n"
+        "results = score(rows, {'A': ItemMeta('d', scored=True)}, threshold=3)\n"
+        "assert results.composites['everyone'].low is not None\n"
+        "print(sorted({name.partition('.')[0] for name in sys.modules}))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", reading], capture_output=True, text=True, check=True
+    ).stdout
+    assert "'numpy'" in loaded and "'scipy'" not in loaded, loaded

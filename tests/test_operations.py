@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, make_url, text
 from bot.runtime.logs import REDACTED, JsonFormatter, Redactor, TextFormatter, configure_logging
 from bot.runtime.process import BotRuntime
 from bot.runtime.server import request_kind
-from bot.runtime.settings import ConfigError, Settings, load_settings
+from bot.runtime.settings import ConfigError, Settings
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.workspace import SALESPEOPLE
 from storage.db import normalise_url
@@ -268,7 +268,7 @@ def test_the_client_secret_and_the_signing_secret_are_redacted_wherever_they_app
 def test_operations_settings_are_checked(monkeypatch, name, value, problem):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as error:
-        load_settings(_env_file=None)
+        Settings(_env_file=None)
     assert str(error.value) == problem
 
 

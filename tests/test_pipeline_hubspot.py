@@ -4,6 +4,7 @@ followed across a boundary, a 429 waited out, a refused token not kept."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -54,7 +55,7 @@ def hubspot() -> Iterator[HubSpotSandbox]:
 
 @pytest.fixture
 def settings(settings, hubspot):
-    return settings.model_copy(update={"hubspot_api_url": hubspot.url})
+    return replace(settings, hubspot_api_url=hubspot.url)
 
 
 def count(bot, model) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -109,16 +110,14 @@ def test_rotating_the_key(settings, sandbox, database_url, tmp_path, clock):
     assert all(value.startswith(SEALED) for value in after) and set(after).isdisjoint(before)
     assert sorted(SecretBox([NEW_KEY]).open(value) for value in after) == sorted(tokens * 2)
 
-    with BotRuntime(
-        settings.model_copy(update={"alignbot_secret_keys": NEW_KEY}), clock=clock, scheduler=False
-    ):
+    with BotRuntime(replace(settings, alignbot_secret_keys=NEW_KEY), clock=clock, scheduler=False):
         pass  # starts: every token reads with the new key alone
     with pytest.raises(ConfigError, match="none of the keys decrypts"):
         BotRuntime(settings, clock=clock, scheduler=False)  # the old key alone no longer does
 
 
 def test_neither_the_keys_nor_the_client_secret_are_logged(settings):
-    keyed = settings.model_copy(update={"alignbot_secret_keys": f"{NEW_KEY},{SECRET_KEY}"})
+    keyed = replace(settings, alignbot_secret_keys=f"{NEW_KEY},{SECRET_KEY}")
     redact = redactor_for(keyed)
     line = redact(f"client secret {keyed.slack_client_secret}, keys {NEW_KEY} and {SECRET_KEY}")
     assert line == f"client secret {REDACTED}, keys {REDACTED} and {REDACTED}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
@@ -70,8 +71,8 @@ def test_a_properly_signed_request_within_five_minutes_is_accepted(bot, driver, 
 
 def test_socket_mode_takes_unsigned_requests_and_needs_no_signing_secret(settings, clock, sandbox):
     """Socket Mode requests arrive over the connection the bot opened with its app-level token."""
-    socket_settings = settings.model_copy(
-        update={"slack_signing_secret": None, "slack_app_token": "xapp-1-A0SANDBOX-1-secret"}
+    socket_settings = replace(
+        settings, slack_signing_secret=None, slack_app_token="xapp-1-A0SANDBOX-1-secret"
     )
     runtime = BotRuntime(socket_settings, clock=clock, scheduler=False, socket_mode=True)
     try:

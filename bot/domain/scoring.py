@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from bot.domain import student_t
 from bot.domain.vocabulary import DEPARTMENTS, EVERYONE, GROUPS, MARKETING, SALES
 
 if TYPE_CHECKING:
@@ -424,12 +425,7 @@ def company_composite(sales: Composite, marketing: Composite, common_items: int)
 
 def _bounded(composite: Composite) -> Composite:
     """The composite with its interval, cut to the 20–100 scale."""
-    # Student's t quantile as scipy.stats.t.ppf computes it, without scipy.stats (50 MB), and loaded
-    # with the first interval (scipy.special is 25 MB an idle bot does not need).
-    from scipy.special import stdtrit
-
-    quantile = float(stdtrit(composite.freedom, (1 + CONFIDENCE) / 2))
-    spread = 20 * quantile * math.sqrt(composite.variance)
+    spread = 20 * student_t.quantile((1 + CONFIDENCE) / 2, composite.freedom) * math.sqrt(composite.variance)
     return replace(
         composite,
         low=max(20.0, composite.score - spread),

@@ -1,17 +1,20 @@
 """Settings from environment variables and an optional `.env` file.
 
-A missing or malformed setting is reported as one line naming the variable
-(see `load_settings`), so an operator never has to read a traceback.
+A missing or malformed setting is reported as one line naming the variable, so an operator never
+has to read a traceback. Read with python-dotenv and the standard library: pydantic-settings would
+keep about 9 MB in a server whose whole budget is 100 MB (issue 13).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dotenv import dotenv_values
 
 from bot.domain.vocabulary import SUPPORTED_LANGUAGES
 from storage.secrets import SecretBox
@@ -34,8 +37,181 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+_CHECKS: dict[str, Callable[[object], object]] = {}
+"""Field name → what checks (and normalises) its value, raising ValueError with what was expected."""
+
+
+def _check(name: str) -> Callable:
+    def register(check: Callable) -> Callable:
+        _CHECKS[name] = check
+        return check
+
+    return register
+
+
+@_check("hubspot_api_url")
+def _hubspot_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
+    return value.rstrip("/")
+
+
+@_check("slack_api_url")
+def _api_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+    return value if value.endswith("/") else value + "/"
+
+
+@_check("slack_app_token")
+def _app_token(value: str | None) -> str | None:
+    if value is not None and not value.startswith("xapp-"):
+        raise ValueError(
+            "expected an app-level token (xapp-…) with connections:write, from the app's Basic "
+            "Information page; the bot token (xoxb-…) goes in SLACK_BOT_TOKEN"
+        )
+    return value
+
+
+@_check("slack_redirect_uri")
+def _redirect_uri(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http(s) URL such as https://alignbot.example.com/slack/oauth_redirect")
+    return value
+
+
+@_check("alignbot_secret_keys")
+def _secret_keys(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        SecretBox(value.split(","))
+    except ValueError:
+        raise ValueError(
+            "expected Fernet keys (32 url-safe base64-encoded bytes each), newest first, separated by "
+            "commas; `alignbot secrets new-key` makes one"
+        ) from None
+    return value
+
+
+@_check("default_language")
+def _language(value: str) -> str:
+    if value not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
+    return value
+
+
+@_check("default_timezone")
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA timezone such as Europe/Berlin") from None
+    return value
+
+
+@_check("log_level")
+def _log_level(value: str) -> str:
+    if value.upper() not in logging.getLevelNamesMapping():
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return value.upper()
+
+
+@_check("retention_months")
+def _retention(value: int) -> int:
+    if value != 0 and not MIN_RETENTION_MONTHS <= value <= MAX_RETENTION_MONTHS:
+        raise ValueError(
+            f"expected 0 (keep everything) or {MIN_RETENTION_MONTHS}–{MAX_RETENTION_MONTHS} months; "
+            "the digest and its trend read the last five months"
+        )
+    return value
+
+
+@_check("log_format")
+def _log_format(value: str) -> str:
+    if value.lower() not in LOG_FORMATS:
+        raise ValueError("expected text or json")
+    return value.lower()
+
+
+@_check("slack_posts_per_minute")
+def _posts_per_minute(value: int) -> int:
+    if value < 1:
+        raise ValueError("expected a positive number of messages a minute")
+    return value
+
+
+@_check("listener_threads")
+def _listener_threads(value: int) -> int:
+    if not 1 <= value <= MAX_LISTENER_THREADS:
+        raise ValueError(f"expected a number of threads between 1 and {MAX_LISTENER_THREADS}")
+    return value
+
+
+@_check("leader_check_seconds")
+def _leader_check_seconds(value: float) -> float:
+    if not 0 < value <= MAX_LEADER_CHECK_SECONDS:
+        raise ValueError(f"expected seconds between 0 and {MAX_LEADER_CHECK_SECONDS:g}")
+    return value
+
+
+@_check("database_url")
+def _database_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("sqlite", "postgresql")):
+        raise ValueError("expected sqlite:///path/to/file.db or postgresql+psycopg://user@host/db")
+    return value
+
+
+_TRUE, _FALSE = {"1", "true", "t", "yes", "y", "on"}, {"0", "false", "f", "no", "n", "off"}
+
+
+def _yes_or_no(text: str) -> bool:
+    if text.strip().lower() not in _TRUE | _FALSE:
+        raise ValueError("expected true or false")
+    return text.strip().lower() in _TRUE
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+#: A field's annotation → how its text from the environment becomes its value.
+_FROM_TEXT: dict[str, Callable[[str], object]] = {
+    "Path": Path,
+    "int": _whole_number,
+    "float": _number,
+    "bool": _yes_or_no,
+}
+
+
+def _typed(annotation: str, value: object) -> object:
+    """Text from the environment as the field's type; a value given in code stays as it is."""
+    return _FROM_TEXT[annotation](value) if isinstance(value, str) and annotation in _FROM_TEXT else value
+
+
+def _variables(env_file: str | Path | None) -> dict[str, str]:
+    """The variables by lowercase name: the process's environment over the `.env` file's."""
+    found = {}
+    if env_file is not None and Path(env_file).is_file():
+        values = dotenv_values(env_file, encoding="utf-8")
+        found = {name.lower(): value for name, value in values.items() if value is not None}
+    return found | {name.lower(): value for name, value in os.environ.items()}
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """Each field from the variable of its name in capitals (in any case), else from the `.env` file
+    (`_env_file`; None reads none), else its default; keyword arguments come before all three."""
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -65,13 +241,6 @@ class Settings(BaseSettings):
     """Slack statuses that mean away, comma-separated: `:emoji:` codes and words (empty: the defaults of
     `bot.domain.availability`)."""
 
-    @field_validator("hubspot_api_url")
-    @classmethod
-    def _hubspot_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://api.hubapi.com")
-        return value.rstrip("/")
-
     slack_posts_per_minute: int = 300
     """chat.postMessage a minute per workspace the outbox keeps to (Slack's unpublished cap)."""
     slack_distributed_app: bool = False
@@ -83,118 +252,24 @@ class Settings(BaseSettings):
     """Threads Bolt runs listeners on after `ack()`. Their work is mostly waiting (the database, Slack's
     Web API), not CPU, so many more than the cores: a thread waiting on a round trip costs memory only."""
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
-        return value if value.endswith("/") else value + "/"
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("xapp-"):
-            raise ValueError(
-                "expected an app-level token (xapp-…) with connections:write, from the app's Basic "
-                "Information page; the bot token (xoxb-…) goes in SLACK_BOT_TOKEN"
-            )
-        return value
-
-    @field_validator("slack_redirect_uri")
-    @classmethod
-    def _redirect_uri(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(
-                "expected an http(s) URL such as https://alignbot.example.com/slack/oauth_redirect"
-            )
-        return value
-
-    @field_validator("alignbot_secret_keys")
-    @classmethod
-    def _secret_keys(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            SecretBox(value.split(","))
-        except ValueError:
-            raise ValueError(
-                "expected Fernet keys (32 url-safe base64-encoded bytes each), newest first, separated by "
-                "commas; `alignbot secrets new-key` makes one"
-            ) from None
-        return value
+    def __init__(self, _env_file: str | Path | None = ".env", **overrides: object) -> None:
+        given = {**_variables(_env_file), **overrides}
+        problems = []
+        for field in fields(self):
+            try:
+                value = _typed(field.type, given.get(field.name, field.default))
+                value = _CHECKS[field.name](value) if field.name in _CHECKS else value
+            except ValueError as error:
+                problems.append(f"{field.name.upper()} is invalid: {error}")
+            else:
+                object.__setattr__(self, field.name, value)
+        if problems:
+            raise ConfigError("\n".join(problems))
 
     @property
     def secret_box(self) -> SecretBox | None:
         """What the tokens stored in the database are encrypted with; None without keys."""
         return SecretBox(self.alignbot_secret_keys.split(",")) if self.alignbot_secret_keys else None
-
-    @field_validator("default_language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        if value not in SUPPORTED_LANGUAGES:
-            raise ValueError(f"expected one of {', '.join(SUPPORTED_LANGUAGES)}")
-        return value
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("expected an IANA timezone such as Europe/Berlin") from None
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _log_level(cls, value: str) -> str:
-        if value.upper() not in logging.getLevelNamesMapping():
-            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
-        return value.upper()
-
-    @field_validator("retention_months")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value != 0 and not MIN_RETENTION_MONTHS <= value <= MAX_RETENTION_MONTHS:
-            raise ValueError(
-                f"expected 0 (keep everything) or {MIN_RETENTION_MONTHS}–{MAX_RETENTION_MONTHS} months; "
-                "the digest and its trend read the last five months"
-            )
-        return value
-
-    @field_validator("log_format")
-    @classmethod
-    def _log_format(cls, value: str) -> str:
-        if value.lower() not in LOG_FORMATS:
-            raise ValueError("expected text or json")
-        return value.lower()
-
-    @field_validator("slack_posts_per_minute")
-    @classmethod
-    def _posts_per_minute(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("expected a positive number of messages a minute")
-        return value
-
-    @field_validator("listener_threads")
-    @classmethod
-    def _listener_threads(cls, value: int) -> int:
-        if not 1 <= value <= MAX_LISTENER_THREADS:
-            raise ValueError(f"expected a number of threads between 1 and {MAX_LISTENER_THREADS}")
-        return value
-
-    @field_validator("leader_check_seconds")
-    @classmethod
-    def _leader_check_seconds(cls, value: float) -> float:
-        if not 0 < value <= MAX_LEADER_CHECK_SECONDS:
-            raise ValueError(f"expected seconds between 0 and {MAX_LEADER_CHECK_SECONDS:g}")
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("expected sqlite:///path/to/file.db or postgresql+psycopg://user@host/db")
-        return value
 
     @property
     def oauth(self) -> bool:
@@ -244,16 +319,3 @@ _EXPECTED = {
     "slack_client_id": "expected the app's client id (Basic Information page); OAuth needs id and secret",
     "slack_client_secret": "expected the app's client secret (Basic Information page); OAuth needs both",
 }
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning pydantic's report into one line per bad variable."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
-            message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"{name} is invalid: {message}")
-        raise ConfigError("\n".join(lines)) from None
