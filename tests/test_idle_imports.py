@@ -102,3 +102,27 @@ def test_a_reading_loads_no_scipy():
         [sys.executable, "-c", reading], capture_output=True, text=True, check=True
     ).stdout
     assert "'numpy'" in loaded and "'scipy'" not in loaded, loaded
+
+
+def test_a_digests_pictures_are_drawn_without_loading_matplotlib_in_the_server():
+    """matplotlib and Pillow (about 40 MB) load in the process spawned to draw, never in `serve`."""
+    drawing = (
+        "import sys\n"
+        "from datetime import date, timedelta\n"
+        "from bot.domain.digest import DimensionRow, TrendPoint\n"
+        "from bot.slack.modal_metadata import MetadataSeal\n"
+        "from bot.slack.presenters import default_presenter\n"
+        "if __name__ == '__main__':\n"
+        "    weeks = [date(2026, 1, 5) + timedelta(weeks=n) for n in range(4)]\n"
+        "    points = [TrendPoint(week, 50.0, 60.0, 55.0) for week in weeks]\n"
+        "    rows = [DimensionRow('planning', 3.2, 3.9, 0.7)]\n"
+        "    presenter = default_presenter(MetadataSeal('a secret'))\n"
+        "    for language in ('en', 'fa'):\n"
+        "        pngs = presenter.digest_pictures(language, points, rows, {'planning': 'Planning'})\n"
+        "        assert all(png.startswith(b'\\x89PNG') for png in pngs)\n"
+        "    print(sorted({name.partition('.')[0] for name in sys.modules}))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", drawing], capture_output=True, text=True, check=True
+    ).stdout
+    assert "'bot'" in loaded and "'matplotlib'" not in loaded and "'PIL'" not in loaded, loaded

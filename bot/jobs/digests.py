@@ -202,9 +202,10 @@ class DigestRunner:
                 figures[digest_id] = trend, rows
             trend, rows = figures[digest_id]
             _items, dimensions = self.insights.texts(team_id, language)
+            trend_png, heatmap_png = self.presenter.digest_pictures(language, trend, rows, dimensions)
             pictures = [
-                (f"alignment-{week}-{language}.png", self.presenter.trend_chart(language, trend)),
-                (f"dimensions-{week}-{language}.png", self.presenter.heatmap(language, rows, dimensions)),
+                (f"alignment-{week}-{language}.png", trend_png),
+                (f"dimensions-{week}-{language}.png", heatmap_png),
             ]
             file_id = store.NO_PICTURES
             try:

@@ -2,7 +2,9 @@
 last weeks, and a heatmap of each dimension for sales, marketing and the gap between them.
 
 Drawn with matplotlib's object API on an Agg canvas, never pyplot, so renders running at the same
-time in the bot's worker threads share no figure state. Every word on a chart comes from
+time in the bot's worker threads share no figure state. The bot draws a digest's two pictures in a
+process of its own (`digest_pictures`, spawned by `Presenter.digest_pictures`), so that matplotlib and
+Pillow never load in the long-lived server. Every word on a chart comes from
 `labels`, already translated by the caller; this module draws only numbers and dates of its own,
 written by bot/slack/formatting.py in the reader's digits and calendar (Jalali for Persian).
 """
@@ -202,6 +204,17 @@ def render_trend(points: Sequence[TrendPoint], language: str, labels: Mapping[st
     )
 
     return _png(figure)
+
+
+def digest_pictures(
+    points: Sequence[TrendPoint],
+    rows: Sequence[DimensionRow],
+    language: str,
+    labels: Mapping[str, str],
+    dimensions: Mapping[str, str],
+) -> tuple[bytes, bytes]:
+    """A digest's trend chart and heatmap, drawn together: one process start serves both."""
+    return render_trend(points, language, labels), render_heatmap(rows, language, labels, dimensions)
 
 
 def _shaped_labels(labels: Mapping[str, str], keys: frozenset[str], language: str) -> dict[str, str]:

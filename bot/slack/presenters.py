@@ -8,7 +8,9 @@ once per request or per run. The wording lives in `message_templates/`.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -215,17 +217,22 @@ class Presenter:
             window_weeks=WINDOW_WEEKS,
         )
 
-    def trend_chart(self, language: str, points: Sequence[TrendPoint]) -> bytes:
-        """The digest's trend chart as a PNG, its words in `language`."""
-        from bot.slack.chart import render_trend  # matplotlib on first use: 30 MB an idle bot does not need
+    def digest_pictures(
+        self,
+        language: str,
+        points: Sequence[TrendPoint],
+        rows: Sequence[DimensionRow],
+        dimensions: Mapping[str, str],
+    ) -> tuple[bytes, bytes]:
+        """The digest's trend chart and its heatmap of dimensions (sales, marketing, the gap), as PNGs
+        with their words in `language`.
 
-        return render_trend(points, language, self._renderer.render("chart_labels", language))
-
-    def heatmap(self, language: str, rows: Sequence[DimensionRow], dimensions: Mapping[str, str]) -> bytes:
-        """The digest's heatmap of dimensions for sales, marketing and their gap, as a PNG in `language`."""
-        from bot.slack.chart import render_heatmap
-
-        return render_heatmap(rows, language, self._renderer.render("chart_labels", language), dimensions)
+        Drawn in a process spawned for them (not forked: nothing of this threaded server is copied):
+        matplotlib and Pillow, about 40 MB, would otherwise stay in the server for good after its
+        first digest, for pictures it draws once a week. Starting that process costs about a second."""
+        labels = self._renderer.render("chart_labels", language)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as drawer:
+            return drawer.submit(_draw_digest_pictures, points, rows, language, labels, dimensions).result()
 
     def digest_failed(self, language: str, week: date, destination: str, error: str | None) -> Payload:
         return self._renderer.render(
@@ -281,3 +288,16 @@ class Presenter:
 def default_presenter(seal: MetadataSeal) -> Presenter:
     """The presenter with the bundled templates, its modals sealed with `seal`."""
     return Presenter(default_renderer(), seal)
+
+
+def _draw_digest_pictures(
+    points: Sequence[TrendPoint],
+    rows: Sequence[DimensionRow],
+    language: str,
+    labels: Mapping[str, str],
+    dimensions: Mapping[str, str],
+) -> tuple[bytes, bytes]:
+    """In the drawing process (see `Presenter.digest_pictures`): only there is matplotlib imported."""
+    from bot.slack.chart import digest_pictures
+
+    return digest_pictures(points, rows, language, labels, dimensions)
