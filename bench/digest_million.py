@@ -14,8 +14,10 @@ memory is the Python heap's high-water mark (tracemalloc) over a first digest, p
 then the floor, the digest, the preview and the trend are timed in turn, five times, and each
 figure is its best. Idle RSS is `alignbot serve
 --http`'s resident memory once ready and settled: on an empty database of the same store (nothing
-due: what a waiting server holds), and on the benchmark's database, where its first scheduler pass
-computes this week's digest when the run falls in the week's first day (numpy stays loaded).
+due: what a waiting server holds), and on the benchmark's database, with this week's digest made due
+half an hour before the run, to a leader's DM: its first scheduler pass reads the digest, posts it and
+uploads its two pictures (drawn in a process of their own), and the figure is taken once they are in
+the digest's thread, as a server that posted this week's digest holds it until the next one.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ import time
 import tracemalloc
 import urllib.error
 import urllib.request
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, select
 
@@ -43,7 +47,9 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
 from storage import rollups
-from storage.models import Answer, Cadence, Delivery, PulseRound
+from storage.db import Database
+from storage.digests import ensure_settings
+from storage.models import Answer, Cadence, Delivery, DigestPost, PulseRound
 
 TEAM = "T0BENCH01"
 ITEMS_PER_ROUND = 4
@@ -162,8 +168,33 @@ def close_one(runtime, round_id: int, at) -> bool:
         return rollups.close_round(session, round_id, at)
 
 
-def idle_rss(url: str, sandbox: SlackSandbox) -> float:
-    """`alignbot serve --http` on the benchmark's database: its resident memory (MiB) once ready."""
+def digest_due_now(runtime, leader: str) -> None:
+    """This week's digest due half an hour ago, by the real clock `serve` keeps, to `leader`'s DM."""
+    now = datetime.now(UTC)
+    due = now.astimezone(ZoneInfo("Europe/Berlin")) - timedelta(minutes=30)
+    with runtime.database.session() as session:
+        settings = ensure_settings(session, TEAM, now)
+        settings.weekday, settings.local_time = due.weekday(), due.strftime("%H:%M")
+        settings.to_channel, settings.leaders = False, [leader]
+        settings.planned_until = now - timedelta(hours=1)
+
+
+def digest_pictured(url: str) -> Callable[[], bool]:
+    """Whether a digest post of the database has its pictures in its thread (or gave up on them)."""
+
+    def pictured() -> bool:
+        database = Database(url)
+        try:
+            with database.session() as session:
+                return session.scalar(select(func.count()).where(DigestPost.file_id.is_not(None))) > 0
+        finally:
+            database.dispose()
+
+    return pictured
+
+
+def idle_rss(url: str, sandbox: SlackSandbox, settled: Callable[[], bool] = lambda: True) -> float:
+    """`alignbot serve --http` on `url`: its resident memory (MiB) once ready, `settled` and quiet."""
     environment = {
         **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
         "SLACK_BOT_TOKEN": sandbox.workspace.bot_token,
@@ -191,7 +222,11 @@ def idle_rss(url: str, sandbox: SlackSandbox) -> float:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"alignbot serve never became ready:\n{Path(log.name).read_text()}")
                 time.sleep(0.1)  # waiting on another process
-            time.sleep(2)  # settled: the scheduler's first run, the connection pools
+            while not settled():
+                if process.poll() is not None or time.monotonic() > deadline + 120:
+                    raise RuntimeError(f"alignbot serve never settled:\n{Path(log.name).read_text()}")
+                time.sleep(0.5)  # waiting on another process
+            time.sleep(2)  # quiet: the scheduler's first run ended, the connection pools filled
             status = Path(f"/proc/{process.pid}/status").read_text()
             return (
                 int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
@@ -242,7 +277,8 @@ def run(answers: int, postgres: str | None) -> dict:
         best = {name: min(values) for name, values in times.items()}
         closing = add_round(runtime, ROUNDS, CLOSING_PEOPLE, random.Random(11), status="open")
         closed, done = timed(lambda: close_one(runtime, closing, end))
-        rss = idle_rss(url, sandbox)  # its first scheduler pass may compute this week's digest
+        digest_due_now(runtime, sandbox.workspace.users[0].id)
+        rss = idle_rss(url, sandbox, digest_pictured(url))  # after posting this week's digest
         with bench_database(postgres) as empty:
             rss_empty = idle_rss(empty, sandbox)  # nothing to do: what a waiting server holds
         backend = runtime.database.backend
@@ -274,7 +310,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(
         "| store | answers | floor: one aggregate (s) | digest (s) | ×floor | preview (s) | ×floor "
-        "| trend (s) | ×floor | peak MiB | serve idle RSS MiB: nothing due / after its first pass here |"
+        "| trend (s) | ×floor | peak MiB | serve idle RSS MiB: nothing due / after posting a digest |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(
