@@ -62,6 +62,7 @@ def start_bot(
         slack_api_url=sandbox.api_url,
         database_url=url,
         log_level="WARNING",
+        figures_apart=False,  # what a reading costs, counted here (serve counts in a process of its own)
     )
     runtime = BotRuntime(settings, clock=clock, scheduler=False)
     set_up(runtime.services, sandbox.workspace, each_persons_time=each_persons_time)

@@ -8,7 +8,11 @@ from the answers table (`bot.domain.scoring.score`), and the rollups must equal 
 
 from __future__ import annotations
 
+import base64
 import itertools
+import pickle
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import timedelta
 
@@ -265,3 +269,52 @@ def test_the_migration_rolls_up_the_rounds_closed_before_it(bot, driver, clock):
     migrate.upgrade(bot.database.engine)
     with bot.database.session() as session:
         assert rows_of(session, "T0ACME001") == before
+
+
+#: In a process of its own (the test's has numpy loaded): the weeks counted apart, as `serve` counts
+#: them, pickled to standard output, and whether the asking process ever loaded numpy.
+COUNT_APART = """
+import base64, pickle, sys
+from datetime import datetime
+from bot.runtime.counting import CountingApart
+if __name__ == "__main__":
+    counting = CountingApart(sys.argv[1])
+    counted = counting("T0ACME001", datetime.fromisoformat(sys.argv[2]), 5, 8)
+    counting.close()
+    print(base64.b64encode(pickle.dumps((counted, "numpy" in sys.modules))).decode())
+"""
+
+
+def test_the_weeks_counted_in_a_process_of_their_own_are_the_weeks_counted_here(bot, driver, database_url):
+    """`serve` counts in a spawned process (`bot.runtime.counting`): the same figures, and no numpy
+    in the process that asked."""
+    create_pulse(bot, driver)
+    with bot.database.session() as session:
+        cadence_id = session.scalar(select(Cadence.id))
+        workspace = session.get(Workspace, "T0ACME001")
+        changed_at = FIRST_ROUND - timedelta(hours=1)
+        session.add(
+            ThresholdChange(
+                team_id="T0ACME001",
+                old_threshold=5,
+                new_threshold=3,
+                changed_by="U0ADMIN",
+                changed_at=changed_at,
+            )
+        )
+        workspace.anonymity_threshold = 3  # four people a team: shown
+    for week, scores in enumerate(([4, 2] * 9, [5, 3] * 9, [1, 5] * 9)):
+        drawn = {"scores": scores, "changed": [], "then": "nothing"}
+        play_round(bot, "T0ACME001", cadence_id, FIRST_ROUND + week * WEEK, two_statements(bot), drawn)
+    at = FIRST_ROUND + 4 * WEEK
+    here = bot.services.insights.weekly_results("T0ACME001", at, 5)
+    answer = subprocess.run(
+        [sys.executable, "-c", COUNT_APART, database_url, at.isoformat()],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    apart, numpy_loaded = pickle.loads(base64.b64decode(answer))
+    first = two_statements(bot)[0]
+    assert apart == here and here[-1][1].items[SALES, first].respondents == 4
+    assert not numpy_loaded

@@ -24,6 +24,7 @@ from bot.jobs.retention import RetentionRunner
 from bot.jobs.scheduler import Scheduler
 from bot.runtime.app import build_app
 from bot.runtime.background import TrackedExecutor
+from bot.runtime.counting import CountingApart
 from bot.runtime.drain import Drainer
 from bot.runtime.invalidation import SettingsListener
 from bot.runtime.leadership import LEADER_CONNECTION, leadership_for
@@ -106,7 +107,8 @@ class BotRuntime:
             if self.database.backend == "postgresql"
             else None
         )
-        insights = InsightService(self.database, pulses)
+        self.counting = CountingApart(self.database.url) if settings.figures_apart else None
+        insights = InsightService(self.database, pulses, self.counting)
         meetings = MeetingService(self.database, clock, insights)
         installations = (
             Installations(
@@ -352,6 +354,8 @@ class BotRuntime:
         if self.settings_listener is not None:
             self.settings_listener.stop()
         self.slack_transport.close()
+        if self.counting is not None:
+            self.counting.close()
         self.database.dispose()
 
     def __enter__(self) -> BotRuntime:

@@ -248,6 +248,10 @@ class Settings:
     slack_pace_ahead: bool = True
     """Keep to Slack's limits before it complains; off only against a sandbox without limits (tests):
     the outbox then slows down only when told to."""
+    figures_apart: bool = True
+    """Count the figures (digest, preview, trend, Home) in a process of their own, so that the server
+    never holds numpy (`bot.runtime.counting`); off in most tests, where starting it would cost each
+    bot half a second."""
     listener_threads: int = 64
     """Threads Bolt runs listeners on after `ack()`. Their work is mostly waiting (the database, Slack's
     Web API), not CPU, so many more than the cores: a thread waiting on a round trip costs memory only."""

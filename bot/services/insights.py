@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -69,10 +70,16 @@ def _participation(raw: dict[str | None, tuple[int, int]], threshold: int) -> Pa
     )
 
 
+#: Where `weekly_results` counts, when not in this process: (team, at, weeks, window weeks) → its results.
+Counting = Callable[[str, datetime, int, int], list[tuple[datetime, Results]]]
+
+
 class InsightService:
-    def __init__(self, database: Database, pulses: PulseService) -> None:
+    def __init__(self, database: Database, pulses: PulseService, counting: Counting | None = None) -> None:
         self.database = database
         self.pulses = pulses
+        self.counting = counting
+        """Counts `weekly_results` elsewhere (`bot.runtime.counting`: no numpy in the server); None: here."""
         self._sent_digests: OrderedDict[tuple[str, int, str], DigestView] = OrderedDict()
         """(team, digest id, timezone) → the digest as worked out the first time an admin looked."""
         self._sent_digests_lock = threading.Lock()
@@ -135,7 +142,9 @@ class InsightService:
     ) -> list[tuple[datetime, Results]]:
         """(end, results) of the windows ending at `at` and each of the `weeks − 1` weeks before it,
         oldest first; empty before setup. Read from the rounds' rollups, counted per week (see
-        `bot.domain.tallies`)."""
+        `bot.domain.tallies`), in `counting`'s process when there is one."""
+        if self.counting is not None:
+            return self.counting(team_id, at, weeks, window_weeks)
         threshold = self.threshold_at(team_id, at)
         if threshold is None:
             return []
