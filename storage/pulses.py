@@ -231,8 +231,13 @@ def add_deliveries(
     status: str,
 ) -> int:
     """Write down the recipients (user, department, language, and their own times and status where
-    they differ: see `Delivery`) of a round, each at most once (the round and person are the key), in
-    one statement of many rows at a time; returns how many."""
+    they differ: see `Delivery`) of a round, each at most once (the round and person are the key);
+    returns how many the round now has.
+
+    Rows go as the driver's own executemany (psycopg pipelines them in one round trip) of one short
+    statement per set of columns, not as one statement of many rows: psycopg parses each statement's
+    text in Python, and a statement of 200 rows' values, a new text each time, cost the leader 16 ms
+    of CPU per workspace while every workspace's round waited for its audience."""
     alike: dict[frozenset[str], list[dict[str, object]]] = {}
     for user_id, department, language, own in people:
         row = {
@@ -248,9 +253,11 @@ def add_deliveries(
             **own,
         }
         alike.setdefault(frozenset(row), []).append(row)
-    statement = dialect_insert(session)(Delivery).on_conflict_do_nothing().returning(Delivery.id)
+    statement = dialect_insert(session)(Delivery).on_conflict_do_nothing()
     connection = session.connection()  # Core's executemany: the statement is compiled once
-    count = sum(len(connection.execute(statement, rows).all()) for rows in alike.values())
+    for rows in alike.values():
+        connection.execute(statement, rows)
+    count = session.scalar(select(func.count()).where(Delivery.round_id == pulse_round.id)) or 0
     pulse_round.audience_size = count
     return count
 
