@@ -132,6 +132,15 @@ MISSING_FIELDS = {
     ),
     "event_callback without event": (json.dumps(without(EVENT, "event")).encode(), JSON),
     "event_callback without team_id": (json.dumps(without(EVENT, "team_id")).encode(), JSON),
+    # Bolt takes a view's app_installed_team_id before team.id: found by the fuzzing below as a 500
+    "block_actions whose view names an object as its team": (
+        form_payload({**BLOCK_ACTIONS, "view": {"id": "V1", "app_installed_team_id": {"0": None}}}),
+        FORM,
+    ),
+    "view_submission of a team id longer than any": (
+        form_payload({**VIEW_SUBMISSION, "team": {"id": "T" * 33}}),
+        FORM,
+    ),
 }
 
 

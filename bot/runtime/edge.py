@@ -27,6 +27,8 @@ MAX_BODY_BYTES = 1024 * 1024
 SIGNATURE_WINDOW_SECONDS = 5 * 60
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+#: The longest id (workspace, user, channel) kept: Slack's are about a dozen characters.
+SLACK_ID_LENGTH = 32
 #: Slack sends them all with every slash command; a listener answers through the response_url.
 COMMAND_FIELDS = ("user_id", "team_id", "command", "trigger_id", "response_url")
 
@@ -67,6 +69,7 @@ class SlackDoor:
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as error:
             raise Refused(400, f"body Bolt cannot read ({type(error).__name__})") from None
         _check_fields(request.body, content_type)
+        _check_ids(request.context)
         return request
 
     def authenticated_body(self, environ: Mapping[str, Any]) -> bytes:
@@ -172,6 +175,15 @@ def _check_interaction(payload: dict) -> None:
             _is_text(view.get(name)) for name in ("type", "callback_id")
         )
         _require(submitted, "view_submission without a view")
+
+
+def _check_ids(context: BoltContext) -> None:
+    """The ids Bolt took from the body (a view's `app_installed_team_id` comes before `team.id`, a
+    user's `team_id` before none) are Slack's: text of at most SLACK_ID_LENGTH characters, as the
+    database keeps them, or absent."""
+    for name in ("enterprise_id", "team_id", "user_id", "channel_id"):
+        value = context.get(name)
+        _require(value is None or (_is_text(value) and len(value) <= SLACK_ID_LENGTH), f"{name} is no id")
 
 
 def _require(condition: bool, reason: str) -> None:
