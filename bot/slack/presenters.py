@@ -290,14 +290,8 @@ def default_presenter(seal: MetadataSeal) -> Presenter:
     return Presenter(default_renderer(), seal)
 
 
-def _draw_digest_pictures(
-    points: Sequence[TrendPoint],
-    rows: Sequence[DimensionRow],
-    language: str,
-    labels: Mapping[str, str],
-    dimensions: Mapping[str, str],
-) -> tuple[bytes, bytes]:
+def _draw_digest_pictures(*arguments: Any) -> tuple[bytes, bytes]:
     """In the drawing process (see `Presenter.digest_pictures`): only there is matplotlib imported."""
     from bot.slack.chart import digest_pictures
 
-    return digest_pictures(points, rows, language, labels, dimensions)
+    return digest_pictures(*arguments)
