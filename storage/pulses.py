@@ -293,20 +293,32 @@ def remaining_deliveries(session: Session) -> int:
 # ----- answers and comments --------------------------------------------------------------------
 
 
-def save_answer(session: Session, delivery: Delivery, item_id: str, score: int, now: datetime) -> None:
-    """Insert or update: tapping again (or Slack retrying the tap) leaves one answer."""
-    session.execute(
-        _answer_upsert(session.get_bind().dialect.name),
-        {
-            "new_round_id": delivery.round_id,
-            "new_item_id": item_id,
-            "new_user_id": delivery.user_id,
-            "new_team_id": delivery.team_id,
-            "new_department": delivery.department,
-            "new_score": score,
-            "new_answered_at": now,
-        },
-    )
+def save_answer(
+    session: Session, delivery: Delivery, item_id: str, score: int, now: datetime, read: Mapping[str, int]
+) -> dict[str, int]:
+    """Insert or update (tapping again, or Slack retrying the tap, leaves one answer); the person's answers
+    in the round as they now stand, by statement.
+
+    `read` is what `tap_target` read, with their copy locked. On SQLite it is still so: the transaction
+    has held the database's one write lock since it began. On PostgreSQL another tap of theirs may have
+    held that lock while `tap_target` waited, and committed since, after that statement's snapshot was
+    taken: so the answers are read again in the statement that writes, whose snapshot is later, and the
+    new one is put in (a statement does not see its own writes)."""
+    values = {
+        "new_round_id": delivery.round_id,
+        "new_item_id": item_id,
+        "new_user_id": delivery.user_id,
+        "new_team_id": delivery.team_id,
+        "new_department": delivery.department,
+        "new_score": score,
+        "new_answered_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        session.execute(_answer_upsert(dialect), values)
+        return {**read, item_id: score}
+    answers = {item: given for item, given in session.execute(_answer_saved_and_read(), values)}
+    return {**answers, item_id: score}
 
 
 ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "score", "answered_at")
@@ -322,6 +334,16 @@ def _answer_upsert(dialect: str) -> Insert:
     return statement.on_conflict_do_update(
         index_elements=[table.c.round_id, table.c.item_id, table.c.user_id],
         set_={"score": statement.excluded.score, "answered_at": statement.excluded.answered_at},
+    )
+
+
+@cache
+def _answer_saved_and_read() -> Select:
+    """PostgreSQL: `_answer_upsert` and the person's answers read in one statement (see `save_answer`)."""
+    return (
+        select(Answer.item_id, Answer.score)
+        .where(Answer.round_id == bindparam("new_round_id"), Answer.user_id == bindparam("new_user_id"))
+        .add_cte(_answer_upsert("postgresql").cte("saved"))
     )
 
 
@@ -341,8 +363,13 @@ class TapTarget:
 def tap_target(session: Session, team_id: str, round_id: int, user_id: str) -> TapTarget | None:
     """The round (of this workspace) and the person's copy of it, with the workspace's anonymity
     threshold, whether they commented and their answers so far: one statement instead of five, since
-    every tap reads them all. The round's row is share-locked on PostgreSQL until the transaction ends
-    (see `bot.services.pulses._asked`); None if the person was not asked in it."""
+    every tap reads them all. None if the person was not asked in it.
+
+    On PostgreSQL the round's row is share-locked (`FOR KEY SHARE`: taps of other people go on side by
+    side) until the transaction ends, so a close (which locks it `FOR UPDATE`, `storage.rollups.close_round`)
+    either waits for this answer and rolls it up, or comes first and this tap finds the round closed:
+    never an answer in a closed round. The person's copy is locked, so that their own taps take turns
+    (see `save_answer`)."""
     rows = session.execute(
         _tap_target(), {"round_id": round_id, "team_id": team_id, "user_id": user_id}
     ).all()
@@ -364,7 +391,8 @@ def _tap_target() -> Select:
         .outerjoin(Comment, (Comment.round_id == PulseRound.id) & (Comment.user_id == person))
         .outerjoin(Answer, (Answer.round_id == PulseRound.id) & (Answer.user_id == person))
         .where(PulseRound.id == bindparam("round_id"), PulseRound.team_id == bindparam("team_id"))
-        .with_for_update(key_share=True, of=PulseRound)
+        .with_for_update(read=True, key_share=True, of=PulseRound)
+        .suffix_with("FOR NO KEY UPDATE OF pulse_deliveries", dialect="postgresql")
     )
 
 
