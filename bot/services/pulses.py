@@ -383,8 +383,8 @@ class PulseService:
 
     def _assemble(
         self,
-        pulse_round: PulseRound,
-        delivery: Delivery | None,
+        pulse_round: PulseRound | store.TapRound,
+        delivery: Delivery | store.TapCopy | None,
         bank: QuestionBank,
         answers: dict[str, int],
         has_comment: bool,
@@ -440,7 +440,7 @@ class PulseService:
             answers = store.save_answer(session, delivery, item_id, score, now, found.answers)
             view = self._assemble(pulse_round, delivery, bank, answers, found.commented)
             if view.completed and delivery.completed_at is None:
-                delivery.completed_at = now
+                store.mark_completed(session, delivery, now)
             statement = next(s for s in view.statements if s.item_id == item_id)
             threshold = found.anonymity_threshold or DEFAULT_ANONYMITY_THRESHOLD
             return TapOutcome("saved", view, statement, threshold)
@@ -518,10 +518,14 @@ def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRou
     return (pulse_round, delivery) if delivery else None
 
 
-def _closes_at(pulse_round: PulseRound, delivery: Delivery | None) -> datetime:
+def _closes_at(
+    pulse_round: PulseRound | store.TapRound, delivery: Delivery | store.TapCopy | None
+) -> datetime:
     """When the person's own window ends (a per-person cadence), else when the round closes."""
     return (delivery.closes_at if delivery else None) or pulse_round.closes_at
 
 
-def _closed(pulse_round: PulseRound, delivery: Delivery | None, now: datetime) -> bool:
+def _closed(
+    pulse_round: PulseRound | store.TapRound, delivery: Delivery | store.TapCopy | None, now: datetime
+) -> bool:
     return pulse_round.status != store.OPEN or _closes_at(pulse_round, delivery) <= now
