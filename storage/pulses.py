@@ -318,11 +318,11 @@ def save_answer(
         "new_score": score,
         "new_answered_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect != "postgresql":
-        session.execute(_answer_upsert(dialect), values)
+    connection = session.connection()  # Core statements: no ORM to run
+    if connection.dialect.name != "postgresql":
+        connection.execute(_answer_upsert(connection.dialect.name), values)
         return {**read, item_id: score}
-    answers = {item: given for item, given in session.execute(_answer_saved_and_read(), values)}
+    answers = {item: given for item, given in connection.execute(_answer_saved_and_read(), values)}
     return {**answers, item_id: score}
 
 
