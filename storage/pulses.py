@@ -7,7 +7,7 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -300,20 +300,37 @@ def remaining_deliveries(session: Session) -> int:
 # ----- answers and comments --------------------------------------------------------------------
 
 
-def save_answer(session: Session, delivery: Delivery, item_id: str, score: int, now: datetime) -> None:
-    """Insert or update: tapping again (or Slack retrying the tap) leaves one answer."""
-    session.execute(
-        _answer_upsert(session.get_bind().dialect.name),
-        {
-            "new_round_id": delivery.round_id,
-            "new_item_id": item_id,
-            "new_user_id": delivery.user_id,
-            "new_team_id": delivery.team_id,
-            "new_department": delivery.department,
-            "new_score": score,
-            "new_answered_at": now,
-        },
-    )
+def save_answer(
+    session: Session,
+    delivery: Delivery | TapCopy,
+    item_id: str,
+    score: int,
+    now: datetime,
+    read: Mapping[str, int],
+) -> dict[str, int]:
+    """Insert or update (tapping again, or Slack retrying the tap, leaves one answer); the person's answers
+    in the round as they now stand, by statement.
+
+    `read` is what `tap_target` read, with their copy locked. On SQLite it is still so: the transaction
+    has held the database's one write lock since it began. On PostgreSQL another tap of theirs may have
+    held that lock while `tap_target` waited, and committed since, after that statement's snapshot was
+    taken: so the answers are read again in the statement that writes, whose snapshot is later, and the
+    new one is put in (a statement does not see its own writes)."""
+    values = {
+        "new_round_id": delivery.round_id,
+        "new_item_id": item_id,
+        "new_user_id": delivery.user_id,
+        "new_team_id": delivery.team_id,
+        "new_department": delivery.department,
+        "new_score": score,
+        "new_answered_at": now,
+    }
+    connection = session.connection()  # Core statements: no ORM to run
+    if connection.dialect.name != "postgresql":
+        connection.execute(_answer_upsert(connection.dialect.name), values)
+        return {**read, item_id: score}
+    answers = {item: given for item, given in connection.execute(_answer_saved_and_read(), values)}
+    return {**answers, item_id: score}
 
 
 ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "score", "answered_at")
@@ -332,12 +349,49 @@ def _answer_upsert(dialect: str) -> Insert:
     )
 
 
+@cache
+def _answer_saved_and_read() -> Select:
+    """PostgreSQL: `_answer_upsert` and the person's answers read in one statement (see `save_answer`)."""
+    return (
+        select(Answer.item_id, Answer.score)
+        .where(Answer.round_id == bindparam("new_round_id"), Answer.user_id == bindparam("new_user_id"))
+        .add_cte(_answer_upsert("postgresql").cte("saved"))
+    )
+
+
+@dataclass(frozen=True)
+class TapRound:
+    """What a tap reads of a round (`tap_target`): plain values, not a mapped object, which the ORM would
+    load, track and flush for every tap."""
+
+    id: int
+    team_id: str
+    status: str
+    closes_at: datetime
+    item_ids: list[str]
+    delivery: str
+
+
+@dataclass(frozen=True)
+class TapCopy:
+    """What a tap reads of the person's copy of a round (see `TapRound`)."""
+
+    id: int
+    round_id: int
+    user_id: str
+    team_id: str
+    department: str | None
+    language: str
+    closes_at: datetime | None
+    completed_at: datetime | None
+
+
 @dataclass(frozen=True)
 class TapTarget:
     """What a rating tap needs, read in one statement (`tap_target`)."""
 
-    round: PulseRound
-    delivery: Delivery
+    round: TapRound
+    delivery: TapCopy
     anonymity_threshold: int | None
     """The workspace's, as it is now (None before it is set up); never kept between requests."""
     commented: bool
@@ -348,31 +402,59 @@ class TapTarget:
 def tap_target(session: Session, team_id: str, round_id: int, user_id: str) -> TapTarget | None:
     """The round (of this workspace) and the person's copy of it, with the workspace's anonymity
     threshold, whether they commented and their answers so far: one statement instead of five, since
-    every tap reads them all. The round's row is share-locked on PostgreSQL until the transaction ends
-    (see `bot.services.pulses._asked`); None if the person was not asked in it."""
-    rows = session.execute(
-        _tap_target(), {"round_id": round_id, "team_id": team_id, "user_id": user_id}
-    ).all()
+    every tap reads them all. None if the person was not asked in it.
+
+    On PostgreSQL the round's row is share-locked (`FOR KEY SHARE`: taps of other people go on side by
+    side) until the transaction ends, so a close (which locks it `FOR UPDATE`, `storage.rollups.close_round`)
+    either waits for this answer and rolls it up, or comes first and this tap finds the round closed:
+    never an answer in a closed round. The person's copy is locked, so that their own taps take turns
+    (see `save_answer`)."""
+    parameters = {"round_id": round_id, "team_id": team_id, "user_id": user_id}
+    rows = session.connection().execute(_tap_target(), parameters).all()
     if not rows:
         return None
-    pulse_round, delivery, threshold, comment, _item, _score = rows[0]
+    first, copy_starts, copy_ends = rows[0], len(ROUND_COLUMNS), len(ROUND_COLUMNS) + len(COPY_COLUMNS)
+    threshold, comment = first[copy_ends : copy_ends + 2]
     answers = {item_id: score for *_, item_id, score in rows if item_id is not None}
-    return TapTarget(pulse_round, delivery, threshold, comment is not None, answers)
+    return TapTarget(
+        TapRound(*first[:copy_starts]),
+        TapCopy(*first[copy_starts:copy_ends]),
+        threshold,
+        comment is not None,
+        answers,
+    )
+
+
+ROUND_COLUMNS = tuple(field.name for field in fields(TapRound))
+COPY_COLUMNS = tuple(field.name for field in fields(TapCopy))
 
 
 @cache
 def _tap_target() -> Select:
+    """`tap_target`'s statement: a Core select of columns, run on the session's connection."""
     person = Delivery.user_id
     return (
-        select(PulseRound, Delivery, Workspace.anonymity_threshold)
-        .add_columns(Comment.round_id, Answer.item_id, Answer.score)
+        select(
+            *(getattr(PulseRound, name) for name in ROUND_COLUMNS),
+            *(getattr(Delivery, name).label(f"copy_{name}") for name in COPY_COLUMNS),
+            Workspace.anonymity_threshold,
+            Comment.round_id.label("commented"),
+            Answer.item_id,
+            Answer.score,
+        )
         .join(Delivery, (Delivery.round_id == PulseRound.id) & (person == bindparam("user_id")))
         .outerjoin(Workspace, Workspace.team_id == PulseRound.team_id)
         .outerjoin(Comment, (Comment.round_id == PulseRound.id) & (Comment.user_id == person))
         .outerjoin(Answer, (Answer.round_id == PulseRound.id) & (Answer.user_id == person))
         .where(PulseRound.id == bindparam("round_id"), PulseRound.team_id == bindparam("team_id"))
-        .with_for_update(key_share=True, of=PulseRound)
+        .with_for_update(read=True, key_share=True, of=PulseRound.__table__)
+        .suffix_with("FOR NO KEY UPDATE OF pulse_deliveries", dialect="postgresql")
     )
+
+
+def mark_completed(session: Session, copy: TapCopy, now: datetime) -> None:
+    """The person has answered every statement of their copy of the round."""
+    session.connection().execute(update(Delivery).where(Delivery.id == copy.id).values(completed_at=now))
 
 
 def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:

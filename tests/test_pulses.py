@@ -3,6 +3,8 @@ reminders, closing, pause/skip/resume — through the signed driver, the sandbox
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -92,6 +94,42 @@ def test_a_tap_is_stored_with_the_department_and_shown_in_place(bot, driver, san
     ]
     assert [e["value"].rsplit(":", 1)[1] for e in chosen] == ["4"]
     assert "Answered 1 of 4" in text_of(update)
+
+
+def test_two_taps_of_one_person_at_once_both_show_in_the_later_ones_message(bot, driver, sandbox, clock):
+    """Both answers are stored whatever the order, and the person's own taps take turns: the message the
+    later one draws shows the earlier one's answer too (on PostgreSQL it was drawn from answers read
+    before the other tap had committed, so neither message showed both)."""
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    person = SALESPEOPLE[0]
+    for attempt, (first, second) in enumerate([(2, 4), (5, 1), (3, 3), (1, 5), (4, 2)]):
+        message = pulse_dms(sandbox, person)[-1]
+        start = threading.Barrier(2)
+
+        def tap_when_ready(statement: int, score: int, message=message, start=start):
+            start.wait()
+            return tap(bot, driver, sandbox, person, score=score, statement=statement, message=message)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            responses = list(pool.map(tap_when_ready, (0, 1), (first, second)))
+        assert bot.wait_idle()
+        drawn = [chosen_scores(update["blocks"]) for r in responses for update in replies_to(sandbox, r)]
+        assert [str(first), str(second)] in drawn, f"attempt {attempt}: {drawn}"
+    items = [row["block_id"].removeprefix("item:") for row in item_rows(message.blocks)]
+    assert {answer.item_id: answer.score for answer in answers(bot)} == {items[0]: 4, items[1]: 2}
+
+
+def item_rows(blocks: list[dict]) -> list[dict]:
+    """A pulse message's rows of rating buttons, statement by statement."""
+    return [b for b in blocks if b.get("type") == "actions" and b.get("block_id", "").startswith("item:")]
+
+
+def chosen_scores(blocks: list[dict]) -> list[str]:
+    """The scores a pulse message shows chosen, statement by statement."""
+    return [
+        e["value"].rsplit(":", 1)[1] for row in item_rows(blocks) for e in row["elements"] if e.get("style")
+    ]
 
 
 def test_tapping_again_changes_the_answer_and_a_double_tap_counts_once(bot, driver, sandbox, clock):

@@ -9,13 +9,13 @@ it, with the body parsed here (not again), and Bolt verifies the signature again
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from slack_bolt import BoltContext, BoltRequest
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
@@ -105,13 +105,28 @@ def _form_fields(text: str) -> dict[str, str]:
     as JSON or as an empty payload, is refused rather than guessed at."""
     if text.startswith("{"):
         raise Refused(400, "form Bolt would read as JSON")
+    pairs = [pair.partition("=") for pair in text.split("&")] if text else []
+    if not all(equals for _name, equals, _value in pairs):
+        raise Refused(400, "form encoding is broken")
     try:
-        fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict"))
-    except (ValueError, UnicodeDecodeError):
+        fields = {_unquoted(name): _unquoted(value) for name, _equals, value in pairs}
+    except ValueError:
         raise Refused(400, "form encoding is broken") from None
     if "payload" in text and "payload" not in fields:
         raise Refused(400, "form Bolt would read as an empty payload")
     return fields
+
+
+def _unquoted(text: str) -> str:
+    """`urllib.parse.unquote_plus(text, errors="strict")` in C, and stricter: a `%` without two hex digits
+    after it is an error, not itself. (The standard library decodes escape by escape in Python: a tap's
+    8 KiB of percent-encoded JSON was a tenth of its CPU.) Each `%XX` becomes an `\\xXX` escape of the
+    `unicode_escape` codec, every backslash doubled first so that no other escape is read; that codec
+    turns each byte into the code point of its number, so Latin-1 gives back the bytes, read as UTF-8."""
+    if "%" not in text:
+        return text.replace("+", " ")
+    escaped = text.encode().replace(b"\\", b"\\\\").replace(b"%", b"\\x").replace(b"+", b" ")
+    return codecs.decode(escaped, "unicode_escape").encode("latin-1").decode("utf-8")
 
 
 def _form_body(text: str, fields: dict[str, str]) -> Any:

@@ -383,8 +383,8 @@ class PulseService:
 
     def _assemble(
         self,
-        pulse_round: PulseRound,
-        delivery: Delivery | None,
+        pulse_round: PulseRound | store.TapRound,
+        delivery: Delivery | store.TapCopy | None,
         bank: QuestionBank,
         answers: dict[str, int],
         has_comment: bool,
@@ -429,7 +429,6 @@ class PulseService:
         with self.database.session() as session:
             if claim is not None and not claim(session):
                 return TapOutcome("replayed")
-            # The round share-locked as `_asked(to_answer=True)` does, with all else the message shows.
             found = store.tap_target(session, team_id, round_id, user_id)
             if found is None or item_id not in found.round.item_ids:
                 return TapOutcome("not_asked")
@@ -438,11 +437,10 @@ class PulseService:
             if _closed(pulse_round, delivery, now):
                 view = self._assemble(pulse_round, delivery, bank, found.answers, found.commented)
                 return TapOutcome("closed", view)
-            store.save_answer(session, delivery, item_id, score, now)
-            answers = {**found.answers, item_id: score}  # as the database now has them
+            answers = store.save_answer(session, delivery, item_id, score, now, found.answers)
             view = self._assemble(pulse_round, delivery, bank, answers, found.commented)
             if view.completed and delivery.completed_at is None:
-                delivery.completed_at = now
+                store.mark_completed(session, delivery, now)
             statement = next(s for s in view.statements if s.item_id == item_id)
             threshold = found.anonymity_threshold or DEFAULT_ANONYMITY_THRESHOLD
             return TapOutcome("saved", view, statement, threshold)
@@ -510,27 +508,24 @@ class PulseService:
             return store.comment_of(session, round_id, user_id) if asked else None
 
 
-def _asked(
-    session, team_id: str, round_id: int, user_id: str, to_answer: bool = False
-) -> tuple[PulseRound, Delivery] | None:
+def _asked(session, team_id: str, round_id: int, user_id: str) -> tuple[PulseRound, Delivery] | None:
     """The round and the person's copy of it, if they were asked in it in this workspace: ids in a
-    request are the requester's to choose, so a round of another workspace is as good as none.
-
-    `to_answer`: the round's row is share-locked (PostgreSQL) until the answer is stored, so a close
-    (which locks it `FOR UPDATE`, `storage.rollups.close_round`) either waits for this answer and rolls
-    it up, or comes first and this tap finds the round closed; never an answer in a closed round."""
-    lock = {"key_share": True} if to_answer else None
-    pulse_round = session.get(PulseRound, round_id, with_for_update=lock)
+    request are the requester's to choose, so a round of another workspace is as good as none."""
+    pulse_round = session.get(PulseRound, round_id)
     if pulse_round is None or pulse_round.team_id != team_id:
         return None
     delivery = store.delivery_for(session, round_id, user_id)
     return (pulse_round, delivery) if delivery else None
 
 
-def _closes_at(pulse_round: PulseRound, delivery: Delivery | None) -> datetime:
+def _closes_at(
+    pulse_round: PulseRound | store.TapRound, delivery: Delivery | store.TapCopy | None
+) -> datetime:
     """When the person's own window ends (a per-person cadence), else when the round closes."""
     return (delivery.closes_at if delivery else None) or pulse_round.closes_at
 
 
-def _closed(pulse_round: PulseRound, delivery: Delivery | None, now: datetime) -> bool:
+def _closed(
+    pulse_round: PulseRound | store.TapRound, delivery: Delivery | store.TapCopy | None, now: datetime
+) -> bool:
     return pulse_round.status != store.OPEN or _closes_at(pulse_round, delivery) <= now
