@@ -24,6 +24,7 @@ from bot.cli import main
 from bot.domain.scoring import WINDOW_WEEKS, Response, score
 from bot.domain.tallies import WEEK
 from bot.domain.vocabulary import MARKETING, SALES
+from bot.runtime.counting import CountingApart
 from storage import lifecycle, migrate, rollups
 from storage import pulses as pulse_store
 from storage.models import (
@@ -37,6 +38,7 @@ from storage.models import (
     Workspace,
 )
 from tests.conversation import FIRST_ROUND, create_pulse
+from tests.processes import wait_until
 
 PEOPLE = [f"U{n:03d}" for n in range(9)]
 DEPARTMENTS = [SALES, SALES, SALES, SALES, MARKETING, MARKETING, MARKETING, MARKETING, None]
@@ -318,3 +320,17 @@ def test_the_weeks_counted_in_a_process_of_their_own_are_the_weeks_counted_here(
     first = two_statements(bot)[0]
     assert apart == here and here[-1][1].items[SALES, first].respondents == 4
     assert not numpy_loaded
+
+
+def test_the_counting_process_ends_once_idle_and_starts_again_for_the_next_count(bot, driver, database_url):
+    create_pulse(bot, driver)
+    at = FIRST_ROUND + WEEK
+    counting = CountingApart(database_url, idle_seconds=0.2)
+    try:
+        assert counting("T0ACME001", at, 1, 8) == bot.services.insights.weekly_results("T0ACME001", at, 1)
+        assert counting.running
+        wait_until(lambda: not counting.running, 10, "the counting process outlived its idle time")
+        assert counting("T0ACME001", at, 1, 8) == bot.services.insights.weekly_results("T0ACME001", at, 1)
+    finally:
+        counting.close()
+    assert not counting.running

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -40,8 +39,13 @@ class CountingApart:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._counting = 0
-        self._last_count = 0.0
         self._retiring: threading.Timer | None = None
+        """Ends the process IDLE_SECONDS after the last count; started anew by each count that ends."""
+
+    @property
+    def running(self) -> bool:
+        """Whether the counting process is up (started by a count, ended once idle)."""
+        return self._pool is not None
 
     def __call__(
         self, team_id: str, at: datetime, weeks: int, window_weeks: int
@@ -60,9 +64,11 @@ class CountingApart:
         finally:
             with self._lock:
                 self._counting -= 1
-                self._last_count = time.monotonic()
-                if self._retiring is None:
-                    self._retire_later(self.idle_seconds)
+                if self._retiring is not None:
+                    self._retiring.cancel()
+                self._retiring = threading.Timer(self.idle_seconds, self._retire_if_idle)
+                self._retiring.daemon = True
+                self._retiring.start()
 
     def close(self) -> None:
         """End the counting process (the runtime stops)."""
@@ -70,27 +76,16 @@ class CountingApart:
             pool, self._pool = self._pool, None
             if self._retiring is not None:
                 self._retiring.cancel()
-                self._retiring = None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _retire_later(self, delay: float) -> None:
-        self._retiring = threading.Timer(delay, self._retire_if_idle)
-        self._retiring.daemon = True
-        self._retiring.start()
-
     def _retire_if_idle(self) -> None:
         with self._lock:
-            self._retiring = None
-            idle_for = time.monotonic() - self._last_count
-            if self._pool is None:
-                return
-            if self._counting or idle_for < self.idle_seconds:
-                self._retire_later(self.idle_seconds - idle_for if not self._counting else self.idle_seconds)
-                return
+            if self._counting or self._pool is None:
+                return  # a count under way starts the wait anew when it ends
             pool, self._pool = self._pool, None
         pool.shutdown(wait=False)
-        logger.debug("counting process ended after %.0f s without a count", idle_for)
+        logger.debug("counting process ended after %.0f s without a count", self.idle_seconds)
 
 
 # ----- in the counting process ---------------------------------------------------------------------
@@ -114,5 +109,4 @@ def _open(database_url: str) -> None:
 
 
 def _count(team_id: str, at: datetime, weeks: int, window_weeks: int) -> list[tuple[datetime, Results]]:
-    assert _insights is not None, "the counting process was not opened"
-    return _insights.weekly_results(team_id, at, weeks, window_weeks)
+    return _insights.weekly_results(team_id, at, weeks, window_weeks)  # opened by `_open` first
