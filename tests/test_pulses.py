@@ -96,6 +96,37 @@ def test_a_tap_is_stored_with_the_department_and_shown_in_place(bot, driver, san
     assert "Answered 1 of 4" in text_of(update)
 
 
+def test_a_tap_is_answered_before_any_listener_thread_takes_it_up(bot, driver, sandbox, clock, monkeypatch):
+    """Slack's answer to a tap waits for no other thread: with every listener thread held up, the tap is
+    still acknowledged, and stored and shown once a thread is free (Bolt's runner would wait for the
+    listener's own `ack()`, polling every 10 ms, and after 3 s answer 404)."""
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    free = threading.Event()
+    submit = bot.executor.submit
+
+    def held_up(fn, /, *args, **kwargs):
+        return submit(lambda: free.wait(10) and fn(*args, **kwargs))
+
+    monkeypatch.setattr(bot.executor, "submit", held_up)
+    message = pulse_dms(sandbox, SALESPEOPLE[0])[-1]
+    button = item_rows(message.blocks)[0]["elements"][3]
+    response = driver.click(
+        SALESPEOPLE[0],
+        button["action_id"],
+        button["value"],
+        item_rows(message.blocks)[0]["block_id"],
+        message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
+    )
+    assert (response.status, response.body) == (200, "")
+    assert answers(bot) == [] and replies_to(sandbox, response) == []
+    free.set()
+    assert bot.wait_idle()
+    assert [a.score for a in answers(bot)] == [4]
+    (update,) = replies_to(sandbox, response)
+    assert chosen_scores(update["blocks"]) == ["4"]
+
+
 def test_two_taps_of_one_person_at_once_both_show_in_the_later_ones_message(bot, driver, sandbox, clock):
     """Both answers are stored whatever the order, and the person's own taps take turns: the message the
     later one draws shows the earlier one's answer too (on PostgreSQL it was drawn from answers read

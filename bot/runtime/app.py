@@ -21,15 +21,15 @@ logger = logging.getLogger(__name__)
 def build_app(
     services: Services,
     client: WebClient,
-    signing_secret: str | None,
     listener_executor: TrackedExecutor,
     transport: PooledSlack,
 ) -> App:
     """One workspace with `client`'s bot token, or, when `services.installations` is set, every workspace
     that installs the app through Slack's OAuth flow, each request authorized with its workspace's token.
 
-    HTTP requests are verified with `signing_secret`; Socket Mode passes None: its requests come over
-    the connection the bot itself opened with the app-level token, and carry no signature.
+    Bolt does not verify signatures: over HTTP the door (`bot.runtime.edge`) has verified each request on
+    its raw bytes before Bolt sees it (a second HMAC of a tap's 8 KiB was a thread handoff more per tap);
+    Socket Mode's requests come over the connection the bot itself opened with the app-level token.
 
     Listeners run on `listener_executor`; their `respond()` posts go through `transport`'s pooled
     connections without holding the listener's thread (see `bot.slack.respond`)."""
@@ -44,8 +44,7 @@ def build_app(
     )
     app = App(
         client=client,
-        signing_secret=signing_secret,
-        request_verification_enabled=signing_secret is not None,
+        request_verification_enabled=False,
         process_before_response=False,
         # Slack's API is checked at start by `bot.runtime.startup.SlackAccess`, which waits out an outage.
         token_verification_enabled=False,
@@ -82,6 +81,7 @@ def build_app(
         team_id = context.team_id or ""
         if trigger_id and _claims_its_own_trigger(body):
             context[REQUEST_KEY] = f"trigger:{trigger_id}"  # claimed after ack, in the tap's transaction
+            context.ack()  # Slack is answered from here: Bolt would poll for the listener's ack every 10 ms
         elif trigger_id and not services.workspaces.claim_request(team_id, f"trigger:{trigger_id}"):
             logger.warning("%s from %s sent again: ignored", body.get("type") or "command", context.user_id)
             return True
@@ -93,8 +93,9 @@ def build_app(
 
 
 def _claims_its_own_trigger(body: dict) -> bool:
-    """A rating tap: its listener claims the trigger id in its one transaction, so nothing before its
-    `ack()` waits on the database (see `handlers.pulse_answers.handle_answer`)."""
+    """A rating tap: acknowledged before its listener starts, which claims the trigger id in its one
+    transaction, so nothing before the answer to Slack waits on the database or on another thread (see
+    `handlers.pulse_answers.handle_answer`)."""
     actions = body.get("actions") if body.get("type") == "block_actions" else None
     return bool(actions) and all(
         CLAIMS_ITS_OWN_TRIGGER.match(str(action.get("action_id", ""))) for action in actions

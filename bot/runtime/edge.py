@@ -3,8 +3,8 @@
 Slack signs `v0:{timestamp}:{body}`; until that signature is checked the body is an attacker's bytes,
 so the order is: a bounded read (413), one fresh numeric timestamp and a valid signature (401), then
 decoding and parsing (400), then the fields the request's kind needs (400). Only then does Bolt see
-it, with the body parsed here (not again), and Bolt verifies the signature again. Every refusal is a
-`Refused`, answered without a traceback.
+it, with the body parsed here (not again); Bolt does not verify it again (`bot.runtime.app`). Every
+refusal is a `Refused`, answered without a traceback.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def _form_body(text: str, fields: dict[str, str]) -> Any:
 
 
 class ParsedRequest(BoltRequest):
-    """A `BoltRequest` for a body the door has parsed already: Bolt keeps the raw text (it verifies the
-    signature over it again) but does not parse it a second time (a tap's form is some 8 KiB of
+    """A `BoltRequest` for a body the door has parsed already: Bolt keeps the raw text but does not
+    parse it a second time (a tap's form is some 8 KiB of
     percent-encoded JSON, a tenth of the tap's CPU to decode)."""
 
     def __init__(self, raw_body: str, body: Any, query: str, headers: dict) -> None:

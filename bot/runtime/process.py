@@ -218,7 +218,6 @@ class BotRuntime:
         self.app: App = build_app(
             self.services,
             app_client,
-            signing_secret=None if socket_mode else settings.slack_signing_secret,
             listener_executor=self.executor,
             transport=self.slack_transport,
         )

@@ -41,7 +41,8 @@ Readiness = Callable[[], tuple[bool, dict]]
 def wsgi_app(
     app: App, signing_secret: str, database: Database, metrics: Metrics, readiness: Readiness
 ) -> WSGIApp:
-    """`signing_secret` is the one the app verifies with, so the door and Bolt check the same."""
+    """Every request to /slack/events passes the door, which verifies its signature with `signing_secret`
+    (Bolt does not verify it again); the rest (OAuth pages) is Bolt's own handler's."""
     slack = SlackRequestHandler(app, path="/slack/events")
     door = SlackDoor(signing_secret)
 

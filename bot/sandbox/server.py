@@ -84,7 +84,11 @@ class SlackSandbox:
 
     @property
     def response_url_posts(self) -> list[ResponseUrlPost]:
-        return self._state.response_url_posts
+        """The posts so far, each with Slack's answer to it: a copy taken under the lock, which a post
+        holds from the moment it is recorded until its answer is (a reader in another thread saw a
+        post answered "None" otherwise)."""
+        with self._lock:
+            return list(self._state.response_url_posts)
 
     @property
     def rate_limited_calls(self) -> int:
