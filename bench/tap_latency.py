@@ -4,7 +4,8 @@ Slack's side (the sandbox, with `--rtt-ms` on every Web API call and every `resp
 the people tapping) runs in a process of its own, so it does not share the bot's interpreter. The
 same signed `block_actions` requests (rating taps on 200 people's pulse DMs) go to alignbot and to a
 floor app: a plain slack_bolt `App` behind Bolt's own WSGI adapter, on the same kind of server as
-alignbot's HTTP edge (waitress, 16 threads, the same limits) and with as many listener threads,
+alignbot's HTTP edge (waitress, the same limits; 16 threads to alignbot's 4, as the floor's request
+threads wait for its listeners' `ack()`: with 4 it processed fewer taps) and with as many listener threads,
 whose listener acknowledges and posts to the tap's `response_url` the same message (the pulse DM,
 replacing the original) with Bolt's own `respond()`, touching no database.
 
@@ -46,6 +47,8 @@ from bot.sandbox.server import SlackSandbox
 from bot.sandbox.workspace import generated_workspace
 
 PEOPLE = 200
+#: The floor's request threads (see the module's docstring).
+FLOOR_REQUEST_THREADS = 16
 #: How long to wait, after the last tap, for the last `response_url` post.
 DRAIN_SECONDS = 300.0
 
@@ -245,7 +248,7 @@ def run(
             runtime = alignbot_runtime(slack, url)
             threads = runtime.settings.listener_threads
             floor = floor_app(slack.info["bot_token"], slack.info["api_url"], threads)
-            server = waitress_server(SlackRequestHandler(floor), "127.0.0.1", 0)
+            server = waitress_server(SlackRequestHandler(floor), "127.0.0.1", 0, FLOOR_REQUEST_THREADS)
             threading.Thread(target=server.run, daemon=True).start()
             floor_url = f"http://127.0.0.1:{server.effective_port}"
             slack.set_round_trip(rtt_ms)

@@ -10,6 +10,7 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -54,14 +55,16 @@ class QuestionBank:
     items: tuple[Item, ...]
 
     def item(self, id: str) -> Item:
-        for item in self.items:
-            if item.id == id:
-                return item
-        raise KeyError(id)
+        return self._items_by_id[id]
 
     def has_item(self, id: str) -> bool:
         """Past rounds may name items since removed from the bank."""
-        return any(item.id == id for item in self.items)
+        return id in self._items_by_id
+
+    @cached_property
+    def _items_by_id(self) -> dict[str, Item]:
+        """Every tap draws its message from the bank: looked up, not searched (the first of an id wins)."""
+        return {item.id: item for item in reversed(self.items)}
 
     def dimension(self, id: str) -> Dimension:
         for dimension in self.dimensions:

@@ -53,17 +53,16 @@ def build_app(
     )
 
     @app.middleware
-    def admit(body: dict, context: BoltContext, next) -> BoltResponse | None:
+    def admit(body: dict, client: WebClient, context: BoltContext, next) -> BoltResponse | None:
         """The services, Bolt's `ack` and `respond` as the listeners get them; then the requests Slack
-        sent before are answered and dropped. (One middleware, not three: Bolt works out each one's
-        arguments on every request.)"""
+        sent before are answered and dropped, and so are modals whose metadata was forged. (One
+        middleware, not four: Bolt works out each one's arguments on every request.)"""
         context["services"] = services
         context["ack"] = SteadyAck()
         context["respond"] = PooledRespond(context.response_url, transport, listener_executor.track)
         if _retried_event(body, context) or _replayed(body, context):
             return BoltResponse(status=200, body="")
-        next()
-        return None
+        return refuse_forged_metadata(body, client, context, next)
 
     def _retried_event(body: dict, context: BoltContext) -> bool:
         """Slack re-sends an event it thinks we missed; act on each event id once."""
@@ -87,7 +86,6 @@ def build_app(
             return True
         return False
 
-    app.middleware(refuse_forged_metadata)
     handlers.register_all(app, many_workspaces=installations is not None)
     return app
 
