@@ -44,7 +44,8 @@ def _is_channel_post(body: dict) -> bool:
 
 def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
     """A tap: stored (again if tapped again), then shown in place in a DM, or ephemerally in a channel.
-    Slack is answered first; the request's trigger id is claimed in the tap's own transaction (see
+    Slack is answered first (by the middleware already, before this listener's thread took the tap up:
+    `bot.runtime.app`); the request's trigger id is claimed in the tap's own transaction (see
     `CLAIMS_ITS_OWN_TRIGGER`), so a tap sent again changes nothing and is not answered again."""
     ack()
     services = services_of(context)

@@ -130,11 +130,7 @@ class Database:
         the lock sat free while its waiters slept. This process's writers queue on a lock of its own
         instead, handed on the moment it is free. (Re-entrant, and given up on after the busy timeout,
         so that nothing waits longer than SQLite alone would make it.)"""
-        if self._writer is None:
-            with self._sessions.begin() as session:
-                yield session
-            return
-        queued = self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        queued = self._writer is not None and self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
             with self._sessions.begin() as session:
                 yield session

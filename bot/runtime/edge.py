@@ -136,9 +136,9 @@ def _form_body(text: str, fields: dict[str, str]) -> Any:
 
 
 class ParsedRequest(BoltRequest):
-    """A `BoltRequest` for a body the door has parsed already: Bolt keeps the raw text but does not
-    parse it a second time (a tap's form is some 8 KiB of
-    percent-encoded JSON, a tenth of the tap's CPU to decode)."""
+    """A `BoltRequest` for a body the door has parsed already: Bolt keeps the raw text but does not parse
+    it a second time (a tap's form is some 8 KiB of percent-encoded JSON, a tenth of the tap's CPU to
+    decode)."""
 
     def __init__(self, raw_body: str, body: Any, query: str, headers: dict) -> None:
         super().__init__(body="", query=query, headers=headers)
