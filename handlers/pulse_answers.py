@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import partial
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -52,12 +51,7 @@ def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) 
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))
     user_id = body["user"]["id"]
     request_key = context.get(REQUEST_KEY)
-    claim = partial(
-        services.workspaces.claim_request_in, team_id=context.team_id or "", request_key=request_key
-    )
-    outcome = services.pulses.answer(
-        context.team_id, user_id, round_id, item_id, score, claim if request_key else None
-    )
+    outcome = services.pulses.answer(context.team_id or "", user_id, round_id, item_id, score, request_key)
     if outcome.status == "replayed":
         logger.warning("a tap by %s sent again (%s): ignored", user_id, request_key)
         return

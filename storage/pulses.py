@@ -6,12 +6,12 @@ The idempotency keys live in the schema: a round per (cadence, occurrence), a de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Insert, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Insert, Select, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -300,37 +300,27 @@ def remaining_deliveries(session: Session) -> int:
 # ----- answers and comments --------------------------------------------------------------------
 
 
-def save_answer(
-    session: Session,
-    delivery: Delivery | TapCopy,
-    item_id: str,
-    score: int,
-    now: datetime,
-    read: Mapping[str, int],
-) -> dict[str, int]:
-    """Insert or update (tapping again, or Slack retrying the tap, leaves one answer); the person's answers
-    in the round as they now stand, by statement.
-
-    `read` is what `tap_target` read, with their copy locked. On SQLite it is still so: the transaction
-    has held the database's one write lock since it began. On PostgreSQL another tap of theirs may have
-    held that lock while `tap_target` waited, and committed since, after that statement's snapshot was
-    taken: so the answers are read again in the statement that writes, whose snapshot is later, and the
-    new one is put in (a statement does not see its own writes)."""
-    values = {
-        "new_round_id": delivery.round_id,
-        "new_item_id": item_id,
-        "new_user_id": delivery.user_id,
-        "new_team_id": delivery.team_id,
-        "new_department": delivery.department,
-        "new_score": score,
-        "new_answered_at": now,
+def save_answers(
+    session: Session, answers: Iterable[tuple[Delivery | TapCopy, str, int]], now: datetime
+) -> None:
+    """Insert or update each (copy of a round, statement, score): tapping again, or Slack retrying the tap,
+    leaves one answer, the last. One statement for them all (a statement tapped twice among them keeps
+    the later score: one row may not be upserted twice in one statement)."""
+    rows = {
+        (copy.round_id, item_id, copy.user_id): {
+            "new_round_id": copy.round_id,
+            "new_item_id": item_id,
+            "new_user_id": copy.user_id,
+            "new_team_id": copy.team_id,
+            "new_department": copy.department,
+            "new_score": score,
+            "new_answered_at": now,
+        }
+        for copy, item_id, score in answers
     }
-    connection = session.connection()  # Core statements: no ORM to run
-    if connection.dialect.name != "postgresql":
-        connection.execute(_answer_upsert(connection.dialect.name), values)
-        return {**read, item_id: score}
-    answers = {item: given for item, given in connection.execute(_answer_saved_and_read(), values)}
-    return {**answers, item_id: score}
+    if rows:
+        connection = session.connection()  # Core statements: no ORM to run
+        connection.execute(_answer_upsert(connection.dialect.name), list(rows.values()))
 
 
 ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "score", "answered_at")
@@ -338,8 +328,8 @@ ANSWER_COLUMNS = ("round_id", "item_id", "user_id", "team_id", "department", "sc
 
 @cache
 def _answer_upsert(dialect: str) -> Insert:
-    """`save_answer`'s statement, built once per database kind (every tap runs it); a Core insert on the
-    table, so the ORM's bulk-insert machinery is not run for one row."""
+    """`save_answers`' statement, built once per database kind (every batch of taps runs it); a Core
+    insert on the table, so the ORM's bulk-insert machinery is not run."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = Answer.__table__
     statement = insert(table).values({column: bindparam(f"new_{column}") for column in ANSWER_COLUMNS})
@@ -349,19 +339,9 @@ def _answer_upsert(dialect: str) -> Insert:
     )
 
 
-@cache
-def _answer_saved_and_read() -> Select:
-    """PostgreSQL: `_answer_upsert` and the person's answers read in one statement (see `save_answer`)."""
-    return (
-        select(Answer.item_id, Answer.score)
-        .where(Answer.round_id == bindparam("new_round_id"), Answer.user_id == bindparam("new_user_id"))
-        .add_cte(_answer_upsert("postgresql").cte("saved"))
-    )
-
-
 @dataclass(frozen=True)
 class TapRound:
-    """What a tap reads of a round (`tap_target`): plain values, not a mapped object, which the ORM would
+    """What a tap reads of a round (`tap_targets`): plain values, not a mapped object, which the ORM would
     load, track and flush for every tap."""
 
     id: int
@@ -388,7 +368,7 @@ class TapCopy:
 
 @dataclass(frozen=True)
 class TapTarget:
-    """What a rating tap needs, read in one statement (`tap_target`)."""
+    """What a rating tap needs, read with those of the taps stored with it (`tap_targets`)."""
 
     round: TapRound
     delivery: TapCopy
@@ -399,30 +379,36 @@ class TapTarget:
     """The person's answers in the round so far, by statement."""
 
 
-def tap_target(session: Session, team_id: str, round_id: int, user_id: str) -> TapTarget | None:
-    """The round (of this workspace) and the person's copy of it, with the workspace's anonymity
-    threshold, whether they commented and their answers so far: one statement instead of five, since
-    every tap reads them all. None if the person was not asked in it.
+def tap_targets(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], TapTarget]:
+    """For rating taps, by (round, person): the round and the person's copy of it, with the round's
+    workspace's anonymity threshold, whether they commented and their answers so far. Two statements for
+    any number of taps (the second reads the answers). A pair whose person was not asked is left out.
 
-    On PostgreSQL the round's row is share-locked (`FOR KEY SHARE`: taps of other people go on side by
+    On PostgreSQL each round's row is share-locked (`FOR KEY SHARE`: taps of other people go on side by
     side) until the transaction ends, so a close (which locks it `FOR UPDATE`, `storage.rollups.close_round`)
-    either waits for this answer and rolls it up, or comes first and this tap finds the round closed:
-    never an answer in a closed round. The person's copy is locked, so that their own taps take turns
-    (see `save_answer`)."""
-    parameters = {"round_id": round_id, "team_id": team_id, "user_id": user_id}
-    rows = session.connection().execute(_tap_target(), parameters).all()
-    if not rows:
-        return None
-    first, copy_starts, copy_ends = rows[0], len(ROUND_COLUMNS), len(ROUND_COLUMNS) + len(COPY_COLUMNS)
-    threshold, comment = first[copy_ends : copy_ends + 2]
-    answers = {item_id: score for *_, item_id, score in rows if item_id is not None}
-    return TapTarget(
-        TapRound(*first[:copy_starts]),
-        TapCopy(*first[copy_starts:copy_ends]),
-        threshold,
-        comment is not None,
-        answers,
-    )
+    either waits for these answers and rolls them up, or comes first and the taps find the round closed:
+    never an answer in a closed round. The person's copy is locked, so that their own taps take turns;
+    copies are locked in the order of their ids, so two transactions locking several never wait on each
+    other in a circle. The answers are read after the locks are held, in a statement of their own: its
+    snapshot is later than the lock's wait, so it sees a tap of theirs that held the lock and committed
+    meanwhile (on SQLite the transaction has held the database's one write lock since it began)."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    rows = session.connection().execute(_tap_targets(), {"pairs": wanted}).all()
+    copy_starts, copy_ends = len(ROUND_COLUMNS), len(ROUND_COLUMNS) + len(COPY_COLUMNS)
+    found = {(row.id, row.copy_user_id): row for row in rows}
+    answers = answers_of_many(session, list(found))
+    return {
+        pair: TapTarget(
+            TapRound(*row[:copy_starts]),
+            TapCopy(*row[copy_starts:copy_ends]),
+            row.anonymity_threshold,
+            row.commented is not None,
+            answers.get(pair, {}),
+        )
+        for pair, row in found.items()
+    }
 
 
 ROUND_COLUMNS = tuple(field.name for field in fields(TapRound))
@@ -430,8 +416,8 @@ COPY_COLUMNS = tuple(field.name for field in fields(TapCopy))
 
 
 @cache
-def _tap_target() -> Select:
-    """`tap_target`'s statement: a Core select of columns, run on the session's connection."""
+def _tap_targets() -> Select:
+    """`tap_targets`' locking statement: a Core select of columns, run on the session's connection."""
     person = Delivery.user_id
     return (
         select(
@@ -439,22 +425,23 @@ def _tap_target() -> Select:
             *(getattr(Delivery, name).label(f"copy_{name}") for name in COPY_COLUMNS),
             Workspace.anonymity_threshold,
             Comment.round_id.label("commented"),
-            Answer.item_id,
-            Answer.score,
         )
-        .join(Delivery, (Delivery.round_id == PulseRound.id) & (person == bindparam("user_id")))
+        .join(Delivery, Delivery.round_id == PulseRound.id)
         .outerjoin(Workspace, Workspace.team_id == PulseRound.team_id)
         .outerjoin(Comment, (Comment.round_id == PulseRound.id) & (Comment.user_id == person))
-        .outerjoin(Answer, (Answer.round_id == PulseRound.id) & (Answer.user_id == person))
-        .where(PulseRound.id == bindparam("round_id"), PulseRound.team_id == bindparam("team_id"))
+        .where(tuple_(PulseRound.id, person).in_(bindparam("pairs", expanding=True)))
+        .order_by(Delivery.id)
         .with_for_update(read=True, key_share=True, of=PulseRound.__table__)
         .suffix_with("FOR NO KEY UPDATE OF pulse_deliveries", dialect="postgresql")
     )
 
 
-def mark_completed(session: Session, copy: TapCopy, now: datetime) -> None:
-    """The person has answered every statement of their copy of the round."""
-    session.connection().execute(update(Delivery).where(Delivery.id == copy.id).values(completed_at=now))
+def mark_completed(session: Session, copy_ids: Collection[int], now: datetime) -> None:
+    """The people have answered every statement of these copies of rounds."""
+    if copy_ids:
+        session.connection().execute(
+            update(Delivery).where(Delivery.id.in_(sorted(copy_ids))).values(completed_at=now)
+        )
 
 
 def answers_of(session: Session, round_id: int, user_id: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import cache
 
@@ -58,11 +58,11 @@ def insert_once(session: Session, model: type[Base], **values: object) -> bool:
 @cache
 def _insert_once(dialect: str, model: type[Base]) -> Insert:
     """`insert_once`'s statement, built once per database kind and table (every tap claims a key with
-    it): a Core insert, its values bound when run, so nothing is rebuilt or mapped per call."""
+    it): a Core insert, its values bound when run, so nothing is rebuilt or mapped per call. It returns
+    the key of each row it inserted (`claim_requests` runs it for many rows at once)."""
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = model.__table__
-    key = table.primary_key.columns.values()[0]
-    return insert(table).on_conflict_do_nothing().returning(key)
+    return insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
 
 def installed(model: type[Base]) -> ColumnElement[bool]:
@@ -328,7 +328,18 @@ def set_uninstalled(session: Session, team_id: str, when: datetime | None) -> No
 
 def claim_request(session: Session, team_id: str, request_key: str, now: datetime) -> bool:
     """True the first time a request key (an event id, a submitted view) is seen; repeats get False."""
-    return insert_once(session, HandledRequest, team_id=team_id, request_key=request_key, received_at=now)
+    return bool(claim_requests(session, [(team_id, request_key)], now))
+
+
+def claim_requests(session: Session, keys: Iterable[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
+    """`claim_request` for many (workspace, request key) pairs in one statement: those seen for the
+    first time. By the database's own uniqueness, as `insert_once`, so two processes racing on a key
+    cannot both win."""
+    rows = [{"team_id": team, "request_key": key, "received_at": now} for team, key in dict.fromkeys(keys)]
+    if not rows:
+        return set()
+    statement = _insert_once(session.get_bind().dialect.name, HandledRequest)
+    return {(team, key) for team, key in session.connection().execute(statement, rows)}
 
 
 def forget_requests(session: Session, team_id: str, received_before: datetime, limit: int) -> int:

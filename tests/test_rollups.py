@@ -182,7 +182,7 @@ def play_round(bot, team_id: str, cadence_id: int, at, items: tuple[str, str], d
         session.flush()
         taps = [(slot, rating) for slot, rating in enumerate(drawn["scores"]) if rating is not None]
         for slot, rating in [*taps, *drawn["changed"]]:
-            pulse_store.save_answer(session, deliveries[slot // 2], items[slot % 2], rating, at, {})
+            pulse_store.save_answers(session, [(deliveries[slot // 2], items[slot % 2], rating)], at)
     closed_at = at + timedelta(days=2)
     with bot.database.session() as session:
         assert rollups.close_round(session, round_id, closed_at)

@@ -6,7 +6,7 @@ The scheduled work (sending rounds, reminders, closing) is in `bot.jobs.pulse_ro
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +20,9 @@ from bot.domain.reach import NextReach
 from bot.domain.scoring import WINDOW_WEEKS
 from bot.domain.vocabulary import DEPARTMENTS
 from bot.domain.workspace_setup import DEFAULT_ANONYMITY_THRESHOLD
+from bot.services.group_commit import GroupCommit
 from bot.services.settings_cache import WorkspaceSettingsCache, workspace_bank
+from bot.services.workspaces import RequestKeys
 from storage import pulses as store
 from storage import workspaces as workspace_store
 from storage.db import Database
@@ -102,6 +104,19 @@ class TapOutcome:
 
 
 @dataclass(frozen=True)
+class Tap:
+    """A rating tap, as `PulseService.answer` stores it."""
+
+    team_id: str
+    user_id: str
+    round_id: int
+    item_id: str
+    score: int
+    request_key: str | None = None
+    """The request's idempotency key (None: not checked for replays)."""
+
+
+@dataclass(frozen=True)
 class UnconfirmedPosts:
     """Posts of one round that no look-up could confirm within an hour: given up, not sent twice. No
     person is named: only how many, of which kind (`dm`, `reminder`, or `channel_post` in channel mode)."""
@@ -130,6 +145,8 @@ class PulseService:
         self.clock = clock
         self.bank = bank
         self.workspace_settings = settings or WorkspaceSettingsCache(database, bank)
+        self.requests = RequestKeys(clock)
+        self._taps: GroupCommit[Tap, TapOutcome] = GroupCommit(self.answer_together)
 
     # ----- the statements a workspace asks ---------------------------------------------------------
 
@@ -416,34 +433,74 @@ class PulseService:
         round_id: int,
         item_id: str,
         score: int,
-        claim: Callable[[Session], bool] | None = None,
+        request_key: str | None = None,
     ) -> TapOutcome:
         """Store a tap (again and again if need be: the last one counts) while the round is open.
 
-        `claim` claims the request's idempotency key in the tap's own transaction (one transaction per
-        tap, none before Slack is answered); a key claimed before is a request sent again: `replayed`,
-        and nothing changes."""
-        if score not in SCORES:
-            return TapOutcome("not_asked")
+        `request_key`, the request's idempotency key, is claimed in the tap's own transaction (none
+        before Slack is answered); a key claimed before is a request sent again: `replayed`, and nothing
+        changes. Taps that come while others are being stored are stored together (`answer_together`)."""
+        return self._taps(Tap(team_id, user_id, round_id, item_id, score, request_key))
+
+    def answer_together(self, taps: Sequence[Tap]) -> list[TapOutcome]:
+        """Taps stored in one transaction, in the order given, with a handful of statements whatever
+        their number; each tap's outcome, as `answer` gives it."""
         now = self.clock.now()
+        outcomes: dict[int, TapOutcome] = {}
         with self.database.session() as session:
-            if claim is not None and not claim(session):
-                return TapOutcome("replayed")
-            found = store.tap_target(session, team_id, round_id, user_id)
-            if found is None or item_id not in found.round.item_ids:
-                return TapOutcome("not_asked")
-            pulse_round, delivery = found.round, found.delivery
-            bank = self.workspace_settings.get(team_id, session).bank
-            if _closed(pulse_round, delivery, now):
-                view = self._assemble(pulse_round, delivery, bank, found.answers, found.commented)
-                return TapOutcome("closed", view)
-            answers = store.save_answer(session, delivery, item_id, score, now, found.answers)
-            view = self._assemble(pulse_round, delivery, bank, answers, found.commented)
-            if view.completed and delivery.completed_at is None:
-                store.mark_completed(session, delivery, now)
-            statement = next(s for s in view.statements if s.item_id == item_id)
-            threshold = found.anonymity_threshold or DEFAULT_ANONYMITY_THRESHOLD
-            return TapOutcome("saved", view, statement, threshold)
+            claimed = self.requests.claim_in(
+                session, {(t.team_id, t.request_key) for t in taps if t.request_key and t.score in SCORES}
+            )
+            valid: dict[int, Tap] = {}
+            for number, tap in enumerate(taps):
+                key = (tap.team_id, tap.request_key)
+                if tap.score not in SCORES:
+                    outcomes[number] = TapOutcome("not_asked")
+                elif tap.request_key is None:
+                    valid[number] = tap
+                elif key in claimed:
+                    claimed.discard(key)  # the same request twice in a batch: the second is a replay
+                    valid[number] = tap
+                else:
+                    outcomes[number] = TapOutcome("replayed")
+            targets = store.tap_targets(session, [(t.round_id, t.user_id) for t in valid.values()])
+            answers = {pair: dict(target.answers) for pair, target in targets.items()}
+            saved: list[tuple[store.TapCopy, str, int]] = []
+            completed: set[int] = set()
+            for number, tap in valid.items():
+                outcomes[number] = self._store_tap(tap, targets, answers, saved, completed, session, now)
+            store.save_answers(session, saved, now)
+            store.mark_completed(session, completed, now)
+        return [outcomes[number] for number in range(len(taps))]
+
+    def _store_tap(
+        self,
+        tap: Tap,
+        targets: dict[tuple[int, str], store.TapTarget],
+        answers: dict[tuple[int, str], dict[str, int]],
+        saved: list[tuple[store.TapCopy, str, int]],
+        completed: set[int],
+        session: Session,
+        now: datetime,
+    ) -> TapOutcome:
+        """One tap of `answer_together`'s: its outcome, its answer added to `saved` and to the person's
+        `answers`, and their copy to `completed` if this tap answered its last statement."""
+        pair = (tap.round_id, tap.user_id)
+        found = targets.get(pair)
+        if found is None or found.round.team_id != tap.team_id or tap.item_id not in found.round.item_ids:
+            return TapOutcome("not_asked")
+        pulse_round, delivery, theirs = found.round, found.delivery, answers[pair]
+        bank = self.workspace_settings.get(tap.team_id, session).bank
+        if _closed(pulse_round, delivery, now):
+            return TapOutcome("closed", self._assemble(pulse_round, delivery, bank, theirs, found.commented))
+        theirs[tap.item_id] = tap.score
+        saved.append((delivery, tap.item_id, tap.score))
+        view = self._assemble(pulse_round, delivery, bank, theirs, found.commented)
+        if view.completed and delivery.completed_at is None:
+            completed.add(delivery.id)
+        statement = next(s for s in view.statements if s.item_id == tap.item_id)
+        threshold = found.anonymity_threshold or DEFAULT_ANONYMITY_THRESHOLD
+        return TapOutcome("saved", view, statement, threshold)
 
     def choose_department(
         self, team_id: str, user_id: str, round_id: int, department: str

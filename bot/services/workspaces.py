@@ -35,7 +35,10 @@ class WorkspaceService:
     default_language: str
     default_timezone: str
     settings: WorkspaceSettingsCache
-    _requests_forgotten_at: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
+    requests: RequestKeys = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.requests = RequestKeys(self.clock)
 
     def config(self, team_id: str) -> WorkspaceConfig | None:
         with self.database.session() as session:
@@ -124,20 +127,32 @@ class WorkspaceService:
         return changes[-1] if changes else None
 
     def claim_request(self, team_id: str, request_key: str) -> bool:
-        """True the first time a request key is seen. Every few minutes a process also forgets the
-        workspace's keys old enough that nobody can send their request again (a batch at a time, so
-        the table stays small)."""
+        """True the first time a request key is seen (see `RequestKeys`)."""
         with self.database.session() as session:
-            return self.claim_request_in(session, team_id, request_key)
+            return bool(self.requests.claim_in(session, [(team_id, request_key)]))
 
-    def claim_request_in(self, session: Session, team_id: str, request_key: str) -> bool:
-        """`claim_request` in a transaction of the caller's, so the claim stands or falls with its work."""
+
+@dataclass
+class RequestKeys:
+    """The keys of the requests Slack sent, claimed once each (`storage.workspaces.claim_requests`). Every
+    few minutes a process also forgets a workspace's keys old enough that nobody can send their request
+    again (a batch at a time, so the table stays small)."""
+
+    clock: Clock
+    _forgotten_at: dict[str, datetime] = field(default_factory=dict, init=False, repr=False)
+
+    def claim_in(self, session: Session, keys: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (workspace, request key) pairs seen for the first time, claimed in a transaction of the
+        caller's, so each claim stands or falls with its work."""
         now = self.clock.now()
-        forgotten_at = self._requests_forgotten_at.get(team_id)
-        if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
-            self._requests_forgotten_at[team_id] = now
-            store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
-        return store.claim_request(session, team_id, request_key[:128], now)
+        for team_id in {team_id for team_id, _ in keys}:
+            forgotten_at = self._forgotten_at.get(team_id)
+            if forgotten_at is None or now - forgotten_at >= FORGET_REQUESTS_EVERY:
+                self._forgotten_at[team_id] = now
+                store.forget_requests(session, team_id, now - REQUESTS_REMEMBERED, FORGET_REQUESTS_BATCH)
+        stored = {(team_id, key): (team_id, key[:128]) for team_id, key in keys}
+        claimed = store.claim_requests(session, stored.values(), now)
+        return {key for key, as_stored in stored.items() if as_stored in claimed}
 
 
 class ConfigsOfRun:
