@@ -435,8 +435,9 @@ def close_round(bot: BotRuntime, clock) -> None:
     run_at(bot, clock, ROUND_CLOSES)
 
 
-def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None):
-    """Press the `score` button of the `statement`-th statement in the person's (latest) pulse DM."""
+def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, message=None, wait=True):
+    """Press the `score` button of the `statement`-th statement in the person's (latest) pulse DM, and
+    (unless not to `wait`) let the bot finish with it."""
     message = message or pulse_dms(sandbox, user_id)[-1]
     rows = [
         b for b in message.blocks if b.get("type") == "actions" and b.get("block_id", "").startswith("item:")
@@ -450,7 +451,7 @@ def tap(bot, driver, sandbox, user_id: str, score: int, statement: int = 0, mess
         message={"ts": message.ts, "channel": message.channel, "blocks": message.blocks},
     )
     assert response.status == 200
-    assert bot.wait_idle()
+    assert not wait or bot.wait_idle()
     return response
 
 

@@ -4,6 +4,7 @@ reminders, closing, pause/skip/resume — through the signed driver, the sandbox
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from bot.sandbox.workspace import (
     SALES_CHANNEL,
     SALESPEOPLE,
 )
+from storage import pulses as pulse_store
 from storage.models import Cadence, Comment, Delivery, PulseRound
 from tests.conversation import (
     ELIGIBLE,
@@ -149,6 +151,51 @@ def test_two_taps_of_one_person_at_once_both_show_in_the_later_ones_message(bot,
         assert [str(first), str(second)] in drawn, f"attempt {attempt}: {drawn}"
     items = [row["block_id"].removeprefix("item:") for row in item_rows(message.blocks)]
     assert {answer.item_id: answer.score for answer in answers(bot)} == {items[0]: 4, items[1]: 2}
+
+
+def test_taps_that_come_while_one_is_stored_are_stored_together(bot, driver, sandbox, clock, monkeypatch):
+    """Taps that come while another is being stored wait for it, then are stored in one transaction
+    together (group commit), each answered as if it had come alone: another person's tap, a second tap
+    of the first person (its message shows both of their answers), and a tap sent again, which is
+    neither stored nor answered twice."""
+    create_pulse(bot, driver)
+    run_at(bot, clock, FIRST_ROUND)
+    reading, go_on, batches = threading.Event(), threading.Event(), []
+    read = pulse_store.tap_targets
+
+    def first_held_up(session, pairs):
+        batches.append(sorted(pairs))
+        if len(batches) == 1:
+            reading.set()
+            go_on.wait(10)
+        return read(session, pairs)
+
+    monkeypatch.setattr(pulse_store, "tap_targets", first_held_up)
+    first_person, second_person = SALESPEOPLE[0], MARKETERS[0]
+    first = tap(bot, driver, sandbox, first_person, score=4, wait=False)
+    assert reading.wait(10)
+    other = tap(bot, driver, sandbox, second_person, score=2, wait=False)
+    again = driver.resend(other)
+    second = tap(bot, driver, sandbox, first_person, score=5, statement=1, wait=False)
+    assert again.status == 200
+    deadline = time.monotonic() + 10
+    while bot.services.pulses.taps_waiting < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go_on.set()
+    assert bot.wait_idle()
+    round_id = int(pulse_round_id(bot))
+    assert batches == [
+        [(round_id, first_person)],
+        sorted([(round_id, first_person), (round_id, second_person)]),
+    ]
+    assert {(a.user_id, a.score) for a in answers(bot)} == {
+        (first_person, 4),
+        (first_person, 5),
+        (second_person, 2),
+    }
+    assert [len(replies_to(sandbox, r)) for r in (first, other, second)] == [1, 1, 1]
+    (update,) = replies_to(sandbox, second)
+    assert chosen_scores(update["blocks"]) == ["4", "5"]
 
 
 def item_rows(blocks: list[dict]) -> list[dict]:

@@ -97,6 +97,11 @@ class Metrics:
         self.leader = Gauge(
             "alignbot_scheduler_leader", "1 while this process runs the scheduler, else 0.", registry=registry
         )
+        self.taps_waiting = Gauge(
+            "alignbot_taps_waiting",
+            "Rating taps waiting for the batch of taps being stored to end, to be stored together next.",
+            registry=registry,
+        )
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

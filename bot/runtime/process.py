@@ -101,6 +101,7 @@ class BotRuntime:
         # What requests read about their workspace, kept per workspace and forgotten when it changes.
         self.workspace_settings = WorkspaceSettingsCache(self.database, bank)
         pulses = PulseService(self.database, clock, bank, self.workspace_settings)
+        self.metrics.taps_waiting.set_function(lambda: pulses.taps_waiting)
         # On PostgreSQL, changes made through other replicas are heard of (until then it is bypassed).
         self.settings_listener = (
             SettingsListener(settings.effective_database_url, self.workspace_settings)

@@ -42,6 +42,12 @@ class GroupCommit(Generic[Item, Result]):
         self._waiting: list[_Waiting[Item, Result]] = []
         self._leading = False
 
+    @property
+    def waiting(self) -> int:
+        """How many callers wait for the batch under way to end."""
+        with self._lock:
+            return len(self._waiting)
+
     def __call__(self, item: Item) -> Result:
         mine: _Waiting[Item, Result] = _Waiting(item)
         with self._lock:

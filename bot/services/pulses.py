@@ -442,6 +442,11 @@ class PulseService:
         changes. Taps that come while others are being stored are stored together (`answer_together`)."""
         return self._taps(Tap(team_id, user_id, round_id, item_id, score, request_key))
 
+    @property
+    def taps_waiting(self) -> int:
+        """Taps waiting for the batch being stored to end (`answer`)."""
+        return self._taps.waiting
+
     def answer_together(self, taps: Sequence[Tap]) -> list[TapOutcome]:
         """Taps stored in one transaction, in the order given, with a handful of statements whatever
         their number; each tap's outcome, as `answer` gives it."""
