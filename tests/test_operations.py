@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from bot.runtime.logs import REDACTED, JsonFormatter, Redactor, TextFormatter, configure_logging
-from bot.runtime.process import BotRuntime
+from bot.runtime.process import BotRuntime, set_start_up_aside
 from bot.runtime.server import request_kind
 from bot.runtime.settings import ConfigError, Settings
 from bot.sandbox.driver import SlackDriver
@@ -299,3 +300,12 @@ def test_sigterm_finishes_the_work_in_flight_and_exits_0(sandbox, sqlite_url, tm
     messages = [entry["message"] for entry in bot.log_entries()]
     assert "SIGTERM received: shutting down" in messages
     assert sandbox.workspace.bot_token not in bot.log()
+
+
+def test_what_start_up_built_is_set_aside_from_full_collections():
+    """`serve` freezes what start-up built, so full collections under load do not walk it again."""
+    try:
+        set_start_up_aside()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

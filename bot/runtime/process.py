@@ -5,6 +5,7 @@ stopping it gracefully."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -289,6 +290,7 @@ class BotRuntime:
     def serve_forever(self) -> None:
         """Serve until SIGTERM or SIGINT, then shut down gracefully (see `stop`)."""
         self.start()
+        set_start_up_aside()
         try:
             wait_for_stop_signal(self._ended)
         finally:
@@ -363,6 +365,17 @@ class BotRuntime:
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def set_start_up_aside() -> None:
+    """Collect start-up's garbage, then set everything still alive aside for good (`gc.freeze`).
+
+    What start-up built (Bolt's app, the templates, the statements, the SQL) lives as long as the
+    process, yet every full collection walked it again: under a burst of taps they held every thread
+    for up to 165 ms, a stall each person tapping then waited out. Set aside, it is never walked again:
+    15-30 ms (`bench.tap_latency`). Only once, after start-up: what comes later is collected as ever."""
+    gc.collect()
+    gc.freeze()
 
 
 def _nothing_scheduled_here() -> None:

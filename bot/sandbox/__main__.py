@@ -16,7 +16,6 @@ on, set the round trip, forget the calls, read what was posted ...), answered wi
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import signal
 import sys
@@ -24,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from bot.sandbox.server import SlackSandbox
+from bot.sandbox.server import SlackSandbox, keep_full_collections_short
 from bot.sandbox.workspace import default_workspace, generated_workspace
 
 
@@ -152,20 +151,9 @@ def sandbox_from(arguments: argparse.Namespace) -> SlackSandbox:
     return sandbox
 
 
-def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
-    """After each full collection, set what survived aside for good (`gc.freeze`).
-
-    The sandbox's records (every call, every message) only grow, and a full collection walks all of
-    them: at 20,000 DMs it held the sandbox for 0.7 s, so the posts of every workspace queued up and
-    were then answered as one burst, over Slack's cap — stalls Slack does not have. Frozen records are
-    never walked again, so a collection's pause stays as short as what came in since the last one."""
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    gc.callbacks.append(_freeze_survivors)
+    keep_full_collections_short()
     sandbox = sandbox_from(arguments).start(arguments.host, arguments.port)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
