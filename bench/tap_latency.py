@@ -59,8 +59,8 @@ DRAIN_SECONDS = 300.0
 def slack_side(pipe: Connection) -> None:
     """The sandbox and the people tapping; commands come over `pipe` (see `SlackSide`)."""
     logging.basicConfig(level=logging.WARNING)
-    keep_full_collections_short()  # its pauses would count as the bot's latency
     sandbox = SlackSandbox(generated_workspace(PEOPLE)).start()
+    keep_full_collections_short()  # its pauses would count as the bot's latency
     pipe.send({"api_url": sandbox.api_url, "bot_token": sandbox.workspace.bot_token})
     while True:
         command, *arguments = pipe.recv()

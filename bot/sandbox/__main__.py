@@ -153,8 +153,8 @@ def sandbox_from(arguments: argparse.Namespace) -> SlackSandbox:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    keep_full_collections_short()
     sandbox = sandbox_from(arguments).start(arguments.host, arguments.port)
+    keep_full_collections_short()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

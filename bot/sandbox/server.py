@@ -315,8 +315,8 @@ class SlackSandbox:
 
 
 def keep_full_collections_short() -> None:
-    """For a process that is Slack's side (`python -m bot.sandbox`, a benchmark's): after each full
-    collection, set what survived aside for good (`gc.freeze`).
+    """For a process that is Slack's side (`python -m bot.sandbox`, a benchmark's), once its sandbox is
+    built: set what is alive now aside for good (`gc.freeze`), and again after each full collection.
 
     The sandbox's records (every call, every message) only grow, and a full collection walks all of
     them: at 20,000 DMs it held the sandbox for 0.7 s, so the posts of every workspace queued up and
@@ -324,6 +324,8 @@ def keep_full_collections_short() -> None:
     process stalled too, and the stall was counted as the bot's. Slack does not stall like that. Frozen
     records are never walked again, so a collection's pause stays as short as what came in since the
     last one."""
+    gc.collect()
+    gc.freeze()
     gc.callbacks.append(_freeze_survivors)
 
 
