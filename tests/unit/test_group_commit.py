@@ -47,18 +47,24 @@ def test_a_caller_alone_is_done_at_once_in_its_own_thread():
     assert group.waiting == 0
 
 
+def during_the_first_batch(pool: ThreadPoolExecutor, work: Doubling, group: GroupCommit, items: list[int]):
+    """The first item's call, held inside its batch while the others' calls come and wait, then let go."""
+    first = pool.submit(group, items[0])
+    assert work.inside.wait(10)
+    later = []
+    for item in items[1:]:
+        later.append(pool.submit(group, item))
+        wait_for(group, len(later))
+    work.go_on.set()
+    return [first, *later]
+
+
 def test_callers_that_come_during_a_batch_are_done_together_next_each_with_its_own_result():
     work = Doubling(hold_first=True)
     group = GroupCommit(work)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(group, 1)
-        assert work.inside.wait(10)
-        later = []
-        for item in (2, 3, 4):
-            later.append(pool.submit(group, item))
-            wait_for(group, len(later))
-        work.go_on.set()
-        assert [first.result(10)] + [f.result(10) for f in later] == [2, 4, 6, 8]
+        calls = during_the_first_batch(pool, work, group, [1, 2, 3, 4])
+        assert [call.result(10) for call in calls] == [2, 4, 6, 8]
     assert work.batches == [[1], [2, 3, 4]]
     assert group.waiting == 0
     assert group(5) == 10  # nobody leads any more: the next caller leads at once
@@ -68,17 +74,10 @@ def test_a_failed_batch_is_done_again_one_item_at_a_time_and_fails_only_its_own_
     work = Doubling(hold_first=True)
     group = GroupCommit(work)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        first = pool.submit(group, 1)
-        assert work.inside.wait(10)
-        later = []
-        for item in (2, -3, 4):
-            later.append(pool.submit(group, item))
-            wait_for(group, len(later))
-        work.go_on.set()
-        assert first.result(10) == 2
-        assert later[0].result(10) == 4 and later[2].result(10) == 8
+        first, two, minus_three, four = during_the_first_batch(pool, work, group, [1, 2, -3, 4])
+        assert [first.result(10), two.result(10), four.result(10)] == [2, 4, 8]
         with pytest.raises(ValueError, match="no negative items"):
-            later[1].result(10)
+            minus_three.result(10)
     assert work.batches == [[1], [2, -3, 4], [2], [-3], [4]]
 
 
