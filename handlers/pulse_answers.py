@@ -22,8 +22,8 @@ from handlers.common import (
 logger = logging.getLogger(__name__)
 
 
-#: The rating taps: their listener claims the request's trigger id itself, in the tap's one transaction,
-#: instead of the replay check doing it before Slack is answered (`bot.runtime.app`).
+#: The rating taps: their listener claims the request's trigger id itself, in the transaction that
+#: stores the tap, instead of the replay check doing it before Slack is answered (`bot.runtime.app`).
 CLAIMS_ITS_OWN_TRIGGER = re.compile(r"^pulse_answer:")
 #: Where the replay check leaves that key in Bolt's context.
 REQUEST_KEY = "request_key"
@@ -44,8 +44,8 @@ def _is_channel_post(body: dict) -> bool:
 def handle_answer(ack: Ack, body: dict, context: BoltContext, respond: Respond) -> None:
     """A tap: stored (again if tapped again), then shown in place in a DM, or ephemerally in a channel.
     Slack is answered first (by the middleware already, before this listener's thread took the tap up:
-    `bot.runtime.app`); the request's trigger id is claimed in the tap's own transaction (see
-    `CLAIMS_ITS_OWN_TRIGGER`), so a tap sent again changes nothing and is not answered again."""
+    `bot.runtime.app`); the request's trigger id is claimed in the transaction that stores the tap
+    (see `CLAIMS_ITS_OWN_TRIGGER`), so a tap sent again changes nothing and is not answered again."""
     ack()
     services = services_of(context)
     round_id, item_id, score = _parse_value(body["actions"][0].get("value", ""))

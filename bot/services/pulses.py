@@ -100,7 +100,7 @@ class TapOutcome:
     view: PulseView | None = None
     statement: Statement | None = None
     threshold: int = DEFAULT_ANONYMITY_THRESHOLD
-    """The anonymity threshold the message is shown with, read in the tap's own transaction."""
+    """The anonymity threshold the message is shown with, read in the transaction that stores the tap."""
 
 
 @dataclass(frozen=True)
@@ -437,9 +437,10 @@ class PulseService:
     ) -> TapOutcome:
         """Store a tap (again and again if need be: the last one counts) while the round is open.
 
-        `request_key`, the request's idempotency key, is claimed in the tap's own transaction (none
-        before Slack is answered); a key claimed before is a request sent again: `replayed`, and nothing
-        changes. Taps that come while others are being stored are stored together (`answer_together`)."""
+        `request_key`, the request's idempotency key, is claimed in the transaction that stores the tap
+        (none before Slack is answered); a key claimed before is a request sent again: `replayed`, and
+        nothing changes. Taps that come while others are being stored are stored together
+        (`answer_together`)."""
         return self._taps(Tap(team_id, user_id, round_id, item_id, score, request_key))
 
     @property
