@@ -204,6 +204,7 @@ class BotRuntime:
                 settings.default_language,
                 settings.default_timezone,
                 self.workspace_settings,
+                pulses.requests,  # one record of which keys were forgotten when, for the process
             ),
             pulses=pulses,
             insights=insights,

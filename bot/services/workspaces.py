@@ -35,10 +35,11 @@ class WorkspaceService:
     default_language: str
     default_timezone: str
     settings: WorkspaceSettingsCache
-    requests: RequestKeys = field(init=False, repr=False)
+    requests: RequestKeys | None = field(default=None, repr=False)
+    """The process's request keys, shared with the pulse service (one of its own if none is given)."""
 
     def __post_init__(self) -> None:
-        self.requests = RequestKeys(self.clock)
+        self.requests = self.requests or RequestKeys(self.clock)
 
     def config(self, team_id: str) -> WorkspaceConfig | None:
         with self.database.session() as session:
